@@ -1,0 +1,621 @@
+//! Conversions between the wire types (`pb`) and the domain (`hub_types`), in one place.
+//!
+//! Every `*_from_proto` function validates as it converts and returns an error whose path
+//! names the offending field relative to the message it was given (callers prefix it, so a
+//! server reports e.g. `events[3].body.blacklist_entry_added.expires_at`).
+
+use hub_types::error::{AtField, Result, ValidationError};
+use hub_types::event::{
+    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
+    RecognitionWithdrawn,
+};
+use hub_types::values::{
+    self, BlacklistCategory, CloseReason, Credential, CredentialKind, Education, Industry, PayBand,
+    RevokeReason, Text, MAX_LABEL, MAX_MEASURES, MAX_TEXT,
+};
+use hub_types::{
+    Body, Date, Event, EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Position, StreamId,
+    Timestamp,
+};
+use prost::Message;
+
+use crate::pb::{self, event_body::Kind};
+
+fn parse<T: std::str::FromStr<Err = ValidationError>>(s: &str, field: &str) -> Result<T> {
+    s.parse::<T>().at(field)
+}
+
+fn date(s: &str, field: &str) -> Result<Date> {
+    if s.is_empty() {
+        return Err(ValidationError::new(
+            field,
+            "must not be empty (YYYY-MM-DD)",
+        ));
+    }
+    parse(s, field)
+}
+
+fn opt_date(s: &str, field: &str) -> Result<Option<Date>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    parse(s, field).map(Some)
+}
+
+fn text(s: &str, field: &str, max: usize, required: bool) -> Result<Text> {
+    Text::new(s, max, required).at(field)
+}
+
+fn enum_value<E: TryFrom<i32>>(raw: i32, field: &str) -> Result<E> {
+    match E::try_from(raw) {
+        Ok(v) if raw != 0 => Ok(v),
+        _ if raw == 0 => Err(ValidationError::new(field, "must be set")),
+        _ => Err(ValidationError::new(field, format!("unknown value {raw}"))),
+    }
+}
+
+fn credential_kind(raw: i32) -> Result<CredentialKind> {
+    Ok(match enum_value(raw, "kind")? {
+        pb::CredentialKind::ProfessionalTitle => CredentialKind::ProfessionalTitle,
+        pb::CredentialKind::SkillLevel => CredentialKind::SkillLevel,
+        pb::CredentialKind::TalentTier => CredentialKind::TalentTier,
+        pb::CredentialKind::Licence => CredentialKind::Licence,
+        pb::CredentialKind::Unspecified => unreachable!("rejected by enum_value"),
+    })
+}
+
+/// Converts a credential kind to its wire value.
+pub fn credential_kind_to_proto(kind: CredentialKind) -> pb::CredentialKind {
+    match kind {
+        CredentialKind::ProfessionalTitle => pb::CredentialKind::ProfessionalTitle,
+        CredentialKind::SkillLevel => pb::CredentialKind::SkillLevel,
+        CredentialKind::TalentTier => pb::CredentialKind::TalentTier,
+        CredentialKind::Licence => pb::CredentialKind::Licence,
+    }
+}
+
+/// Validates a wire credential.
+pub fn credential_from_proto(c: &pb::Credential) -> Result<Credential> {
+    Credential::new(credential_kind(c.kind)?, &c.code, &c.level)
+}
+
+/// Converts a credential to the wire.
+pub fn credential_to_proto(c: &Credential) -> pb::Credential {
+    pb::Credential {
+        kind: credential_kind_to_proto(c.kind) as i32,
+        code: c.code.clone(),
+        level: c.level.clone(),
+    }
+}
+
+/// Validates a wire industry.
+pub fn industry_from_proto(raw: i32) -> Result<Industry> {
+    Ok(match enum_value(raw, "")? {
+        pb::Industry::ArtificialIntelligence => Industry::ArtificialIntelligence,
+        pb::Industry::Aerospace => Industry::Aerospace,
+        pb::Industry::LifeAndHealth => Industry::LifeAndHealth,
+        pb::Industry::IntegratedCircuits => Industry::IntegratedCircuits,
+        pb::Industry::HydrogenEnergy => Industry::HydrogenEnergy,
+        pb::Industry::Unspecified => unreachable!("rejected by enum_value"),
+    })
+}
+
+/// Converts an industry to its wire value.
+pub fn industry_to_proto(i: Industry) -> pb::Industry {
+    match i {
+        Industry::ArtificialIntelligence => pb::Industry::ArtificialIntelligence,
+        Industry::Aerospace => pb::Industry::Aerospace,
+        Industry::LifeAndHealth => pb::Industry::LifeAndHealth,
+        Industry::IntegratedCircuits => pb::Industry::IntegratedCircuits,
+        Industry::HydrogenEnergy => pb::Industry::HydrogenEnergy,
+    }
+}
+
+fn education(raw: i32) -> Result<Education> {
+    Ok(match enum_value(raw, "")? {
+        pb::Education::Any => Education::Any,
+        pb::Education::Vocational => Education::Vocational,
+        pb::Education::Bachelor => Education::Bachelor,
+        pb::Education::Master => Education::Master,
+        pb::Education::Doctorate => Education::Doctorate,
+        pb::Education::Unspecified => unreachable!("rejected by enum_value"),
+    })
+}
+
+fn education_to_proto(e: Education) -> pb::Education {
+    match e {
+        Education::Any => pb::Education::Any,
+        Education::Vocational => pb::Education::Vocational,
+        Education::Bachelor => pb::Education::Bachelor,
+        Education::Master => pb::Education::Master,
+        Education::Doctorate => pb::Education::Doctorate,
+    }
+}
+
+fn close_reason(raw: i32) -> Result<CloseReason> {
+    Ok(match enum_value(raw, "")? {
+        pb::CloseReason::Filled => CloseReason::Filled,
+        pb::CloseReason::Cancelled => CloseReason::Cancelled,
+        pb::CloseReason::Expired => CloseReason::Expired,
+        pb::CloseReason::Unspecified => unreachable!("rejected by enum_value"),
+    })
+}
+
+fn close_reason_to_proto(r: CloseReason) -> pb::CloseReason {
+    match r {
+        CloseReason::Filled => pb::CloseReason::Filled,
+        CloseReason::Cancelled => pb::CloseReason::Cancelled,
+        CloseReason::Expired => pb::CloseReason::Expired,
+    }
+}
+
+/// Validates a wire blacklist category.
+pub fn category_from_proto(raw: i32) -> Result<BlacklistCategory> {
+    Ok(match enum_value(raw, "")? {
+        pb::BlacklistCategory::ApplicationFraud => BlacklistCategory::ApplicationFraud,
+        pb::BlacklistCategory::AcademicMisconduct => BlacklistCategory::AcademicMisconduct,
+        pb::BlacklistCategory::CredentialForgery => BlacklistCategory::CredentialForgery,
+        pb::BlacklistCategory::ContractBreach => BlacklistCategory::ContractBreach,
+        pb::BlacklistCategory::FundingMisuse => BlacklistCategory::FundingMisuse,
+        pb::BlacklistCategory::Unspecified => unreachable!("rejected by enum_value"),
+    })
+}
+
+/// Converts a blacklist category to its wire value.
+pub fn category_to_proto(c: BlacklistCategory) -> pb::BlacklistCategory {
+    match c {
+        BlacklistCategory::ApplicationFraud => pb::BlacklistCategory::ApplicationFraud,
+        BlacklistCategory::AcademicMisconduct => pb::BlacklistCategory::AcademicMisconduct,
+        BlacklistCategory::CredentialForgery => pb::BlacklistCategory::CredentialForgery,
+        BlacklistCategory::ContractBreach => pb::BlacklistCategory::ContractBreach,
+        BlacklistCategory::FundingMisuse => pb::BlacklistCategory::FundingMisuse,
+    }
+}
+
+fn revoke_reason(raw: i32) -> Result<RevokeReason> {
+    Ok(match enum_value(raw, "")? {
+        pb::RevokeReason::AppealUpheld => RevokeReason::AppealUpheld,
+        pb::RevokeReason::CreditRepaired => RevokeReason::CreditRepaired,
+        pb::RevokeReason::Error => RevokeReason::Error,
+        pb::RevokeReason::Unspecified => unreachable!("rejected by enum_value"),
+    })
+}
+
+fn revoke_reason_to_proto(r: RevokeReason) -> pb::RevokeReason {
+    match r {
+        RevokeReason::AppealUpheld => pb::RevokeReason::AppealUpheld,
+        RevokeReason::CreditRepaired => pb::RevokeReason::CreditRepaired,
+        RevokeReason::Error => pb::RevokeReason::Error,
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // mirrors the eight fields of the two demand messages
+fn demand_terms(
+    signal_id: &str,
+    industry: i32,
+    occupation_code: &str,
+    level: &str,
+    headcount: u32,
+    period: &str,
+    pay_band: Option<&pb::PayBand>,
+    edu: i32,
+) -> Result<DemandTerms> {
+    let band = pay_band.ok_or_else(|| ValidationError::new("pay_band", "must be set"))?;
+    Ok(DemandTerms {
+        signal_id: parse(signal_id, "signal_id")?,
+        industry: industry_from_proto(industry).at("industry")?,
+        occupation_code: parse(occupation_code, "occupation_code")?,
+        level: text(level, "level", MAX_LABEL, true)?,
+        headcount: values::headcount(headcount).at("headcount")?,
+        period: parse(period, "period")?,
+        pay_band: PayBand::new(band.min, band.max).at("pay_band")?,
+        education: education(edu).at("education")?,
+    })
+}
+
+fn transition(entry_id: &str, note: &str, effective_at: &str) -> Result<EntryTransition> {
+    Ok(EntryTransition {
+        entry_id: parse(entry_id, "entry_id")?,
+        note: text(note, "note", MAX_TEXT, false)?,
+        effective_at: date(effective_at, "effective_at")?,
+    })
+}
+
+/// Validates a wire body. A body with no kind set is an error here: a client must say what
+/// happened. (Stored bodies of kinds unknown to this build go through [`body_from_bytes`].)
+pub fn body_from_proto(body: &pb::EventBody) -> Result<Body> {
+    let Some(kind) = &body.kind else {
+        return Err(ValidationError::reason(
+            "must set exactly one event kind (e.g. credential_recognized)",
+        ));
+    };
+    match kind {
+        Kind::CredentialRecognized(r) => recognized(r).at("credential_recognized"),
+        Kind::RecognitionWithdrawn(w) => withdrawn(w).at("recognition_withdrawn"),
+        Kind::DemandSignalPublished(p) => demand_terms(
+            &p.signal_id,
+            p.industry,
+            &p.occupation_code,
+            &p.level,
+            p.headcount,
+            &p.period,
+            p.pay_band.as_ref(),
+            p.education,
+        )
+        .map(Body::DemandSignalPublished)
+        .at("demand_signal_published"),
+        Kind::DemandSignalRevised(p) => demand_terms(
+            &p.signal_id,
+            p.industry,
+            &p.occupation_code,
+            &p.level,
+            p.headcount,
+            &p.period,
+            p.pay_band.as_ref(),
+            p.education,
+        )
+        .map(Body::DemandSignalRevised)
+        .at("demand_signal_revised"),
+        Kind::DemandSignalClosed(c) => closed(c).at("demand_signal_closed"),
+        Kind::BlacklistEntryAdded(a) => blacklist_added(a).at("blacklist_entry_added"),
+        Kind::BlacklistEntrySuspended(s) => transition(&s.entry_id, &s.appeal_ref, &s.effective_at)
+            .map(Body::BlacklistEntrySuspended)
+            .at("blacklist_entry_suspended"),
+        Kind::BlacklistEntryReinstated(r) => transition(&r.entry_id, &r.note, &r.effective_at)
+            .map(Body::BlacklistEntryReinstated)
+            .at("blacklist_entry_reinstated"),
+        Kind::BlacklistEntryRevoked(r) => revoked(r).at("blacklist_entry_revoked"),
+    }
+}
+
+fn recognized(r: &pb::CredentialRecognized) -> Result<Body> {
+    let credential = r
+        .credential
+        .as_ref()
+        .ok_or_else(|| ValidationError::new("credential", "must be set"))
+        .and_then(|c| credential_from_proto(c).at("credential"))?;
+    let effective_from = date(&r.effective_from, "effective_from")?;
+    let effective_until = opt_date(&r.effective_until, "effective_until")?;
+    if effective_until.is_some_and(|until| until < effective_from) {
+        return Err(ValidationError::new(
+            "effective_until",
+            format!(
+                "must not be before effective_from {effective_from}, got {}",
+                r.effective_until
+            ),
+        ));
+    }
+    Ok(Body::CredentialRecognized(CredentialRecognized {
+        rule_id: parse(&r.rule_id, "rule_id")?,
+        credential,
+        issuer: parse(&r.issuer, "issuer")?,
+        local_equivalent: text(&r.local_equivalent, "local_equivalent", MAX_LABEL, true)?,
+        conditions: text(&r.conditions, "conditions", MAX_TEXT, false)?,
+        effective_from,
+        effective_until,
+    }))
+}
+
+fn withdrawn(w: &pb::RecognitionWithdrawn) -> Result<Body> {
+    Ok(Body::RecognitionWithdrawn(RecognitionWithdrawn {
+        rule_id: parse(&w.rule_id, "rule_id")?,
+        reason: text(&w.reason, "reason", MAX_TEXT, true)?,
+        effective_at: date(&w.effective_at, "effective_at")?,
+    }))
+}
+
+fn closed(c: &pb::DemandSignalClosed) -> Result<Body> {
+    if c.filled > values::MAX_HEADCOUNT {
+        return Err(ValidationError::new(
+            "filled",
+            format!(
+                "expected at most {}, got {}",
+                values::MAX_HEADCOUNT,
+                c.filled
+            ),
+        ));
+    }
+    Ok(Body::DemandSignalClosed(DemandSignalClosed {
+        signal_id: parse(&c.signal_id, "signal_id")?,
+        reason: close_reason(c.reason).at("reason")?,
+        filled: c.filled,
+        closed_at: date(&c.closed_at, "closed_at")?,
+    }))
+}
+
+fn revoked(r: &pb::BlacklistEntryRevoked) -> Result<Body> {
+    Ok(Body::BlacklistEntryRevoked {
+        transition: transition(&r.entry_id, &r.note, &r.effective_at)?,
+        reason: revoke_reason(r.reason).at("reason")?,
+    })
+}
+
+fn blacklist_added(a: &pb::BlacklistEntryAdded) -> Result<Body> {
+    let decided_at = date(&a.decided_at, "decided_at")?;
+    let effective_from = date(&a.effective_from, "effective_from")?;
+    let expires_at = date(&a.expires_at, "expires_at")?;
+    if effective_from < decided_at {
+        return Err(ValidationError::new(
+            "effective_from",
+            format!("must not be before decided_at {decided_at}, got {effective_from}"),
+        ));
+    }
+    if expires_at < effective_from {
+        return Err(ValidationError::new(
+            "expires_at",
+            format!("must not be before effective_from {effective_from}, got {expires_at}"),
+        ));
+    }
+    if a.measures.len() > MAX_MEASURES {
+        return Err(ValidationError::new(
+            "measures",
+            format!("expected at most {MAX_MEASURES}, got {}", a.measures.len()),
+        ));
+    }
+    let measures = a
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(i, m)| text(m, &format!("measures[{i}]"), MAX_TEXT, true))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Body::BlacklistEntryAdded(BlacklistEntryAdded {
+        entry_id: parse(&a.entry_id, "entry_id")?,
+        subject_ref: parse(&a.subject_ref, "subject_ref")?,
+        subject_display: parse(&a.subject_display, "subject_display")?,
+        category: category_from_proto(a.category).at("category")?,
+        decision_ref: text(&a.decision_ref, "decision_ref", MAX_LABEL, true)?,
+        decided_at,
+        effective_from,
+        expires_at,
+        measures,
+    }))
+}
+
+fn terms_to_parts(t: &DemandTerms) -> pb::DemandSignalPublished {
+    pb::DemandSignalPublished {
+        signal_id: t.signal_id.to_string(),
+        industry: industry_to_proto(t.industry) as i32,
+        occupation_code: t.occupation_code.to_string(),
+        level: t.level.to_string(),
+        headcount: t.headcount,
+        period: t.period.to_string(),
+        pay_band: Some(pb::PayBand {
+            min: t.pay_band.min,
+            max: t.pay_band.max,
+        }),
+        education: education_to_proto(t.education) as i32,
+    }
+}
+
+/// Converts a body to the wire; `Unknown` becomes a body with no kind set.
+pub fn body_to_proto(body: &Body) -> pb::EventBody {
+    let kind = match body {
+        Body::Unknown => None,
+        Body::CredentialRecognized(r) => {
+            Some(Kind::CredentialRecognized(pb::CredentialRecognized {
+                rule_id: r.rule_id.to_string(),
+                credential: Some(credential_to_proto(&r.credential)),
+                issuer: r.issuer.to_string(),
+                local_equivalent: r.local_equivalent.to_string(),
+                conditions: r.conditions.to_string(),
+                effective_from: r.effective_from.to_string(),
+                effective_until: r.effective_until.map(|d| d.to_string()).unwrap_or_default(),
+            }))
+        }
+        Body::RecognitionWithdrawn(w) => {
+            Some(Kind::RecognitionWithdrawn(pb::RecognitionWithdrawn {
+                rule_id: w.rule_id.to_string(),
+                reason: w.reason.to_string(),
+                effective_at: w.effective_at.to_string(),
+            }))
+        }
+        Body::DemandSignalPublished(t) => Some(Kind::DemandSignalPublished(terms_to_parts(t))),
+        Body::DemandSignalRevised(t) => {
+            let p = terms_to_parts(t);
+            Some(Kind::DemandSignalRevised(pb::DemandSignalRevised {
+                signal_id: p.signal_id,
+                industry: p.industry,
+                occupation_code: p.occupation_code,
+                level: p.level,
+                headcount: p.headcount,
+                period: p.period,
+                pay_band: p.pay_band,
+                education: p.education,
+            }))
+        }
+        Body::DemandSignalClosed(c) => Some(Kind::DemandSignalClosed(pb::DemandSignalClosed {
+            signal_id: c.signal_id.to_string(),
+            reason: close_reason_to_proto(c.reason) as i32,
+            filled: c.filled,
+            closed_at: c.closed_at.to_string(),
+        })),
+        Body::BlacklistEntryAdded(a) => Some(Kind::BlacklistEntryAdded(pb::BlacklistEntryAdded {
+            entry_id: a.entry_id.to_string(),
+            subject_ref: a.subject_ref.to_string(),
+            subject_display: a.subject_display.to_string(),
+            category: category_to_proto(a.category) as i32,
+            decision_ref: a.decision_ref.to_string(),
+            decided_at: a.decided_at.to_string(),
+            effective_from: a.effective_from.to_string(),
+            expires_at: a.expires_at.to_string(),
+            measures: a.measures.iter().map(ToString::to_string).collect(),
+        })),
+        Body::BlacklistEntrySuspended(t) => {
+            Some(Kind::BlacklistEntrySuspended(pb::BlacklistEntrySuspended {
+                entry_id: t.entry_id.to_string(),
+                appeal_ref: t.note.to_string(),
+                effective_at: t.effective_at.to_string(),
+            }))
+        }
+        Body::BlacklistEntryReinstated(t) => Some(Kind::BlacklistEntryReinstated(
+            pb::BlacklistEntryReinstated {
+                entry_id: t.entry_id.to_string(),
+                note: t.note.to_string(),
+                effective_at: t.effective_at.to_string(),
+            },
+        )),
+        Body::BlacklistEntryRevoked { transition, reason } => {
+            Some(Kind::BlacklistEntryRevoked(pb::BlacklistEntryRevoked {
+                entry_id: transition.entry_id.to_string(),
+                reason: revoke_reason_to_proto(*reason) as i32,
+                note: transition.note.to_string(),
+                effective_at: transition.effective_at.to_string(),
+            }))
+        }
+    };
+    pb::EventBody { kind }
+}
+
+/// Decodes a stored body. Bytes that decode to no known kind (a kind added by a newer
+/// build) give [`Body::Unknown`]; bytes that are not a body at all, or a known kind that
+/// fails validation, are errors.
+pub fn body_from_bytes(bytes: &[u8]) -> Result<Body> {
+    let body = pb::EventBody::decode(bytes)
+        .map_err(|e| ValidationError::new("body", format!("not an EventBody: {e}")))?;
+    if body.kind.is_none() {
+        return Ok(Body::Unknown);
+    }
+    body_from_proto(&body).at("body")
+}
+
+/// Encodes a body for storage.
+pub fn body_to_bytes(body: &Body) -> Vec<u8> {
+    body_to_proto(body).encode_to_vec()
+}
+
+/// Validates one event a client submits for `stream`: its id and body, and that any
+/// envelope fields it set agree with what the hub will stamp.
+pub fn new_event_from_proto(event: &pb::Event, stream: &StreamId) -> Result<NewEvent> {
+    let event_id = if event.event_id.is_empty() {
+        return Err(ValidationError::new("event_id", "must be set (a UUID)"));
+    } else {
+        parse::<EventId>(&event.event_id, "event_id")?
+    };
+    if !event.origin.is_empty() {
+        let origin = parse::<MemberId>(&event.origin, "origin")?;
+        if origin != stream.owner() {
+            return Err(ValidationError::new(
+                "origin",
+                format!("{origin} does not own stream {stream}"),
+            ));
+        }
+    }
+    if !event.stream.is_empty() && event.stream != stream.to_string() {
+        return Err(ValidationError::new(
+            "stream",
+            format!(
+                "{:?} differs from the request's stream {stream}",
+                event.stream
+            ),
+        ));
+    }
+    let body = event
+        .body
+        .as_ref()
+        .ok_or_else(|| ValidationError::new("body", "must be set"))?;
+    let body = body_from_proto(body).at("body")?;
+    body.check_stream(stream).at("body")?;
+    Ok(NewEvent { event_id, body })
+}
+
+/// Converts the expected version of an append; absent means any.
+pub fn expected_version_from_proto(v: Option<&pb::ExpectedVersion>) -> ExpectedVersion {
+    use pb::expected_version::Kind as V;
+    match v.and_then(|v| v.kind.as_ref()) {
+        None | Some(V::Any(_)) => ExpectedVersion::Any,
+        Some(V::NoStream(_)) => ExpectedVersion::NoStream,
+        Some(V::Exists(_)) => ExpectedVersion::Exists,
+        Some(V::Exact(n)) => ExpectedVersion::Exact(*n),
+    }
+}
+
+/// Converts an expected version to the wire.
+pub fn expected_version_to_proto(v: ExpectedVersion) -> pb::ExpectedVersion {
+    use pb::expected_version::Kind as V;
+    let kind = match v {
+        ExpectedVersion::Any => V::Any(pb::Empty {}),
+        ExpectedVersion::NoStream => V::NoStream(pb::Empty {}),
+        ExpectedVersion::Exists => V::Exists(pb::Empty {}),
+        ExpectedVersion::Exact(n) => V::Exact(n),
+    };
+    pb::ExpectedVersion { kind: Some(kind) }
+}
+
+/// Validates a whole append request: the stream, the expected version and every event,
+/// with errors naming `stream` or `events[i]…`.
+pub fn append_request_from_proto(
+    req: &pb::AppendRequest,
+) -> Result<(StreamId, ExpectedVersion, Vec<NewEvent>)> {
+    let stream: StreamId = parse(&req.stream, "stream")?;
+    if req.events.is_empty() {
+        return Err(ValidationError::new(
+            "events",
+            "must hold at least one event",
+        ));
+    }
+    let events = req
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| new_event_from_proto(e, &stream).at(&format!("events[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    for (i, e) in events.iter().enumerate() {
+        if events[..i].iter().any(|o| o.event_id == e.event_id) {
+            return Err(ValidationError::new(
+                format!("events[{i}].event_id"),
+                format!("{} appears twice in the request", e.event_id),
+            ));
+        }
+    }
+    Ok((
+        stream,
+        expected_version_from_proto(req.expected_version.as_ref()),
+        events,
+    ))
+}
+
+/// Converts a timestamp to the wire.
+pub fn timestamp_to_proto(t: Timestamp) -> prost_types::Timestamp {
+    let (seconds, nanos) = t.to_parts();
+    prost_types::Timestamp { seconds, nanos }
+}
+
+/// Validates a wire timestamp.
+pub fn timestamp_from_proto(t: &prost_types::Timestamp) -> Result<Timestamp> {
+    Timestamp::from_parts(t.seconds, t.nanos)
+}
+
+/// Decodes a stored record at `position` into a domain event for the fold.
+pub fn event_from_record(record: &pb::EventRecord, position: Position) -> Result<Event> {
+    Ok(Event {
+        event_id: parse(&record.event_id, "event_id")?,
+        origin: parse(&record.origin, "origin")?,
+        origin_seq: OriginSeq::new(record.origin_seq).at("origin_seq")?,
+        stream: parse(&record.stream, "stream")?,
+        stream_version: record.stream_version,
+        recorded_at: record
+            .recorded_at
+            .as_ref()
+            .ok_or_else(|| ValidationError::new("recorded_at", "must be set"))
+            .and_then(|t| timestamp_from_proto(t).at("recorded_at"))?,
+        body: body_from_bytes(&record.body)?,
+        position,
+    })
+}
+
+/// Turns a stored record into the public envelope. The record's body bytes are the
+/// embedded `EventBody` message, so kinds unknown here come out with no kind set.
+pub fn record_to_event(record: &pb::EventRecord, position: Position) -> pb::Event {
+    pb::Event {
+        event_id: record.event_id.clone(),
+        origin: record.origin.clone(),
+        origin_seq: record.origin_seq,
+        stream: record.stream.clone(),
+        stream_version: record.stream_version,
+        recorded_at: record.recorded_at,
+        body: Some(pb::EventBody::decode(record.body.as_slice()).unwrap_or_default()),
+        prev_hash: record.prev_hash.clone(),
+        signature: record.signature.clone(),
+        position: position.get(),
+    }
+}
