@@ -1,1 +1,428 @@
-//! placeholder
+//! The node's durable event log: the source of truth every other part is derived from.
+//!
+//! ```text
+//!   append(stream, expected, events)        ingest(foreign records)
+//!                  \                         /
+//!                   v                       v
+//!            [ single writer: validate, stamp, group ]
+//!                              |
+//!               one atomic batch + one durable sync per group
+//!                              |
+//!       E:1  E:2  E:3 ... E:head        (+ stream, event id, origin indexes)
+//!                              |
+//!                 watch(head) wakes readers and subscribers
+//! ```
+//!
+//! # Contract
+//!
+//! - **Positions** are node-global, start at 1 and have no gaps: position `p` is the `p`-th
+//!   event this node accepted. They are local: another node holds the same events at other
+//!   positions. Readers never see a position above the durable head.
+//! - **Ordering**: within a stream, versions are 1, 2, 3, … in position order; within an
+//!   origin, `origin_seq` is 1, 2, 3, … in position order and every record's `prev_hash`
+//!   is the [`record_hash`] of the origin's previous record (32 zero bytes for the first).
+//! - **Atomicity**: an append's events are all stored or none are; they get consecutive
+//!   positions.
+//! - **Durability**: `append` and `ingest` return only after their batch is on disk
+//!   (flush plus `fdatasync`). Concurrent calls share one sync (group commit).
+//! - **Optimistic concurrency**: an append is checked against [`ExpectedVersion`] and fails
+//!   with the stream's actual version, writing nothing.
+//! - **Idempotency forever**: an event id, once stored, names that content for good:
+//!   re-appending the same batch returns the original positions with `duplicate = true`;
+//!   the same id with other content is [`Error::EventIdReused`].
+//! - **Ingest** accepts an event stamped by another origin only as the next `origin_seq`
+//!   of that origin with a matching `prev_hash`; an already stored one is a no-op.
+//!
+//! [`Log`] is generic over its [`Store`]: [`SledStore`] on disk, [`MemStore`] for tests; the
+//! [`conformance`] suite states the contract as tests any store must pass.
+
+pub mod conformance;
+mod error;
+mod keys;
+mod recovery;
+mod store;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, RwLock};
+
+use hub_proto::pb::EventRecord;
+use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, Position, StreamId};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tokio::sync::{oneshot, watch};
+
+pub use error::{Error, Result};
+pub use store::{Entry, MemStore, SledStore, Store};
+
+use writer::{Command, WriterState};
+
+/// `prev_hash` of an origin's first event.
+pub const ZERO_HASH: [u8; 32] = [0; 32];
+
+/// SHA-256 of a record's canonical encoding (its protobuf encoding with the signature
+/// cleared, since the signature covers the chain rather than being part of it).
+pub fn record_hash(record: &EventRecord) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    if record.signature.is_empty() {
+        hasher.update(record.encode_to_vec());
+    } else {
+        let unsigned = EventRecord {
+            signature: Vec::new(),
+            ..record.clone()
+        };
+        hasher.update(unsigned.encode_to_vec());
+    }
+    hasher.finalize().into()
+}
+
+/// The head of one origin's hash chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OriginHead {
+    /// Highest `origin_seq` stored.
+    pub seq: u64,
+    /// [`record_hash`] of that event.
+    pub hash: [u8; 32],
+}
+
+/// Result of an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// Position of the first event.
+    pub first: u64,
+    /// Position of the last event.
+    pub last: u64,
+    /// The stream's version after the append.
+    pub stream_version: u64,
+    /// True when the batch was already stored (an idempotent retry).
+    pub duplicate: bool,
+}
+
+/// Result of ingesting one foreign record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// Stored at this position.
+    Appended(u64),
+    /// Already stored at this position; nothing written.
+    Duplicate(u64),
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// This node's position of the event.
+    pub position: Position,
+    /// The record as stored and replicated.
+    pub record: EventRecord,
+}
+
+/// Which way [`Log::read_stream`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Rising versions.
+    Forwards,
+    /// Falling versions.
+    Backwards,
+}
+
+/// State shared by the log's handles and its writer thread.
+struct Shared<S> {
+    store: S,
+    /// Durable head position; readers never look past it.
+    head: watch::Sender<u64>,
+    /// Durable head of every origin.
+    origins: RwLock<BTreeMap<MemberId, OriginHead>>,
+    closed: AtomicBool,
+}
+
+impl<S> Shared<S> {
+    fn publish(&self, head: u64, origins: &BTreeMap<MemberId, OriginHead>) {
+        *self.origins.write().unwrap_or_else(|e| e.into_inner()) = origins.clone();
+        self.head.send_replace(head);
+    }
+
+    fn mark_closed(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The event log. Cheap to clone: clones share one store and one writer.
+pub struct Log<S: Store = SledStore> {
+    shared: Arc<Shared<S>>,
+    tx: mpsc::Sender<Command>,
+}
+
+impl<S: Store> Clone for Log<S> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Log<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("head", &self.head())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Log<SledStore> {
+    /// Opens the log in `dir` (created if missing), checking the integrity of its tail.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::with_store(SledStore::open(dir.as_ref())?)
+    }
+}
+
+impl Log<MemStore> {
+    /// A fresh log in memory.
+    pub fn in_memory() -> Self {
+        Self::with_store(MemStore::default()).expect("an empty store is consistent")
+    }
+}
+
+impl<S: Store> Log<S> {
+    /// Opens a log on `store`: checks the tail, loads the origin heads and starts the writer.
+    pub fn with_store(store: S) -> Result<Self> {
+        let recovered = recovery::recover(&store)?;
+        let state = WriterState {
+            next_position: recovered.head + 1,
+            stream_versions: Default::default(),
+            origins: recovered.origins.clone(),
+            last_recorded_micros: recovered.last_recorded_micros,
+        };
+        let (head, _) = watch::channel(recovered.head);
+        let shared = Arc::new(Shared {
+            store,
+            head,
+            origins: RwLock::new(recovered.origins),
+            closed: AtomicBool::new(false),
+        });
+        let (tx, rx) = mpsc::channel();
+        let writer_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("hub-log-writer".into())
+            .spawn(move || {
+                if let Some(reply) = writer::run(writer_shared, state, rx) {
+                    let _ = reply.send(());
+                }
+            })?;
+        Ok(Self { shared, tx })
+    }
+
+    /// Appends `events` to `stream` atomically, after checking `expected`; returns once the
+    /// events are durable. The origin is the stream's owner.
+    pub async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended> {
+        if events.is_empty() {
+            return Err(
+                hub_types::ValidationError::new("events", "must hold at least one event").into(),
+            );
+        }
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Append {
+            stream: stream.clone(),
+            expected,
+            events,
+            reply,
+        })?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Stores events stamped by other origins, each checked as the next of its origin's
+    /// chain, and writes `meta` entries (e.g. consumer offsets) in the same atomic batch.
+    /// Returns one result per record; failed records are not stored, the others are.
+    pub async fn ingest(
+        &self,
+        records: Vec<EventRecord>,
+        meta: Vec<Entry>,
+    ) -> Result<Vec<Result<Ingested>>> {
+        let meta = meta.into_iter().map(|(k, v)| (keys::meta(&k), v)).collect();
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Ingest {
+            records,
+            meta,
+            reply,
+        })?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    fn send(&self, cmd: Command) -> Result<()> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed);
+        }
+        self.tx.send(cmd).map_err(|_| Error::Closed)
+    }
+
+    /// The durable head position (0 when empty).
+    pub fn head(&self) -> u64 {
+        *self.shared.head.borrow()
+    }
+
+    /// A receiver that changes whenever the durable head moves.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.shared.head.subscribe()
+    }
+
+    /// Highest `origin_seq` stored per origin.
+    pub fn origin_vector(&self) -> BTreeMap<MemberId, u64> {
+        self.origin_heads()
+            .into_iter()
+            .map(|(m, h)| (m, h.seq))
+            .collect()
+    }
+
+    /// The head of every origin's chain.
+    pub fn origin_heads(&self) -> BTreeMap<MemberId, OriginHead> {
+        self.shared
+            .origins
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reads up to `limit` events from position `from` (0 and 1 both mean the start).
+    pub fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let head = self.head();
+        let from = from.max(1);
+        if from > head || limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.shared
+            .store
+            .range(&keys::event(from), &keys::event(head + 1), false, limit)?
+            .into_iter()
+            .map(|(k, v)| decode(&k, &v))
+            .collect()
+    }
+
+    /// Returns the event at `position`, if it exists.
+    pub fn get(&self, position: u64) -> Result<Option<StoredEvent>> {
+        if position == 0 || position > self.head() {
+            return Ok(None);
+        }
+        let key = keys::event(position);
+        self.shared
+            .store
+            .get(&key)?
+            .map(|v| decode(&key, &v))
+            .transpose()
+    }
+
+    /// Position of the event with this id, if stored.
+    pub fn position_of(&self, id: &EventId) -> Result<Option<u64>> {
+        let pos = self
+            .shared
+            .store
+            .get(&keys::event_id(id))?
+            .and_then(|v| keys::u64_at_end(&v));
+        Ok(pos.filter(|p| *p <= self.head()))
+    }
+
+    /// Reads up to `limit` events of `stream` from `from_version` in `direction`; version 0
+    /// means the first (forwards) or the last (backwards).
+    pub fn read_stream(
+        &self,
+        stream: &StreamId,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        let name = stream.to_string();
+        let (from, to, descending) = match direction {
+            Direction::Forwards => (
+                keys::stream(&name, from_version),
+                store::prefix_end(&keys::stream_prefix(&name)),
+                false,
+            ),
+            Direction::Backwards if from_version == 0 => (
+                keys::stream_prefix(&name),
+                store::prefix_end(&keys::stream_prefix(&name)),
+                true,
+            ),
+            Direction::Backwards => (
+                keys::stream_prefix(&name),
+                keys::stream(&name, from_version.saturating_add(1)),
+                true,
+            ),
+        };
+        self.positions_to_events(self.shared.store.range(&from, &to, descending, limit)?)
+    }
+
+    /// The stream's durable version (0 when it has no events).
+    pub fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        Ok(self
+            .read_stream(stream, 0, Direction::Backwards, 1)?
+            .first()
+            .map_or(0, |e| e.record.stream_version))
+    }
+
+    /// Reads up to `limit` events of `origin` from sequence `from_seq`.
+    pub fn read_origin(
+        &self,
+        origin: MemberId,
+        from_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        let from = keys::origin(origin, from_seq.max(1));
+        let to = store::prefix_end(&keys::origin_prefix(origin));
+        self.positions_to_events(self.shared.store.range(&from, &to, false, limit)?)
+    }
+
+    /// Reads a value stored with [`Log::ingest`]'s `meta`.
+    pub fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.shared.store.get(&keys::meta(key))
+    }
+
+    fn positions_to_events(&self, index: Vec<Entry>) -> Result<Vec<StoredEvent>> {
+        let head = self.head();
+        let mut out = Vec::with_capacity(index.len());
+        for (_, v) in index {
+            let pos = keys::u64_at_end(&v).ok_or_else(|| Error::Corrupt {
+                position: 0,
+                what: "index value is not a position".into(),
+            })?;
+            if pos > head {
+                continue;
+            }
+            let event = self.get(pos)?.ok_or_else(|| Error::Corrupt {
+                position: pos,
+                what: "an index points at a missing event".into(),
+            })?;
+            out.push(event);
+        }
+        Ok(out)
+    }
+
+    /// Stops the writer once the appends queued before this call are durable. Every
+    /// handle of this log fails with [`Error::Closed`] afterwards.
+    pub async fn close(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.send(Command::Close { reply }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn decode(key: &[u8], value: &[u8]) -> Result<StoredEvent> {
+    let pos = keys::u64_at_end(key).unwrap_or(0);
+    let record = EventRecord::decode(value).map_err(|e| Error::Corrupt {
+        position: pos,
+        what: format!("undecodable record: {e}"),
+    })?;
+    Ok(StoredEvent {
+        position: Position::new(pos).map_err(|_| Error::Corrupt {
+            position: 0,
+            what: "event stored at position 0".into(),
+        })?,
+        record,
+    })
+}

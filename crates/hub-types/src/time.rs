@@ -313,7 +313,10 @@ impl FromStr for Period {
     fn from_str(s: &str) -> Result<Self> {
         let bad = || ValidationError::reason(format!("expected a quarter YYYY-Qn, got {s:?}"));
         let b = s.as_bytes();
-        if b.len() != 7 || &s[4..6] != "-Q" || !s[..4].bytes().all(|c| c.is_ascii_digit()) {
+        // `get` rather than indexing: a multi-byte character across byte 4 or 6 must be
+        // rejected, not panic.
+        if b.len() != 7 || s.get(4..6) != Some("-Q") || !s[..4].bytes().all(|c| c.is_ascii_digit())
+        {
             return Err(bad());
         }
         let year: u16 = s[..4].parse().map_err(|_| bad())?;

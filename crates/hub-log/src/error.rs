@@ -1,0 +1,83 @@
+//! Errors of the event log.
+
+use hub_types::{EventId, ExpectedVersion, MemberId, StreamId, ValidationError};
+
+/// Why an append, ingest or read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The stream was not at the expected version; nothing was written.
+    #[error("stream {stream} is at version {actual}, expected {expected}")]
+    WrongExpectedVersion {
+        /// The stream appended to.
+        stream: StreamId,
+        /// What the caller expected.
+        expected: ExpectedVersion,
+        /// The stream's version (0 = empty).
+        actual: u64,
+    },
+    /// An event id already stored names different content.
+    #[error("event id {event_id} is already stored at position {position} with other content")]
+    EventIdReused {
+        /// The reused id.
+        event_id: EventId,
+        /// Where the original is.
+        position: u64,
+    },
+    /// Some but not all events of a batch were stored before: not a clean retry.
+    #[error("event id {event_id} was already appended but other events of this batch were not")]
+    PartialRetry {
+        /// The first id already stored.
+        event_id: EventId,
+    },
+    /// A foreign event is not the next one of its origin.
+    #[error("origin {origin} is at sequence {head}, event has sequence {got}")]
+    Gap {
+        /// The origin.
+        origin: MemberId,
+        /// Highest sequence stored.
+        head: u64,
+        /// Sequence of the offered event.
+        got: u64,
+    },
+    /// A foreign event's `prev_hash` does not match the origin's chain.
+    #[error("origin {origin} sequence {seq}: prev_hash does not match the stored chain")]
+    ChainBroken {
+        /// The origin.
+        origin: MemberId,
+        /// Sequence of the offered event.
+        seq: u64,
+    },
+    /// A foreign event conflicts with what is stored (same sequence, other content).
+    #[error("origin {origin} sequence {seq} conflicts with the stored event: {what}")]
+    Conflict {
+        /// The origin.
+        origin: MemberId,
+        /// The sequence.
+        seq: u64,
+        /// What differs.
+        what: String,
+    },
+    /// Input failed validation.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The store is inconsistent; it is not served.
+    #[error("store is corrupt at position {position}: {what}")]
+    Corrupt {
+        /// Where the problem was found (0 when not tied to one position).
+        position: u64,
+        /// What is wrong.
+        what: String,
+    },
+    /// The storage engine failed.
+    #[error("storage: {0}")]
+    Storage(#[from] sled::Error),
+    /// A file operation failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// The log's writer stopped (after a storage failure or at shutdown).
+    #[error("the log is closed")]
+    Closed,
+}
+
+/// Result of a log operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

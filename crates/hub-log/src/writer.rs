@@ -1,0 +1,474 @@
+//! The single writer: validates and stamps appends, and commits them in groups so that many
+//! concurrent appends share one durable sync.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hub_proto::convert::{body_from_bytes, body_to_bytes, timestamp_to_proto};
+use hub_proto::pb::EventRecord;
+use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, StreamId};
+use prost::Message;
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+use crate::keys;
+use crate::store::{self, Entry, Store};
+use crate::{record_hash, Appended, Ingested, OriginHead, Shared, ZERO_HASH};
+
+/// Most events one group commits; bounds the memory of a group and the latency of the
+/// appends queued behind it.
+const MAX_GROUP_EVENTS: usize = 16_384;
+
+/// A request to the writer.
+pub(crate) enum Command {
+    Append {
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        reply: oneshot::Sender<Result<Appended>>,
+    },
+    Ingest {
+        records: Vec<EventRecord>,
+        meta: Vec<Entry>,
+        reply: oneshot::Sender<Result<Vec<Result<Ingested>>>>,
+    },
+    /// Stop once everything queued before is committed.
+    Close { reply: oneshot::Sender<()> },
+}
+
+impl Command {
+    fn event_count(&self) -> usize {
+        match self {
+            Self::Append { events, .. } => events.len(),
+            Self::Ingest { records, .. } => records.len(),
+            Self::Close { .. } => 0,
+        }
+    }
+}
+
+enum Reply {
+    Append(oneshot::Sender<Result<Appended>>, Result<Appended>),
+    Ingest(
+        oneshot::Sender<Result<Vec<Result<Ingested>>>>,
+        Vec<Result<Ingested>>,
+    ),
+}
+
+/// What the writer knows; only the writer thread touches it.
+pub(crate) struct WriterState {
+    /// Position the next event gets.
+    pub(crate) next_position: u64,
+    /// Stream versions seen so far (loaded from the store on first use).
+    pub(crate) stream_versions: HashMap<String, u64>,
+    /// Head of every origin's chain, including events of the group being built.
+    pub(crate) origins: BTreeMap<MemberId, OriginHead>,
+    /// Last `recorded_at` stamped, so stamps never go backwards on this node.
+    pub(crate) last_recorded_micros: i64,
+}
+
+/// Events of the group being built, not yet in the store.
+#[derive(Default)]
+struct Group {
+    writes: Vec<Entry>,
+    ids: HashMap<EventId, u64>,
+    records: HashMap<u64, EventRecord>,
+}
+
+/// Runs the writer until the log is closed or every handle is gone. Returns the reply of a
+/// close request, to be answered after the store is released.
+pub(crate) fn run<S: Store>(
+    shared: Arc<Shared<S>>,
+    mut state: WriterState,
+    rx: Receiver<Command>,
+) -> Option<oneshot::Sender<()>> {
+    let mut close = None;
+    while let Ok(first) = rx.recv() {
+        let mut commands = Vec::new();
+        let mut events = 0;
+        let mut next = Some(first);
+        while let Some(cmd) = next.take() {
+            if let Command::Close { reply } = cmd {
+                close = Some(reply);
+                break;
+            }
+            events += cmd.event_count();
+            commands.push(cmd);
+            if events >= MAX_GROUP_EVENTS {
+                break;
+            }
+            next = match rx.try_recv() {
+                Ok(cmd) => Some(cmd),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+            };
+        }
+        let mut group = Group::default();
+        let replies: Vec<Reply> = commands
+            .into_iter()
+            .map(|cmd| state.prepare(&shared.store, cmd, &mut group))
+            .collect();
+        let committed = commit(&shared.store, std::mem::take(&mut group.writes));
+        if let Err(e) = committed {
+            tracing::error!(error = %e, "log commit failed; the log stops accepting writes");
+            for reply in replies {
+                fail(reply, &e);
+            }
+            // After a failed sync the store's state is unknown: stop, and let a reopen
+            // recover and check it.
+            break;
+        }
+        shared.publish(state.next_position - 1, &state.origins);
+        for reply in replies {
+            match reply {
+                Reply::Append(tx, r) => {
+                    let _ = tx.send(r);
+                }
+                Reply::Ingest(tx, r) => {
+                    let _ = tx.send(Ok(r));
+                }
+            }
+        }
+        if close.is_some() {
+            break;
+        }
+    }
+    shared.mark_closed();
+    // Answer whatever is still queued so no caller waits forever.
+    while let Ok(cmd) = rx.try_recv() {
+        match cmd {
+            Command::Append { reply, .. } => {
+                let _ = reply.send(Err(Error::Closed));
+            }
+            Command::Ingest { reply, .. } => {
+                let _ = reply.send(Err(Error::Closed));
+            }
+            Command::Close { reply } => {
+                let _ = reply.send(());
+            }
+        }
+    }
+    close
+}
+
+fn commit<S: Store>(store: &S, writes: Vec<Entry>) -> Result<()> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    store.apply(writes)?;
+    store.sync()
+}
+
+fn fail(reply: Reply, e: &Error) {
+    let err = || Error::Corrupt {
+        position: 0,
+        what: format!("commit failed: {e}"),
+    };
+    match reply {
+        Reply::Append(tx, _) => {
+            let _ = tx.send(Err(err()));
+        }
+        Reply::Ingest(tx, _) => {
+            let _ = tx.send(Err(err()));
+        }
+    }
+}
+
+impl WriterState {
+    fn prepare<S: Store>(&mut self, store: &S, cmd: Command, group: &mut Group) -> Reply {
+        match cmd {
+            Command::Append {
+                stream,
+                expected,
+                events,
+                reply,
+            } => {
+                let r = self.prepare_append(store, &stream, expected, events, group);
+                Reply::Append(reply, r)
+            }
+            Command::Ingest {
+                records,
+                meta,
+                reply,
+            } => {
+                let results = records
+                    .into_iter()
+                    .map(|r| self.prepare_ingest(store, r, group))
+                    .collect();
+                group.writes.extend(meta);
+                Reply::Ingest(reply, results)
+            }
+            Command::Close { .. } => unreachable!("close is handled by the run loop"),
+        }
+    }
+
+    fn lookup_id<S: Store>(&self, store: &S, group: &Group, id: &EventId) -> Result<Option<u64>> {
+        if let Some(pos) = group.ids.get(id) {
+            return Ok(Some(*pos));
+        }
+        Ok(store
+            .get(&keys::event_id(id))?
+            .and_then(|v| keys::u64_at_end(&v)))
+    }
+
+    fn record_at<S: Store>(&self, store: &S, group: &Group, pos: u64) -> Result<EventRecord> {
+        if let Some(r) = group.records.get(&pos) {
+            return Ok(r.clone());
+        }
+        let bytes = store
+            .get(&keys::event(pos))?
+            .ok_or_else(|| Error::Corrupt {
+                position: pos,
+                what: "an index points at a missing event".into(),
+            })?;
+        EventRecord::decode(bytes.as_slice()).map_err(|e| Error::Corrupt {
+            position: pos,
+            what: format!("undecodable record: {e}"),
+        })
+    }
+
+    fn stream_version<S: Store>(&mut self, store: &S, stream: &str) -> Result<u64> {
+        if let Some(v) = self.stream_versions.get(stream) {
+            return Ok(*v);
+        }
+        let v = store::last_with_prefix(store, &keys::stream_prefix(stream))?
+            .and_then(|(k, _)| keys::u64_at_end(&k))
+            .unwrap_or(0);
+        self.stream_versions.insert(stream.to_owned(), v);
+        Ok(v)
+    }
+
+    fn now_micros(&mut self) -> i64 {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        self.last_recorded_micros = now.max(self.last_recorded_micros + 1);
+        self.last_recorded_micros
+    }
+
+    fn prepare_append<S: Store>(
+        &mut self,
+        store: &S,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        group: &mut Group,
+    ) -> Result<Appended> {
+        let stream_name = stream.to_string();
+        let bodies: Vec<Vec<u8>> = events.iter().map(|e| body_to_bytes(&e.body)).collect();
+
+        // Idempotency first: a retry of a committed append must succeed whatever the
+        // stream's version is now.
+        let mut found = Vec::with_capacity(events.len());
+        for e in &events {
+            found.push(self.lookup_id(store, group, &e.event_id)?);
+        }
+        if let Some(i) = found.iter().position(Option::is_some) {
+            let mut last = None;
+            for (j, (e, pos)) in events.iter().zip(&found).enumerate() {
+                let Some(pos) = *pos else {
+                    return Err(Error::PartialRetry {
+                        event_id: events[i].event_id,
+                    });
+                };
+                let stored = self.record_at(store, group, pos)?;
+                if stored.stream != stream_name || stored.body != bodies[j] {
+                    return Err(Error::EventIdReused {
+                        event_id: e.event_id,
+                        position: pos,
+                    });
+                }
+                last = Some((pos, stored.stream_version));
+            }
+            let (last_pos, version) = last.expect("events is not empty");
+            return Ok(Appended {
+                first: found[0].expect("checked above"),
+                last: last_pos,
+                stream_version: version,
+                duplicate: true,
+            });
+        }
+
+        let version = self.stream_version(store, &stream_name)?;
+        if !expected.admits(version) {
+            return Err(Error::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected,
+                actual: version,
+            });
+        }
+
+        let origin = stream.owner();
+        let mut head = self.origins.get(&origin).copied().unwrap_or(OriginHead {
+            seq: 0,
+            hash: ZERO_HASH,
+        });
+        let recorded_at = Some(timestamp_to_proto(hub_types::Timestamp(self.now_micros())));
+        let first = self.next_position;
+        let mut stream_version = version;
+        for (event, body) in events.into_iter().zip(bodies) {
+            stream_version += 1;
+            let record = EventRecord {
+                event_id: event.event_id.to_string(),
+                origin: origin.to_string(),
+                origin_seq: head.seq + 1,
+                stream: stream_name.clone(),
+                stream_version,
+                recorded_at,
+                body,
+                prev_hash: head.hash.to_vec(),
+                signature: Vec::new(),
+            };
+            head = OriginHead {
+                seq: record.origin_seq,
+                hash: record_hash(&record),
+            };
+            self.stage(group, event.event_id, origin, record);
+        }
+        self.origins.insert(origin, head);
+        self.stream_versions.insert(stream_name, stream_version);
+        Ok(Appended {
+            first,
+            last: self.next_position - 1,
+            stream_version,
+            duplicate: false,
+        })
+    }
+
+    /// Adds one stamped record and its index entries to the group.
+    fn stage(&mut self, group: &mut Group, id: EventId, origin: MemberId, record: EventRecord) {
+        let pos = self.next_position;
+        self.next_position += 1;
+        let p = pos.to_be_bytes().to_vec();
+        group
+            .writes
+            .push((keys::event(pos), record.encode_to_vec()));
+        group.writes.push((
+            keys::stream(&record.stream, record.stream_version),
+            p.clone(),
+        ));
+        group.writes.push((keys::event_id(&id), p.clone()));
+        group
+            .writes
+            .push((keys::origin(origin, record.origin_seq), p));
+        group.ids.insert(id, pos);
+        group.records.insert(pos, record);
+    }
+
+    fn prepare_ingest<S: Store>(
+        &mut self,
+        store: &S,
+        record: EventRecord,
+        group: &mut Group,
+    ) -> Result<Ingested> {
+        let origin: MemberId = record
+            .origin
+            .parse()
+            .map_err(|e: hub_types::ValidationError| e.at("origin"))?;
+        let stream: StreamId = record
+            .stream
+            .parse()
+            .map_err(|e: hub_types::ValidationError| e.at("stream"))?;
+        let event_id: EventId = record
+            .event_id
+            .parse()
+            .map_err(|e: hub_types::ValidationError| e.at("event_id"))?;
+        if stream.owner() != origin {
+            return Err(hub_types::ValidationError::new(
+                "stream",
+                format!("{stream} is not owned by origin {origin}"),
+            )
+            .into());
+        }
+        let body = body_from_bytes(&record.body)?;
+        if body != hub_types::Body::Unknown {
+            body.check_stream(&stream).map_err(|e| e.at("body"))?;
+        }
+        if record.recorded_at.is_none() {
+            return Err(hub_types::ValidationError::new("recorded_at", "must be set").into());
+        }
+        let head = self.origins.get(&origin).copied().unwrap_or(OriginHead {
+            seq: 0,
+            hash: ZERO_HASH,
+        });
+        let seq = record.origin_seq;
+        if seq == 0 {
+            return Err(hub_types::ValidationError::new("origin_seq", "starts at 1, got 0").into());
+        }
+        if seq <= head.seq {
+            let pos = match self.origin_position(store, group, origin, seq)? {
+                Some(pos) => pos,
+                None => {
+                    return Err(Error::Corrupt {
+                        position: 0,
+                        what: format!("origin {origin} sequence {seq} is missing below the head"),
+                    })
+                }
+            };
+            let stored = self.record_at(store, group, pos)?;
+            if record_hash(&stored) == record_hash(&record) {
+                return Ok(Ingested::Duplicate(pos));
+            }
+            return Err(Error::Conflict {
+                origin,
+                seq,
+                what: "same sequence, other content".into(),
+            });
+        }
+        if seq > head.seq + 1 {
+            return Err(Error::Gap {
+                origin,
+                head: head.seq,
+                got: seq,
+            });
+        }
+        if record.prev_hash.as_slice() != head.hash.as_slice() {
+            return Err(Error::ChainBroken { origin, seq });
+        }
+        if let Some(pos) = self.lookup_id(store, group, &event_id)? {
+            return Err(Error::Conflict {
+                origin,
+                seq,
+                what: format!("event id {event_id} is already stored at position {pos}"),
+            });
+        }
+        let version = self.stream_version(store, &record.stream)?;
+        if record.stream_version != version + 1 {
+            return Err(Error::Conflict {
+                origin,
+                seq,
+                what: format!(
+                    "stream {} is at version {version} here, event has version {}",
+                    record.stream, record.stream_version
+                ),
+            });
+        }
+        let hash = record_hash(&record);
+        self.stream_versions
+            .insert(record.stream.clone(), record.stream_version);
+        self.origins.insert(origin, OriginHead { seq, hash });
+        let pos = self.next_position;
+        self.stage(group, event_id, origin, record);
+        Ok(Ingested::Appended(pos))
+    }
+
+    fn origin_position<S: Store>(
+        &self,
+        store: &S,
+        group: &Group,
+        origin: MemberId,
+        seq: u64,
+    ) -> Result<Option<u64>> {
+        if let Some((pos, _)) = group
+            .records
+            .iter()
+            .find(|(_, r)| r.origin_seq == seq && r.origin == origin.to_string())
+        {
+            return Ok(Some(*pos));
+        }
+        Ok(store
+            .get(&keys::origin(origin, seq))?
+            .and_then(|v| keys::u64_at_end(&v)))
+    }
+}
