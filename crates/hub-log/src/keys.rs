@@ -2,7 +2,7 @@
 //!
 //! | tag | key | value |
 //! |---|---|---|
-//! | `E` | position | `EventRecord` bytes |
+//! | `E` | position | when this node stored it (i64 µs, 8 bytes), then the `EventRecord` bytes |
 //! | `S` | stream, 0x00, version | position |
 //! | `I` | event id (16 bytes) | position |
 //! | `O` | origin code (4 bytes), sequence | position |
@@ -69,4 +69,18 @@ pub(crate) fn meta(key: &[u8]) -> Vec<u8> {
 pub(crate) fn u64_at_end(bytes: &[u8]) -> Option<u64> {
     let tail = bytes.get(bytes.len().checked_sub(8)?..)?;
     Some(u64::from_be_bytes(tail.try_into().ok()?))
+}
+
+/// Builds an `E` value: the local storage time, then the record.
+pub(crate) fn event_value(stored_at_micros: i64, record: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + record.len());
+    v.extend_from_slice(&stored_at_micros.to_be_bytes());
+    v.extend_from_slice(record);
+    v
+}
+
+/// Splits an `E` value into the local storage time and the record bytes.
+pub(crate) fn split_event_value(value: &[u8]) -> Option<(i64, &[u8])> {
+    let (time, record) = value.split_at_checked(8)?;
+    Some((i64::from_be_bytes(time.try_into().ok()?), record))
 }

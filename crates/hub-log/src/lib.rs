@@ -114,6 +114,10 @@ pub enum Ingested {
 pub struct StoredEvent {
     /// This node's position of the event.
     pub position: Position,
+    /// When this node stored it: equal to `recorded_at` for its own events, later for
+    /// events replicated from other origins. Record-time queries ("what did the hub know
+    /// at T") go by this.
+    pub stored_at: hub_types::Timestamp,
     /// The record as stored and replicated.
     pub record: EventRecord,
 }
@@ -414,7 +418,11 @@ impl<S: Store> Log<S> {
 
 fn decode(key: &[u8], value: &[u8]) -> Result<StoredEvent> {
     let pos = keys::u64_at_end(key).unwrap_or(0);
-    let record = EventRecord::decode(value).map_err(|e| Error::Corrupt {
+    let (stored_at, bytes) = keys::split_event_value(value).ok_or_else(|| Error::Corrupt {
+        position: pos,
+        what: "event value too short".into(),
+    })?;
+    let record = EventRecord::decode(bytes).map_err(|e| Error::Corrupt {
         position: pos,
         what: format!("undecodable record: {e}"),
     })?;
@@ -423,6 +431,7 @@ fn decode(key: &[u8], value: &[u8]) -> Result<StoredEvent> {
             position: 0,
             what: "event stored at position 0".into(),
         })?,
+        stored_at: hub_types::Timestamp(stored_at),
         record,
     })
 }

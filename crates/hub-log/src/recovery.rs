@@ -32,6 +32,8 @@ fn corrupt(position: u64, what: impl Into<String>) -> Error {
 }
 
 fn decode(position: u64, bytes: &[u8]) -> Result<EventRecord> {
+    let (_, bytes) =
+        keys::split_event_value(bytes).ok_or_else(|| corrupt(position, "event value too short"))?;
     EventRecord::decode(bytes).map_err(|e| corrupt(position, format!("undecodable record: {e}")))
 }
 
@@ -121,9 +123,8 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
             }
         }
         chain.insert(origin, (record.origin_seq, record_hash(&record)));
-        if let Some(t) = &record.recorded_at {
-            last_recorded_micros =
-                last_recorded_micros.max(t.seconds * 1_000_000 + i64::from(t.nanos / 1000));
+        if let Some((stored_at, _)) = keys::split_event_value(v) {
+            last_recorded_micros = last_recorded_micros.max(stored_at);
         }
     }
 

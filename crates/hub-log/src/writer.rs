@@ -221,7 +221,11 @@ impl WriterState {
                 position: pos,
                 what: "an index points at a missing event".into(),
             })?;
-        EventRecord::decode(bytes.as_slice()).map_err(|e| Error::Corrupt {
+        let (_, bytes) = keys::split_event_value(&bytes).ok_or_else(|| Error::Corrupt {
+            position: pos,
+            what: "event value too short".into(),
+        })?;
+        EventRecord::decode(bytes).map_err(|e| Error::Corrupt {
             position: pos,
             what: format!("undecodable record: {e}"),
         })
@@ -304,7 +308,8 @@ impl WriterState {
             seq: 0,
             hash: ZERO_HASH,
         });
-        let recorded_at = Some(timestamp_to_proto(hub_types::Timestamp(self.now_micros())));
+        let recorded_micros = self.now_micros();
+        let recorded_at = Some(timestamp_to_proto(hub_types::Timestamp(recorded_micros)));
         let first = self.next_position;
         let mut stream_version = version;
         for (event, body) in events.into_iter().zip(bodies) {
@@ -324,7 +329,7 @@ impl WriterState {
                 seq: record.origin_seq,
                 hash: record_hash(&record),
             };
-            self.stage(group, event.event_id, origin, record);
+            self.stage(group, event.event_id, origin, record, recorded_micros);
         }
         self.origins.insert(origin, head);
         self.stream_versions.insert(stream_name, stream_version);
@@ -337,13 +342,21 @@ impl WriterState {
     }
 
     /// Adds one stamped record and its index entries to the group.
-    fn stage(&mut self, group: &mut Group, id: EventId, origin: MemberId, record: EventRecord) {
+    fn stage(
+        &mut self,
+        group: &mut Group,
+        id: EventId,
+        origin: MemberId,
+        record: EventRecord,
+        stored_at: i64,
+    ) {
         let pos = self.next_position;
         self.next_position += 1;
         let p = pos.to_be_bytes().to_vec();
-        group
-            .writes
-            .push((keys::event(pos), record.encode_to_vec()));
+        group.writes.push((
+            keys::event(pos),
+            keys::event_value(stored_at, &record.encode_to_vec()),
+        ));
         group.writes.push((
             keys::stream(&record.stream, record.stream_version),
             p.clone(),
@@ -449,7 +462,8 @@ impl WriterState {
             .insert(record.stream.clone(), record.stream_version);
         self.origins.insert(origin, OriginHead { seq, hash });
         let pos = self.next_position;
-        self.stage(group, event_id, origin, record);
+        let now = self.now_micros();
+        self.stage(group, event_id, origin, record, now);
         Ok(Ingested::Appended(pos))
     }
 
