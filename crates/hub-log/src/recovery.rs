@@ -63,10 +63,9 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
     } else {
         store.range(&keys::event(tail_from), &events_end, false, TAIL_CHECK)?
     };
-    let mut expected = tail_from;
     let mut last_recorded_micros = 0;
     let mut chain: BTreeMap<MemberId, (u64, [u8; 32])> = BTreeMap::new();
-    for (k, v) in &tail {
+    for (expected, (k, v)) in (tail_from..).zip(&tail) {
         let pos = keys::u64_at_end(k).ok_or_else(|| corrupt(0, "bad event key"))?;
         if pos != expected {
             return Err(corrupt(
@@ -74,7 +73,6 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
                 format!("positions are not contiguous: expected {expected}, found {pos}"),
             ));
         }
-        expected += 1;
         let record = decode(pos, v)?;
         let origin: MemberId = record
             .origin

@@ -2,7 +2,7 @@
 //! concurrent appends share one durable sync.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -98,10 +98,7 @@ pub(crate) fn run<S: Store>(
             if events >= MAX_GROUP_EVENTS {
                 break;
             }
-            next = match rx.try_recv() {
-                Ok(cmd) => Some(cmd),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-            };
+            next = rx.try_recv().ok();
         }
         let mut group = Group::default();
         let replies: Vec<Reply> = commands

@@ -54,7 +54,8 @@ fn enum_value<E: TryFrom<i32>>(raw: i32, field: &str) -> Result<E> {
     }
 }
 
-fn credential_kind(raw: i32) -> Result<CredentialKind> {
+/// Validates a wire credential kind.
+pub fn credential_kind_from_proto(raw: i32) -> Result<CredentialKind> {
     Ok(match enum_value(raw, "kind")? {
         pb::CredentialKind::ProfessionalTitle => CredentialKind::ProfessionalTitle,
         pb::CredentialKind::SkillLevel => CredentialKind::SkillLevel,
@@ -76,7 +77,7 @@ pub fn credential_kind_to_proto(kind: CredentialKind) -> pb::CredentialKind {
 
 /// Validates a wire credential.
 pub fn credential_from_proto(c: &pb::Credential) -> Result<Credential> {
-    Credential::new(credential_kind(c.kind)?, &c.code, &c.level)
+    Credential::new(credential_kind_from_proto(c.kind)?, &c.code, &c.level)
 }
 
 /// Converts a credential to the wire.
@@ -213,10 +214,17 @@ fn demand_terms(
     })
 }
 
-fn transition(entry_id: &str, note: &str, effective_at: &str) -> Result<EntryTransition> {
+/// Validates the fields every lifecycle step shares. `note_field` is the wire name of the
+/// note (`appeal_ref` in a suspension, `note` elsewhere), so errors name the field sent.
+fn transition(
+    entry_id: &str,
+    note: &str,
+    note_field: &str,
+    effective_at: &str,
+) -> Result<EntryTransition> {
     Ok(EntryTransition {
         entry_id: parse(entry_id, "entry_id")?,
-        note: text(note, "note", MAX_TEXT, false)?,
+        note: text(note, note_field, MAX_TEXT, false)?,
         effective_at: date(effective_at, "effective_at")?,
     })
 }
@@ -258,12 +266,16 @@ pub fn body_from_proto(body: &pb::EventBody) -> Result<Body> {
         .at("demand_signal_revised"),
         Kind::DemandSignalClosed(c) => closed(c).at("demand_signal_closed"),
         Kind::BlacklistEntryAdded(a) => blacklist_added(a).at("blacklist_entry_added"),
-        Kind::BlacklistEntrySuspended(s) => transition(&s.entry_id, &s.appeal_ref, &s.effective_at)
-            .map(Body::BlacklistEntrySuspended)
-            .at("blacklist_entry_suspended"),
-        Kind::BlacklistEntryReinstated(r) => transition(&r.entry_id, &r.note, &r.effective_at)
-            .map(Body::BlacklistEntryReinstated)
-            .at("blacklist_entry_reinstated"),
+        Kind::BlacklistEntrySuspended(s) => {
+            transition(&s.entry_id, &s.appeal_ref, "appeal_ref", &s.effective_at)
+                .map(Body::BlacklistEntrySuspended)
+                .at("blacklist_entry_suspended")
+        }
+        Kind::BlacklistEntryReinstated(r) => {
+            transition(&r.entry_id, &r.note, "note", &r.effective_at)
+                .map(Body::BlacklistEntryReinstated)
+                .at("blacklist_entry_reinstated")
+        }
         Kind::BlacklistEntryRevoked(r) => revoked(r).at("blacklist_entry_revoked"),
     }
 }
@@ -325,7 +337,7 @@ fn closed(c: &pb::DemandSignalClosed) -> Result<Body> {
 
 fn revoked(r: &pb::BlacklistEntryRevoked) -> Result<Body> {
     Ok(Body::BlacklistEntryRevoked {
-        transition: transition(&r.entry_id, &r.note, &r.effective_at)?,
+        transition: transition(&r.entry_id, &r.note, "note", &r.effective_at)?,
         reason: revoke_reason(r.reason).at("reason")?,
     })
 }

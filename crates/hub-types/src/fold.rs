@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::event::{
@@ -21,7 +21,7 @@ use crate::time::Date;
 use crate::values::{Credential, CredentialKind, RevokeReason};
 
 /// Every version of one entity, oldest first, each tagged with the position that made it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct History<T> {
     versions: Vec<(Position, T)>,
 }
@@ -60,7 +60,7 @@ impl<T> History<T> {
 }
 
 /// A recognition rule of one city.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecognitionRule {
     /// The recognising city.
     pub recognizer: MemberId,
@@ -90,7 +90,7 @@ impl RecognitionRule {
 }
 
 /// A demand signal of one city.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DemandSignal {
     /// The publishing city.
     pub origin: MemberId,
@@ -110,7 +110,7 @@ impl DemandSignal {
 }
 
 /// Where a blacklist entry stands on a date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryStatus {
     /// Not in force yet (before `effective_from`).
@@ -139,7 +139,7 @@ impl EntryStatus {
 }
 
 /// A lifecycle step of a blacklist entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     /// Appeal pending.
@@ -151,7 +151,7 @@ pub enum Step {
 }
 
 /// A blacklist entry of one city.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlacklistEntry {
     /// The deciding city.
     pub origin: MemberId,
@@ -224,7 +224,7 @@ pub type EntityKey = (MemberId, LocalId);
 pub type CredentialKey = (MemberId, CredentialKind, String, String);
 
 /// The shared view: every entity of the three families, versioned by position.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ViewState {
     /// Recognition rules by (recognizer, rule id).
     pub rules: BTreeMap<RuleKey, History<RecognitionRule>>,
@@ -234,7 +234,7 @@ pub struct ViewState {
     pub entries: BTreeMap<EntityKey, History<BlacklistEntry>>,
     /// Rules by the credential they name (every version's credential; filter on lookup).
     pub rules_by_credential: BTreeMap<CredentialKey, Vec<RuleKey>>,
-    /// Entries by subject.
+    /// Entries by subject, each list in key order (origin, then entry id).
     pub entries_by_subject: BTreeMap<SubjectRef, Vec<EntityKey>>,
     /// Events folded, per kind (unknown kinds included).
     pub counts: BTreeMap<EventKind, u64>,
@@ -327,10 +327,14 @@ impl ViewState {
                 if self.entries.contains_key(&key) {
                     return Applied::Ignored;
                 }
-                self.entries_by_subject
+                // Kept in key order, not arrival order: entries of different origins arrive
+                // in any interleaving, and every node must list a subject's entries alike.
+                let keys = self
+                    .entries_by_subject
                     .entry(added.subject_ref)
-                    .or_default()
-                    .push(key.clone());
+                    .or_default();
+                let at = keys.partition_point(|k| *k < key);
+                keys.insert(at, key.clone());
                 let entry = BlacklistEntry {
                     origin: owner,
                     added: added.clone(),

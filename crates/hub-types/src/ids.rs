@@ -51,7 +51,7 @@ impl FromStr for MemberId {
                 code / 10_000
             )));
         }
-        if code % 100 != 0 {
+        if !code.is_multiple_of(100) {
             return Err(ValidationError::reason(format!(
                 "{s:?} is a county-level code; members are cities (code ending in 00)"
             )));

@@ -1,0 +1,159 @@
+//! Blacklist questions: check a subject across all cities, list a city's entries.
+
+use std::ops::Bound;
+
+use hub_proto::convert::category_to_proto;
+use hub_proto::pb;
+use hub_types::error::AtField;
+use hub_types::fold::{BlacklistEntry, EntryStatus, Step};
+use hub_types::values::RevokeReason;
+use hub_types::{Date, MemberId, SubjectRef, ValidationError};
+
+use crate::axes::resolve;
+use crate::paging::{page_size, parse_token, token};
+use crate::{Result, View};
+
+/// Converts a status to the wire.
+pub fn status_to_proto(s: EntryStatus) -> pb::EntryStatus {
+    match s {
+        EntryStatus::Pending => pb::EntryStatus::Pending,
+        EntryStatus::Active => pb::EntryStatus::Active,
+        EntryStatus::Suspended => pb::EntryStatus::Suspended,
+        EntryStatus::Expired => pb::EntryStatus::Expired,
+        EntryStatus::Revoked => pb::EntryStatus::Revoked,
+    }
+}
+
+fn revoke_to_proto(r: RevokeReason) -> pb::RevokeReason {
+    match r {
+        RevokeReason::AppealUpheld => pb::RevokeReason::AppealUpheld,
+        RevokeReason::CreditRepaired => pb::RevokeReason::CreditRepaired,
+        RevokeReason::Error => pb::RevokeReason::Error,
+    }
+}
+
+fn entry_to_proto(e: &BlacklistEntry, date: Date) -> pb::BlacklistEntryView {
+    let a = &e.added;
+    pb::BlacklistEntryView {
+        origin: e.origin.to_string(),
+        entry_id: a.entry_id.to_string(),
+        subject_ref: a.subject_ref.to_string(),
+        subject_display: a.subject_display.to_string(),
+        category: category_to_proto(a.category) as i32,
+        decision_ref: a.decision_ref.to_string(),
+        decided_at: a.decided_at.to_string(),
+        effective_from: a.effective_from.to_string(),
+        expires_at: a.expires_at.to_string(),
+        measures: a.measures.iter().map(ToString::to_string).collect(),
+        status: status_to_proto(e.status_on(date)) as i32,
+        revoke_reason: e.revocation().map_or(0, |(r, _)| revoke_to_proto(r) as i32),
+        history: e
+            .steps
+            .iter()
+            .map(|(step, t)| {
+                let what = match step {
+                    Step::Suspended => "suspended".to_owned(),
+                    Step::Reinstated => "reinstated".to_owned(),
+                    Step::Revoked(r) => format!("revoked ({})", revoke_to_proto(*r).as_str_name()),
+                };
+                format!("{what} {}", t.effective_at)
+            })
+            .collect(),
+    }
+}
+
+fn status_filter(raw: i32) -> Result<Option<EntryStatus>, ValidationError> {
+    Ok(match pb::EntryStatus::try_from(raw) {
+        Ok(pb::EntryStatus::Unspecified) => None,
+        Ok(pb::EntryStatus::Pending) => Some(EntryStatus::Pending),
+        Ok(pb::EntryStatus::Active) => Some(EntryStatus::Active),
+        Ok(pb::EntryStatus::Suspended) => Some(EntryStatus::Suspended),
+        Ok(pb::EntryStatus::Expired) => Some(EntryStatus::Expired),
+        Ok(pb::EntryStatus::Revoked) => Some(EntryStatus::Revoked),
+        Err(_) => {
+            return Err(ValidationError::new(
+                "status",
+                format!("unknown value {raw}"),
+            ))
+        }
+    })
+}
+
+impl View {
+    /// Answers `CheckSubject`: every city's entries for the subject with their status on
+    /// the date.
+    pub fn check_subject(&self, req: &pb::CheckSubjectRequest) -> Result<pb::CheckSubjectResponse> {
+        if req.subject_ref.is_empty() {
+            return Err(ValidationError::new("subject_ref", "must be set").into());
+        }
+        let subject: SubjectRef = req.subject_ref.parse().at("subject_ref")?;
+        let inner = self.read();
+        let axes = resolve(req.time.as_ref(), &inner)?;
+        let entries: Vec<pb::BlacklistEntryView> = inner
+            .state
+            .entries_by_subject
+            .get(&subject)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| inner.state.entries.get(k))
+            .filter_map(|h| axes.version(h))
+            .map(|e| entry_to_proto(e, axes.date))
+            .collect();
+        let active = pb::EntryStatus::Active as i32;
+        Ok(pb::CheckSubjectResponse {
+            any_active: entries.iter().any(|e| e.status == active),
+            entries,
+            basis: Some(axes.basis()),
+        })
+    }
+
+    /// Answers `ListEntries`: one city's entries in entry-id order, optionally by status.
+    pub fn list_entries(&self, req: &pb::ListEntriesRequest) -> Result<pb::ListEntriesResponse> {
+        if req.origin.is_empty() {
+            return Err(ValidationError::new("origin", "must be set (a member code)").into());
+        }
+        let origin: MemberId = req.origin.parse().at("origin")?;
+        let status = status_filter(req.status)?;
+        let limit = page_size(req.page_size)?;
+        let after = parse_token(&req.page_token)?;
+        if after.as_ref().is_some_and(|(m, _)| *m != origin) {
+            return Err(ValidationError::new("page_token", "belongs to another origin").into());
+        }
+        let inner = self.read();
+        let axes = resolve(req.time.as_ref(), &inner)?;
+        let lower = match after {
+            Some(k) => Bound::Excluded(k),
+            None => Bound::Unbounded,
+        };
+        let mut entries = Vec::new();
+        let mut last = None;
+        let mut next = String::new();
+        for ((o, id), history) in inner.state.entries.range((lower, Bound::Unbounded)) {
+            if *o < origin {
+                continue;
+            }
+            if *o > origin {
+                break;
+            }
+            let Some(entry) = axes.version(history) else {
+                continue;
+            };
+            if status.is_some_and(|s| s != entry.status_on(axes.date)) {
+                continue;
+            }
+            if entries.len() == limit {
+                if let Some(last) = last {
+                    next = token(origin, last);
+                }
+                break;
+            }
+            entries.push(entry_to_proto(entry, axes.date));
+            last = Some(id);
+        }
+        Ok(pb::ListEntriesResponse {
+            entries,
+            next_page_token: next,
+            basis: Some(axes.basis()),
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! The shared view: a projection that follows the log, folds events with
+//! [`hub_types::fold`], and answers the `talenthub.v1.Query` questions on both time axes.
+//!
+//! - [`View`]: the materialised state behind a lock, fed by [`View::follow`] or
+//!   [`View::catch_up`], read by the query methods (one file per family:
+//!   `recognition.rs`, `demand.rs`, `blacklist.rs`, plus `info.rs`).
+//! - Record time: every entity keeps its versions tagged with positions, and the view keeps
+//!   each position's local storage time, so an as-of answer costs a binary search per
+//!   entity, never a replay.
+//! - Valid time: the question's `on_date` is evaluated against the dates inside events.
+//! - [`snapshot`]: the state is written every N events and restored on start; a missing
+//!   or damaged snapshot falls back to a full replay.
+
+mod axes;
+mod blacklist;
+mod demand;
+mod info;
+mod paging;
+mod recognition;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use hub_log::{Log, Store, StoredEvent};
+use hub_proto::convert::event_from_record;
+use hub_types::fold::ViewState;
+use hub_types::roster::Roster;
+use hub_types::{EventKind, MemberId, ValidationError};
+use serde::{Deserialize, Serialize};
+
+pub use axes::{Axes, Cut};
+
+/// Why a question could not be answered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A request field is invalid; the error names it.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The question asks about a position the view has not reached.
+    #[error("at_position {requested} is beyond the view's position {position}")]
+    NotYet {
+        /// The position asked for.
+        requested: u64,
+        /// The view's position.
+        position: u64,
+    },
+    /// Reading the log failed.
+    #[error(transparent)]
+    Log(#[from] hub_log::Error),
+}
+
+/// Result of a view operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// When the demand questions raise a shortage alert.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Alert when demand grows by at least this fraction over the previous period (0.25 = 25 %).
+    pub growth: f64,
+    /// Alert when the next-period forecast exceeds this period's demand by this fraction.
+    pub forecast_growth: f64,
+    /// Ignore groups demanding fewer than this many people in the period.
+    pub min_headcount: u64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            growth: 0.25,
+            forecast_growth: 0.2,
+            min_headcount: 20,
+        }
+    }
+}
+
+/// How the view is set up.
+#[derive(Debug, Clone, Default)]
+pub struct ViewConfig {
+    /// The alliance's members (the recognition matrix expands `*` issuers to them).
+    pub roster: Roster,
+    /// Shortage thresholds.
+    pub thresholds: Thresholds,
+    /// Where snapshots are written; `None` disables them.
+    pub snapshot_dir: Option<PathBuf>,
+    /// Write a snapshot every this many events (0 = never).
+    pub snapshot_every: u64,
+}
+
+/// Everything the view holds, behind one lock.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Inner {
+    /// The folded entities.
+    pub(crate) state: ViewState,
+    /// Local storage time (µs) of position `i + 1`, for as-of-time questions.
+    pub(crate) stored_at: Vec<i64>,
+    /// Positions of each origin's events, in order: the origin vector at any position.
+    pub(crate) origin_positions: BTreeMap<MemberId, Vec<u64>>,
+    /// Positions of each kind's events: event counts at any position.
+    pub(crate) kind_positions: BTreeMap<EventKind, Vec<u64>>,
+    /// Events whose stored body could not be decoded (never expected; counted, skipped).
+    pub(crate) undecodable: u64,
+    /// Position of the last snapshot written or restored.
+    pub(crate) snapshot_position: u64,
+}
+
+impl Inner {
+    /// The last position folded (0 = none).
+    pub(crate) fn position(&self) -> u64 {
+        self.stored_at.len() as u64
+    }
+
+    fn apply(&mut self, stored: &StoredEvent) {
+        let pos = stored.position.get();
+        debug_assert_eq!(
+            pos,
+            self.position() + 1,
+            "the view folds positions in order"
+        );
+        self.stored_at.push(stored.stored_at.micros());
+        match event_from_record(&stored.record, stored.position) {
+            Ok(event) => {
+                self.origin_positions
+                    .entry(event.origin)
+                    .or_default()
+                    .push(pos);
+                self.kind_positions
+                    .entry(event.body.kind())
+                    .or_default()
+                    .push(pos);
+                self.state.apply(&event);
+            }
+            Err(e) => {
+                tracing::warn!(position = pos, error = %e, "stored event does not decode; skipped");
+                self.undecodable += 1;
+            }
+        }
+    }
+}
+
+/// The shared view. Cheap to clone: clones share one state.
+#[derive(Debug, Clone)]
+pub struct View {
+    inner: Arc<RwLock<Inner>>,
+    config: Arc<ViewConfig>,
+    position: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+/// How many events the projection folds per lock acquisition.
+const FOLD_BATCH: usize = 2048;
+
+impl View {
+    /// An empty view; restore a snapshot with [`View::restore`] before catching up.
+    pub fn new(config: ViewConfig) -> Self {
+        Self {
+            inner: Arc::default(),
+            config: Arc::new(config),
+            position: Arc::new(tokio::sync::watch::channel(0).0),
+        }
+    }
+
+    /// Builds a view of `log`: restores the snapshot if one is configured and valid, then
+    /// replays the rest.
+    pub fn open<S: Store>(config: ViewConfig, log: &Log<S>) -> Result<Self> {
+        let view = Self::new(config);
+        view.restore(log);
+        view.catch_up(log)?;
+        Ok(view)
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ViewConfig {
+        &self.config
+    }
+
+    /// The last position folded.
+    pub fn position(&self) -> u64 {
+        self.read().position()
+    }
+
+    /// Folds every event of `log` not folded yet; returns how many were folded.
+    pub fn catch_up<S: Store>(&self, log: &Log<S>) -> Result<u64> {
+        let mut folded = 0;
+        loop {
+            let from = self.position() + 1;
+            let events = log.read_all(from, FOLD_BATCH)?;
+            if events.is_empty() {
+                return Ok(folded);
+            }
+            folded += events.len() as u64;
+            let position = {
+                let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+                for e in &events {
+                    inner.apply(e);
+                }
+                inner.position()
+            };
+            self.position.send_replace(position);
+            self.maybe_snapshot(log, position);
+        }
+    }
+
+    /// Follows `log` until it closes: folds new events as the head moves.
+    pub async fn follow<S: Store>(self, log: Log<S>) {
+        let mut head = log.watch();
+        loop {
+            let view = self.clone();
+            let log2 = log.clone();
+            let caught = tokio::task::spawn_blocking(move || view.catch_up(&log2)).await;
+            match caught {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "view projection failed to read the log"),
+                Err(e) => tracing::error!(error = %e, "view projection task failed"),
+            }
+            if head.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Waits until the view has folded `position`, for read-your-writes; false on timeout.
+    pub async fn wait_for(&self, position: u64, timeout: Duration) -> bool {
+        let mut rx = self.position.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// A receiver that changes whenever the view's position moves.
+    pub fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.position.subscribe()
+    }
+
+    /// SHA-256 of the view's canonical content as of `cut`.
+    pub fn digest(&self, cut: Cut) -> [u8; 32] {
+        let inner = self.read();
+        match cut {
+            Cut::Newest => inner.state.digest(None),
+            Cut::At(0) => ViewState::default().digest(None),
+            Cut::At(p) => inner.state.digest(hub_types::Position::new(p).ok()),
+        }
+    }
+}

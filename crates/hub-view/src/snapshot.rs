@@ -1,0 +1,140 @@
+//! Snapshots of the view, so a node starts without replaying its whole log.
+//!
+//! File `view.snapshot` in the configured directory:
+//! `THVIEW01` ‖ SHA-256(payload) ‖ payload, where payload is the bincode of (position,
+//! record hash of the event at that position, the view's state). A snapshot is used only
+//! if its checksum holds and the log still has the same event at its position; otherwise
+//! the view is rebuilt by full replay, and a warning says why.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hub_log::{record_hash, Log, Store};
+use sha2::{Digest, Sha256};
+
+use crate::{Inner, View};
+
+const MAGIC: &[u8; 8] = b"THVIEW01";
+const FILE: &str = "view.snapshot";
+
+/// The snapshot file in `dir`.
+pub fn path(dir: &Path) -> PathBuf {
+    dir.join(FILE)
+}
+
+fn encode(position: u64, log_hash: [u8; 32], inner: &Inner) -> Result<Vec<u8>, String> {
+    let payload =
+        bincode::serialize(&(position, log_hash, inner)).map_err(|e| format!("encode: {e}"))?;
+    let mut out = Vec::with_capacity(payload.len() + 40);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&Sha256::digest(&payload));
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+fn decode(bytes: &[u8]) -> Result<(u64, [u8; 32], Inner), String> {
+    let rest = bytes
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or("not a view snapshot (bad magic)")?;
+    let (sum, payload) = rest.split_at_checked(32).ok_or("truncated header")?;
+    if Sha256::digest(payload).as_slice() != sum {
+        return Err("checksum mismatch".into());
+    }
+    bincode::deserialize(payload).map_err(|e| format!("decode: {e}"))
+}
+
+impl View {
+    /// Restores the configured snapshot if it is intact and matches `log`; returns whether
+    /// it did. Any problem is logged and leaves the view empty for a full replay.
+    pub fn restore<S: Store>(&self, log: &Log<S>) -> bool {
+        let Some(dir) = &self.config().snapshot_dir else {
+            return false;
+        };
+        let file = path(dir);
+        let bytes = match fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "cannot read view snapshot; replaying the log");
+                return false;
+            }
+        };
+        let check = decode(&bytes).and_then(|(position, hash, mut inner)| {
+            if inner.position() != position {
+                return Err("position does not match its content".into());
+            }
+            if position > 0 {
+                let event = log
+                    .get(position)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("the log has no position {position}"))?;
+                if record_hash(&event.record) != hash {
+                    return Err(format!(
+                        "the log holds another event at position {position}"
+                    ));
+                }
+            }
+            inner.snapshot_position = position;
+            Ok(inner)
+        });
+        match check {
+            Ok(inner) => {
+                let position = inner.position();
+                *self.inner.write().unwrap_or_else(|e| e.into_inner()) = inner;
+                self.position.send_replace(position);
+                tracing::info!(position, "view restored from snapshot");
+                true
+            }
+            Err(why) => {
+                tracing::warn!(file = %file.display(), %why, "view snapshot unusable; replaying the log");
+                false
+            }
+        }
+    }
+
+    /// Writes a snapshot now (atomically: temp file, fsync, rename); returns its position.
+    pub fn write_snapshot<S: Store>(&self, log: &Log<S>) -> std::io::Result<u64> {
+        let Some(dir) = &self.config().snapshot_dir else {
+            return Ok(0);
+        };
+        let (position, bytes) = {
+            let inner = self.read();
+            let position = inner.position();
+            let hash = match log.get(position) {
+                Ok(Some(e)) => record_hash(&e.record),
+                Ok(None) => [0; 32],
+                Err(e) => return Err(std::io::Error::other(e.to_string())),
+            };
+            let bytes = encode(position, hash, &inner).map_err(std::io::Error::other)?;
+            (position, bytes)
+        };
+        fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!("{FILE}.tmp"));
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path(dir))?;
+        fs::File::open(dir)?.sync_all()?;
+        self.inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .snapshot_position = position;
+        Ok(position)
+    }
+
+    pub(crate) fn maybe_snapshot<S: Store>(&self, log: &Log<S>, position: u64) {
+        let every = self.config().snapshot_every;
+        if every == 0 || self.config().snapshot_dir.is_none() {
+            return;
+        }
+        let last = self.read().snapshot_position;
+        if position < last + every {
+            return;
+        }
+        match self.write_snapshot(log) {
+            Ok(p) => tracing::debug!(position = p, "view snapshot written"),
+            Err(e) => tracing::warn!(error = %e, "writing the view snapshot failed"),
+        }
+    }
+}
