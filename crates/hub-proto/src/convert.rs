@@ -631,3 +631,20 @@ pub fn record_to_event(record: &pb::EventRecord, position: Position) -> pb::Even
         position: position.get(),
     }
 }
+
+/// The kind of a wire body without validating it; `Unknown` when no kind is set.
+pub fn kind_of(body: Option<&pb::EventBody>) -> hub_types::EventKind {
+    use hub_types::EventKind as K;
+    match body.and_then(|b| b.kind.as_ref()) {
+        None => K::Unknown,
+        Some(Kind::CredentialRecognized(_)) => K::CredentialRecognized,
+        Some(Kind::RecognitionWithdrawn(_)) => K::RecognitionWithdrawn,
+        Some(Kind::DemandSignalPublished(_)) => K::DemandSignalPublished,
+        Some(Kind::DemandSignalRevised(_)) => K::DemandSignalRevised,
+        Some(Kind::DemandSignalClosed(_)) => K::DemandSignalClosed,
+        Some(Kind::BlacklistEntryAdded(_)) => K::BlacklistEntryAdded,
+        Some(Kind::BlacklistEntrySuspended(_)) => K::BlacklistEntrySuspended,
+        Some(Kind::BlacklistEntryReinstated(_)) => K::BlacklistEntryReinstated,
+        Some(Kind::BlacklistEntryRevoked(_)) => K::BlacklistEntryRevoked,
+    }
+}

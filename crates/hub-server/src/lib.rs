@@ -1,1 +1,21 @@
-//! placeholder
+//! The `talent-hub` server: a city's node of the talent alliance.
+//!
+//! - [`config`]: layered configuration (defaults → file → environment → flags).
+//! - [`auth`]: bearer-token authentication and the authorisation matrix, in one place.
+//! - [`hub`]: the shared state (log, view, limits) every service uses.
+//! - [`publisher`], [`query`], [`streams`]: the gRPC services of `talenthub.v1`.
+//! - [`status`]: the one mapping from errors to gRPC status codes.
+//! - [`server`]: assembling, serving and stopping a node; [`server::RunningNode`] runs one
+//!   in-process on port 0 for tests.
+
+pub mod auth;
+pub mod config;
+pub mod hub;
+pub mod publisher;
+pub mod query;
+pub mod server;
+pub mod status;
+pub mod streams;
+
+pub use config::Config;
+pub use server::RunningNode;

@@ -1,0 +1,239 @@
+//! Who is calling, and what they may do: authentication by bearer token and the
+//! authorisation matrix, enforced in one place.
+
+use std::collections::HashMap;
+
+use hub_types::{MemberId, StreamId};
+use serde::{Deserialize, Serialize};
+use tonic::{Request, Status};
+
+use crate::config::TokenConfig;
+
+/// What an authenticated caller is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A member city's system: publishes for its city, queries.
+    Member,
+    /// Reads history and proofs; never publishes.
+    Auditor,
+    /// Tails streams and reads node information; never publishes.
+    Operator,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's city.
+    pub member: MemberId,
+    /// The caller's role.
+    pub role: Role,
+}
+
+/// The operations the matrix decides on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Append to a stream.
+    Append(&'a StreamId),
+    /// Ask the view a question.
+    Query,
+    /// Read the log (ReadAll, ReadStream).
+    ReadLog,
+    /// Subscribe to the log.
+    Subscribe,
+    /// Read node information.
+    Info,
+}
+
+/// Maps bearer tokens to callers and decides what they may do.
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    tokens: HashMap<String, Caller>,
+    /// The city this node publishes for.
+    node_member: Option<MemberId>,
+}
+
+impl Authorizer {
+    /// Builds the token table (the config is validated, so members parse).
+    pub fn new(tokens: &[TokenConfig], node_member: Option<MemberId>) -> Self {
+        let tokens = tokens
+            .iter()
+            .filter_map(|t| {
+                let member = t.member.parse().ok()?;
+                Some((
+                    t.token.clone(),
+                    Caller {
+                        member,
+                        role: t.role,
+                    },
+                ))
+            })
+            .collect();
+        Self {
+            tokens,
+            node_member,
+        }
+    }
+
+    /// Identifies the caller of `req` from its `authorization: Bearer …` header.
+    pub fn authenticate<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        let header = req.metadata().get("authorization").ok_or_else(|| {
+            Status::unauthenticated("missing authorization header (Bearer token)")
+        })?;
+        let value = header
+            .to_str()
+            .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| Status::unauthenticated("authorization must be \"Bearer <token>\""))?;
+        self.tokens
+            .get(token.trim())
+            .copied()
+            .ok_or_else(|| Status::unauthenticated("unknown token"))
+    }
+
+    /// Authenticates the caller of `req` and checks that it may perform `action`.
+    pub fn authorize<T>(&self, req: &Request<T>, action: Action<'_>) -> Result<Caller, Status> {
+        let caller = self.authenticate(req)?;
+        self.check(caller, action)?;
+        Ok(caller)
+    }
+
+    /// The matrix: members write only streams of their own city, and only on that city's
+    /// node; auditors and operators never write; everyone authenticated may read.
+    pub fn check(&self, caller: Caller, action: Action<'_>) -> Result<(), Status> {
+        match action {
+            Action::Append(stream) => {
+                if caller.role != Role::Member {
+                    return Err(Status::permission_denied(format!(
+                        "role {:?} may not publish",
+                        caller.role
+                    )));
+                }
+                if stream.owner() != caller.member {
+                    return Err(Status::permission_denied(format!(
+                        "stream {stream}: member {} may only publish to its own streams",
+                        caller.member
+                    )));
+                }
+                if self.node_member != Some(caller.member) {
+                    return Err(Status::permission_denied(match self.node_member {
+                        Some(m) => format!(
+                            "this node publishes for {m}; {} must publish on its own node",
+                            caller.member
+                        ),
+                        None => "this node is a read replica and accepts no appends".into(),
+                    }));
+                }
+                Ok(())
+            }
+            Action::Query | Action::ReadLog | Action::Subscribe | Action::Info => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authorizer() -> Authorizer {
+        let t = |token: &str, member: &str, role| TokenConfig {
+            token: token.into(),
+            member: member.into(),
+            role,
+        };
+        Authorizer::new(
+            &[
+                t("sh-member-token", "310000", Role::Member),
+                t("jx-member-token", "330400", Role::Member),
+                t("auditor-token", "310000", Role::Auditor),
+                t("operator-token", "310000", Role::Operator),
+            ],
+            "310000".parse().ok(),
+        )
+    }
+
+    fn request(auth: Option<&str>) -> Request<()> {
+        let mut req = Request::new(());
+        if let Some(a) = auth {
+            req.metadata_mut()
+                .insert("authorization", a.parse().expect("ascii"));
+        }
+        req
+    }
+
+    #[test]
+    fn callers_are_identified_by_token() {
+        let a = authorizer();
+        let caller = a
+            .authenticate(&request(Some("Bearer sh-member-token")))
+            .expect("known");
+        assert_eq!(caller.role, Role::Member);
+        for bad in [
+            None,
+            Some("sh-member-token"),
+            Some("Bearer nope"),
+            Some("Basic x"),
+        ] {
+            let err = a.authenticate(&request(bad)).expect_err("rejected");
+            assert_eq!(err.code(), tonic::Code::Unauthenticated, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_node_city_member_appends_its_own_streams() {
+        let a = authorizer();
+        let own: StreamId = "demand/310000/x".parse().expect("stream");
+        let foreign: StreamId = "demand/330400/x".parse().expect("stream");
+        let caller = |token: &str| {
+            a.authenticate(&request(Some(&format!("Bearer {token}"))))
+                .expect("known")
+        };
+        assert!(a
+            .check(caller("sh-member-token"), Action::Append(&own))
+            .is_ok());
+        let denied = [
+            ("sh-member-token", &foreign),
+            ("jx-member-token", &foreign),
+            ("jx-member-token", &own),
+            ("auditor-token", &own),
+            ("operator-token", &own),
+        ];
+        for (token, stream) in denied {
+            let err = a
+                .check(caller(token), Action::Append(stream))
+                .expect_err(token);
+            assert_eq!(
+                err.code(),
+                tonic::Code::PermissionDenied,
+                "{token} {stream}"
+            );
+        }
+        for token in [
+            "sh-member-token",
+            "jx-member-token",
+            "auditor-token",
+            "operator-token",
+        ] {
+            for action in [
+                Action::Query,
+                Action::ReadLog,
+                Action::Subscribe,
+                Action::Info,
+            ] {
+                assert!(a.check(caller(token), action).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_replica_accepts_no_appends() {
+        let mut a = authorizer();
+        a.node_member = None;
+        let own: StreamId = "demand/310000/x".parse().expect("stream");
+        let caller = a
+            .authenticate(&request(Some("Bearer sh-member-token")))
+            .expect("known");
+        assert!(a.check(caller, Action::Append(&own)).is_err());
+    }
+}

@@ -1,0 +1,392 @@
+//! Configuration: built-in defaults → `--config` file → `TALENT_HUB__…` environment →
+//! flags, then [`Config::validate`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use hub_types::roster::Roster;
+use hub_types::MemberId;
+use hub_view::Thresholds;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+
+/// The built-in defaults (`config/default.toml`).
+pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
+/// The built-in roster (`config/roster.toml`).
+pub const ROSTER_TOML: &str = include_str!("../../../config/roster.toml");
+
+/// Everything a node is configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Who this node is and where it keeps data.
+    pub node: NodeConfig,
+    /// The gRPC listener and its limits.
+    pub server: ServerConfig,
+    /// Live subscriptions.
+    pub subscribe: SubscribeConfig,
+    /// The view.
+    pub view: ViewSection,
+    /// The alliance roster.
+    pub roster: RosterConfig,
+    /// Caller authentication.
+    pub auth: AuthConfig,
+}
+
+/// `[node]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The city this node publishes for; empty for a read replica.
+    pub member: String,
+    /// Where the log and snapshots live.
+    pub data_dir: PathBuf,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Largest message accepted or sent.
+    pub max_message_bytes: usize,
+    /// Deadline of unary requests.
+    pub request_timeout_ms: u64,
+    /// Unary requests served at once before shedding load.
+    pub max_in_flight: usize,
+    /// Most events in one append.
+    pub max_events_per_append: usize,
+    /// Most subscriptions open at once.
+    pub max_subscribers: usize,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace_ms: u64,
+}
+
+/// `[subscribe]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribeConfig {
+    /// Events buffered per subscriber.
+    pub buffer: usize,
+    /// How long a full buffer is tolerated before the subscriber is cut off.
+    pub lag_timeout_ms: u64,
+    /// Heartbeat interval on an idle stream.
+    pub heartbeat_ms: u64,
+}
+
+/// `[view]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewSection {
+    /// Snapshot interval in events (0 = never).
+    pub snapshot_every: u64,
+    /// Shortage alert thresholds.
+    pub thresholds: Thresholds,
+}
+
+/// `[roster]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterConfig {
+    /// Roster file; empty for the built-in roster.
+    pub file: String,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Bearer tokens.
+    #[serde(default)]
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One bearer token and who it stands for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// The secret the client sends as `authorization: Bearer <token>`.
+    pub token: String,
+    /// The member city of the caller.
+    pub member: String,
+    /// The caller's role.
+    pub role: Role,
+}
+
+/// Values given as command-line flags, the last layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--listen`
+    pub listen: Option<String>,
+    /// `--data-dir`
+    pub data_dir: Option<PathBuf>,
+    /// `--member`
+    pub member: Option<String>,
+}
+
+/// A configuration error, naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("config: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads the layers and validates the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, overrides, Env::prefixed("TALENT_HUB__").split("__"))
+    }
+
+    fn load_with_env(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: Env,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_TOML));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(env);
+        if let Some(v) = &overrides.listen {
+            figment = figment.merge(Serialized::default("server.listen", v));
+        }
+        if let Some(v) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("node.data_dir", v));
+        }
+        if let Some(v) = &overrides.member {
+            figment = figment.merge(Serialized::default("node.member", v));
+        }
+        let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The built-in defaults alone (valid by construction, checked by a test).
+    pub fn defaults() -> Self {
+        Self::load_with_env(
+            None,
+            &Overrides::default(),
+            Env::prefixed("TALENT_HUB_NEVER_SET__"),
+        )
+        .expect("the built-in defaults are valid")
+    }
+
+    /// Checks every value, naming the key of the first bad one.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
+        self.listen_addr()?;
+        if !self.node.member.is_empty() {
+            if let Err(e) = self.node.member.parse::<MemberId>() {
+                return err("node.member", e.to_string());
+            }
+        }
+        let roster = self.roster()?;
+        if let Some(m) = self.member() {
+            if !roster.contains(m) {
+                return err("node.member", format!("{m} is not in the roster"));
+            }
+        }
+        let s = &self.server;
+        let positive = [
+            ("server.max_message_bytes", s.max_message_bytes as u64),
+            ("server.request_timeout_ms", s.request_timeout_ms),
+            ("server.max_in_flight", s.max_in_flight as u64),
+            (
+                "server.max_events_per_append",
+                s.max_events_per_append as u64,
+            ),
+            ("server.max_subscribers", s.max_subscribers as u64),
+            ("subscribe.buffer", self.subscribe.buffer as u64),
+            ("subscribe.lag_timeout_ms", self.subscribe.lag_timeout_ms),
+            ("subscribe.heartbeat_ms", self.subscribe.heartbeat_ms),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return err(key, "must be greater than 0".into());
+            }
+        }
+        if s.max_message_bytes < 1024 {
+            return err("server.max_message_bytes", "must be at least 1024".into());
+        }
+        let t = &self.view.thresholds;
+        if !(t.growth.is_finite() && t.growth > 0.0) {
+            return err(
+                "view.thresholds.growth",
+                format!("must be a positive number, got {}", t.growth),
+            );
+        }
+        if !(t.forecast_growth.is_finite() && t.forecast_growth > 0.0) {
+            return err(
+                "view.thresholds.forecast_growth",
+                format!("must be a positive number, got {}", t.forecast_growth),
+            );
+        }
+        for (i, token) in self.auth.tokens.iter().enumerate() {
+            if token.token.len() < 8 {
+                return err(
+                    &format!("auth.tokens[{i}].token"),
+                    "must be at least 8 characters".into(),
+                );
+            }
+            match token.member.parse::<MemberId>() {
+                Ok(m) if roster.contains(m) => {}
+                Ok(m) => {
+                    return err(
+                        &format!("auth.tokens[{i}].member"),
+                        format!("{m} is not in the roster"),
+                    )
+                }
+                Err(e) => return err(&format!("auth.tokens[{i}].member"), e.to_string()),
+            }
+            if self.auth.tokens[..i].iter().any(|o| o.token == token.token) {
+                return err(&format!("auth.tokens[{i}].token"), "is listed twice".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.listen.parse().map_err(|e| {
+            ConfigError(format!(
+                "server.listen: expected host:port, got {:?} ({e})",
+                self.server.listen
+            ))
+        })
+    }
+
+    /// The city this node publishes for.
+    pub fn member(&self) -> Option<MemberId> {
+        self.node.member.parse().ok()
+    }
+
+    /// The roster, from its file or built in.
+    pub fn roster(&self) -> Result<Roster, ConfigError> {
+        let (text, source) = if self.roster.file.is_empty() {
+            (ROSTER_TOML.to_owned(), "built-in roster".to_owned())
+        } else {
+            let text = std::fs::read_to_string(&self.roster.file).map_err(|e| {
+                ConfigError(format!(
+                    "roster.file: cannot read {}: {e}",
+                    self.roster.file
+                ))
+            })?;
+            (text, self.roster.file.clone())
+        };
+        let roster: Roster = toml::from_str(&text)
+            .map_err(|e| ConfigError(format!("roster.file: {source}: {e}")))?;
+        Roster::new(roster.members).map_err(|e| ConfigError(format!("roster.file: {source}: {e}")))
+    }
+
+    /// The effective configuration as TOML, for `--dump-config`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        // figment reads the process environment; tests use a unique prefix per case so
+        // they do not see each other's variables.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let prefix = format!("TH_TEST_{}_{n}__", std::process::id());
+        for (k, v) in pairs {
+            std::env::set_var(format!("{prefix}{k}"), v);
+        }
+        Env::prefixed(&prefix).split("__")
+    }
+
+    #[test]
+    fn defaults_are_valid_and_standalone() {
+        let c = Config::defaults();
+        assert_eq!(c.server.listen, "127.0.0.1:50051");
+        assert_eq!(c.node.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.member().map(|m| m.to_string()).as_deref(), Some("310000"));
+        assert!(c.roster().expect("roster").members.len() >= 8);
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("node.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:7000\"\nmax_in_flight = 7\n[node]\nmember = \"330400\"\n")
+            .expect("write");
+        let e = env(&[("SERVER__MAX_IN_FLIGHT", "9"), ("SUBSCRIBE__BUFFER", "10")]);
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:7001".into()),
+            ..Default::default()
+        };
+        let c = Config::load_with_env(Some(&file), &overrides, e).expect("load");
+        assert_eq!(c.server.listen, "127.0.0.1:7001", "flags win");
+        assert_eq!(c.server.max_in_flight, 9, "environment beats the file");
+        assert_eq!(c.subscribe.buffer, 10);
+        assert_eq!(c.node.member, "330400", "the file beats the defaults");
+        assert_eq!(
+            c.server.max_events_per_append, 1000,
+            "defaults fill the rest"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_rejected_naming_the_key() {
+        let cases = [
+            ("[server]\nlisten = \"nowhere\"\n", "server.listen"),
+            ("[node]\nmember = \"999999\"\n", "node.member"),
+            ("[node]\nmember = \"320300\"\n", "node.member"),
+            ("[server]\nmax_in_flight = 0\n", "server.max_in_flight"),
+            (
+                "[view.thresholds]\ngrowth = -1.0\n",
+                "view.thresholds.growth",
+            ),
+            ("[server]\nno_such_key = 1\n", "no_such_key"),
+            (
+                "[[auth.tokens]]\ntoken = \"short\"\nmember = \"310000\"\nrole = \"member\"\n",
+                "auth.tokens[0].token",
+            ),
+            (
+                "[[auth.tokens]]\ntoken = \"long-enough\"\nmember = \"310000\"\nrole = \"king\"\n",
+                "role",
+            ),
+            (
+                "[roster]\nfile = \"/nonexistent/roster.toml\"\n",
+                "roster.file",
+            ),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (i, (text, key)) in cases.iter().enumerate() {
+            let file = dir.path().join(format!("c{i}.toml"));
+            std::fs::write(&file, text).expect("write");
+            let err = Config::load_with_env(Some(&file), &Overrides::default(), env(&[]))
+                .expect_err(text);
+            assert!(err.to_string().contains(key), "{text}: {err}");
+        }
+        let missing = Config::load_with_env(
+            Some(Path::new("/nonexistent.toml")),
+            &Overrides::default(),
+            env(&[]),
+        );
+        assert!(missing
+            .expect_err("missing file")
+            .to_string()
+            .contains("does not exist"));
+    }
+
+    #[test]
+    fn the_effective_config_round_trips_through_toml() {
+        let c = Config::defaults();
+        let back: Config = toml::from_str(&c.to_toml()).expect("parse dump");
+        assert_eq!(back, c);
+    }
+}

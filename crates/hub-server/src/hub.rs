@@ -1,0 +1,75 @@
+//! The state every service shares: the log, the view, the authoriser and the limits.
+
+use std::sync::Arc;
+
+use hub_log::Log;
+use hub_view::View;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::Status;
+
+use crate::auth::Authorizer;
+use crate::config::Config;
+
+/// One node's shared state.
+#[derive(Debug)]
+pub struct Hub {
+    /// The source of truth.
+    pub log: Log,
+    /// The shared view, following the log.
+    pub view: View,
+    /// Who may do what.
+    pub auth: Authorizer,
+    /// The effective configuration.
+    pub config: Arc<Config>,
+    /// Admission control for unary requests: one permit per request in flight.
+    in_flight: Arc<Semaphore>,
+    /// Admission control for subscriptions.
+    subscribers: Arc<Semaphore>,
+    /// Flips to true when the node starts shutting down; ends subscriptions.
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Hub {
+    /// Assembles a hub.
+    pub fn new(log: Log, view: View, auth: Authorizer, config: Arc<Config>) -> Self {
+        Self {
+            in_flight: Arc::new(Semaphore::new(config.server.max_in_flight)),
+            subscribers: Arc::new(Semaphore::new(config.server.max_subscribers)),
+            stopping: tokio::sync::watch::channel(false).0,
+            log,
+            view,
+            auth,
+            config,
+        }
+    }
+
+    /// Admits a unary request or sheds it with `RESOURCE_EXHAUSTED` when the node is full.
+    pub fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
+        self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "the node is serving {} requests; retry shortly",
+                self.config.server.max_in_flight
+            ))
+        })
+    }
+
+    /// Tells long-lived calls (subscriptions) that the node is shutting down.
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// A receiver that turns true when the node starts shutting down.
+    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.stopping.subscribe()
+    }
+
+    /// Admits a subscription or refuses it with `RESOURCE_EXHAUSTED`.
+    pub fn admit_subscriber(&self) -> Result<OwnedSemaphorePermit, Status> {
+        self.subscribers.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "the node serves at most {} subscriptions",
+                self.config.server.max_subscribers
+            ))
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! `talent-hub`: runs one node of the alliance. See the README for a tour.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use hub_server::config::{Config, Overrides};
+use hub_server::server;
+use tracing_subscriber::EnvFilter;
+
+/// Runs a Talent Hub node: stores its city's events, folds the shared view and serves
+/// the talenthub.v1 gRPC API.
+#[derive(Debug, Parser)]
+#[command(name = "talent-hub", version)]
+struct Args {
+    /// Configuration file layered over the built-in defaults.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Address to listen on (server.listen).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Data directory (node.data_dir).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The city this node publishes for (node.member).
+    #[arg(long)]
+    member: Option<String>,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    dump_config: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let overrides = Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        member: args.member,
+    };
+    let config = Config::load(args.config.as_deref(), &overrides)?;
+    if args.dump_config {
+        print!("{}", config.to_toml());
+        return Ok(());
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let addr = config.listen_addr()?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "listening beyond loopback with bearer tokens only: use this for development, never across cities");
+    }
+    tracing::warn!("authentication uses bearer tokens from the config (development mode)");
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let member = config.node.member.clone();
+    let data = config.node.data_dir.clone();
+    let hub = server::open_hub(config).await?;
+    tracing::info!(%addr, member = %member, data_dir = %data.display(), head = hub.log.head(), "talent-hub serving");
+    server::serve(hub, listener, shutdown_signal()).await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,104 @@
+//! `talenthub.v1.Publisher`: appends for the node's own city.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use hub_proto::convert::append_request_from_proto;
+use hub_proto::pb;
+use hub_proto::pb::publisher_server::Publisher;
+use hub_types::ValidationError;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::auth::{Action, Caller};
+use crate::hub::Hub;
+use crate::status::{from_log, invalid};
+
+/// The Publisher service.
+#[derive(Debug, Clone)]
+pub struct PublisherService {
+    hub: Arc<Hub>,
+}
+
+impl PublisherService {
+    /// Serves appends on `hub`.
+    pub fn new(hub: Arc<Hub>) -> Self {
+        Self { hub }
+    }
+}
+
+/// Validates and appends one request for an authenticated caller.
+async fn append_one(
+    hub: &Hub,
+    caller: Caller,
+    req: &pb::AppendRequest,
+) -> Result<pb::AppendResponse, Status> {
+    let max = hub.config.server.max_events_per_append;
+    if req.events.len() > max {
+        return Err(invalid(&ValidationError::new(
+            "events",
+            format!(
+                "expected at most {max} events per append, got {}",
+                req.events.len()
+            ),
+        )));
+    }
+    let (stream, expected, events) = append_request_from_proto(req).map_err(|e| invalid(&e))?;
+    hub.auth.check(caller, Action::Append(&stream))?;
+    let count = events.len();
+    let appended = hub
+        .log
+        .append(&stream, expected, events)
+        .await
+        .map_err(from_log)?;
+    tracing::debug!(%stream, count, first = appended.first, duplicate = appended.duplicate, "appended");
+    Ok(pb::AppendResponse {
+        first_position: appended.first,
+        last_position: appended.last,
+        stream_version: appended.stream_version,
+        duplicate: appended.duplicate,
+    })
+}
+
+type AppendStream = Pin<Box<dyn Stream<Item = Result<pb::AppendResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Publisher for PublisherService {
+    async fn append(
+        &self,
+        request: Request<pb::AppendRequest>,
+    ) -> Result<Response<pb::AppendResponse>, Status> {
+        let caller = self.hub.auth.authenticate(&request)?;
+        let _permit = self.hub.admit()?;
+        append_one(&self.hub, caller, request.get_ref())
+            .await
+            .map(Response::new)
+    }
+
+    type AppendStreamStream = AppendStream;
+
+    async fn append_stream(
+        &self,
+        request: Request<Streaming<pb::AppendRequest>>,
+    ) -> Result<Response<Self::AppendStreamStream>, Status> {
+        let caller = self.hub.auth.authenticate(&request)?;
+        let hub = self.hub.clone();
+        let mut incoming = request.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Some(item) = incoming.next().await {
+                let result = match item {
+                    Ok(req) => append_one(&hub, caller, &req).await,
+                    Err(status) => Err(status),
+                };
+                let failed = result.is_err();
+                if tx.send(result).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}

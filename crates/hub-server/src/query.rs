@@ -1,0 +1,139 @@
+//! `talenthub.v1.Query`: the view's questions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hub_proto::pb;
+use hub_proto::pb::query_server::Query;
+use hub_view::View;
+use tonic::{Request, Response, Status};
+
+use crate::auth::Action;
+use crate::hub::Hub;
+use crate::status::from_view;
+
+/// How long a question about a position the view has not folded yet waits for it.
+const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(2);
+
+/// The Query service.
+#[derive(Debug, Clone)]
+pub struct QueryService {
+    hub: Arc<Hub>,
+}
+
+impl QueryService {
+    /// Serves questions on `hub`.
+    pub fn new(hub: Arc<Hub>) -> Self {
+        Self { hub }
+    }
+
+    /// Authorises, admits, waits for the view to reach `at_position` if needed, answers.
+    async fn answer<Req, Resp>(
+        &self,
+        request: Request<Req>,
+        at_position: u64,
+        ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
+    ) -> Result<Response<Resp>, Status> {
+        self.hub.auth.authorize(&request, Action::Query)?;
+        let _permit = self.hub.admit()?;
+        if at_position > self.hub.view.position() && at_position <= self.hub.log.head() {
+            self.hub
+                .view
+                .wait_for(at_position, READ_YOUR_WRITES_WAIT)
+                .await;
+        }
+        ask(&self.hub.view, request.get_ref())
+            .map(Response::new)
+            .map_err(from_view)
+    }
+}
+
+fn at(time: Option<&pb::TimeAxes>) -> u64 {
+    time.map_or(0, |t| t.at_position)
+}
+
+#[tonic::async_trait]
+impl Query for QueryService {
+    async fn is_recognized(
+        &self,
+        request: Request<pb::IsRecognizedRequest>,
+    ) -> Result<Response<pb::IsRecognizedResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::is_recognized).await
+    }
+
+    async fn list_recognitions(
+        &self,
+        request: Request<pb::ListRecognitionsRequest>,
+    ) -> Result<Response<pb::ListRecognitionsResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::list_recognitions).await
+    }
+
+    async fn recognition_matrix(
+        &self,
+        request: Request<pb::RecognitionMatrixRequest>,
+    ) -> Result<Response<pb::RecognitionMatrixResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::recognition_matrix).await
+    }
+
+    async fn demand_summary(
+        &self,
+        request: Request<pb::DemandSummaryRequest>,
+    ) -> Result<Response<pb::DemandSummaryResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::demand_summary).await
+    }
+
+    async fn demand_trend(
+        &self,
+        request: Request<pb::DemandTrendRequest>,
+    ) -> Result<Response<pb::DemandTrendResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::demand_trend).await
+    }
+
+    async fn shortage_alerts(
+        &self,
+        request: Request<pb::ShortageAlertsRequest>,
+    ) -> Result<Response<pb::ShortageAlertsResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::shortage_alerts).await
+    }
+
+    async fn joint_report(
+        &self,
+        request: Request<pb::JointReportRequest>,
+    ) -> Result<Response<pb::JointReportResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::joint_report).await
+    }
+
+    async fn check_subject(
+        &self,
+        request: Request<pb::CheckSubjectRequest>,
+    ) -> Result<Response<pb::CheckSubjectResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::check_subject).await
+    }
+
+    async fn list_entries(
+        &self,
+        request: Request<pb::ListEntriesRequest>,
+    ) -> Result<Response<pb::ListEntriesResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::list_entries).await
+    }
+
+    async fn view_info(
+        &self,
+        request: Request<pb::ViewInfoRequest>,
+    ) -> Result<Response<pb::ViewInfoResponse>, Status> {
+        let at = request.get_ref().at_position;
+        let head = self.hub.log.head();
+        let mut info = self.answer(request, at, View::info).await?;
+        info.get_mut().log_head = head;
+        Ok(info)
+    }
+}

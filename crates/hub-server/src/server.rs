@@ -1,0 +1,176 @@
+//! Assembling and running a node: open the log and the view, serve the gRPC services,
+//! shut down gracefully.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use hub_log::Log;
+use hub_proto::pb::publisher_server::PublisherServer;
+use hub_proto::pb::query_server::QueryServer;
+use hub_proto::pb::streams_server::StreamsServer;
+use hub_view::{View, ViewConfig};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::auth::Authorizer;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::publisher::PublisherService;
+use crate::query::QueryService;
+use crate::streams::StreamsService;
+
+/// Opens the log and the view of `config` (replaying or restoring the view) and returns
+/// the shared state, with the view following the log in the background.
+pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
+    let data = config.node.data_dir.clone();
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create data directory {}", data.display()))?;
+    let roster = config.roster()?;
+    let view_config = ViewConfig {
+        roster,
+        thresholds: config.view.thresholds,
+        snapshot_dir: Some(data.join("view")),
+        snapshot_every: config.view.snapshot_every,
+    };
+    let (log, view) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Log, View)> {
+        let log = Log::open(data.join("log"))
+            .with_context(|| format!("cannot open the log in {}", data.join("log").display()))?;
+        let started = std::time::Instant::now();
+        let view = View::open(view_config, &log).context("cannot build the view")?;
+        tracing::info!(
+            head = log.head(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "view ready"
+        );
+        Ok((log, view))
+    })
+    .await??;
+    tokio::spawn(view.clone().follow(log.clone()));
+    let auth = Authorizer::new(&config.auth.tokens, config.member());
+    Ok(Arc::new(Hub::new(log, view, auth, Arc::new(config))))
+}
+
+/// Serves `hub` on `listener` until `shutdown` resolves, then stops gracefully: no new
+/// calls, in-flight calls finish (within the grace period), subscriptions are told to
+/// resume elsewhere, the log's queued appends become durable and the view is snapshotted.
+pub async fn serve(
+    hub: Arc<Hub>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = hub.config.clone();
+    let max = config.server.max_message_bytes;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<PublisherServer<PublisherService>>()
+        .await;
+    health.set_serving::<QueryServer<QueryService>>().await;
+    health.set_serving::<StreamsServer<StreamsService>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("cannot build the reflection service")?;
+
+    let stopping = hub.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight calls");
+        stopping.begin_shutdown();
+    };
+    let server = tonic::transport::Server::builder()
+        .timeout(Duration::from_millis(config.server.request_timeout_ms))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(
+            PublisherServer::new(PublisherService::new(hub.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            QueryServer::new(QueryService::new(hub.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            StreamsServer::new(StreamsService::new(hub.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+
+    let mut stopping = hub.stopping();
+    let grace = Duration::from_millis(config.server.shutdown_grace_ms);
+    tokio::select! {
+        result = server => result.context("the gRPC server failed")?,
+        () = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; dropping remaining calls"),
+    }
+    hub.log.close().await;
+    let view = hub.view.clone();
+    let log = hub.log.clone();
+    match tokio::task::spawn_blocking(move || view.write_snapshot(&log)).await {
+        Ok(Ok(position)) => tracing::info!(position, "view snapshot written"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not write the view snapshot"),
+        Err(e) => tracing::warn!(error = %e, "snapshot task failed"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A node running in this process: for tests and tools that need a real server.
+#[derive(Debug)]
+pub struct RunningNode {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its shared state.
+    pub hub: Arc<Hub>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningNode {
+    /// Opens the hub of `config` and serves it on its configured address (port 0 picks a
+    /// free port).
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let addr = config.listen_addr()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let addr = listener.local_addr()?;
+        let hub = open_hub(config).await?;
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(serve(hub.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            hub,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    /// The `http://` endpoint clients connect to.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shuts the node down gracefully and waits until its store is closed.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = &mut self.task;
+        task.await.context("node task panicked")??;
+        // Release the store before returning, so a restart can open it.
+        let hub = self.hub;
+        drop(hub);
+        Ok(())
+    }
+}

@@ -1,0 +1,352 @@
+//! `talenthub.v1.Streams`: reading the log and following it live.
+//!
+//! A subscription is one loop reading the log by position: catch-up and live delivery are
+//! the same reads, so there is no gap or duplicate at the switch. Each subscriber has a
+//! bounded buffer; one slot is always kept free so that a subscriber whose buffer stays
+//! full for `lag_timeout_ms` can be told, as the last message, where to resume.
+
+use std::collections::BTreeSet;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hub_log::{Direction, StoredEvent};
+use hub_proto::convert::{kind_of, record_to_event};
+use hub_proto::pb;
+use hub_proto::pb::streams_server::Streams;
+use hub_types::error::AtField;
+use hub_types::{EventKind, MemberId, StreamId, ValidationError};
+use tokio::sync::mpsc;
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use crate::auth::Action;
+use crate::hub::Hub;
+use crate::status::{from_log, invalid};
+
+/// Default and largest page of `ReadAll` / `ReadStream`.
+const DEFAULT_READ: usize = 500;
+const MAX_READ: usize = 5000;
+/// Events read from the log per step of a subscription.
+const SUBSCRIBE_BATCH: usize = 512;
+
+/// The Streams service.
+#[derive(Debug, Clone)]
+pub struct StreamsService {
+    hub: Arc<Hub>,
+}
+
+impl StreamsService {
+    /// Serves log reads and subscriptions on `hub`.
+    pub fn new(hub: Arc<Hub>) -> Self {
+        Self { hub }
+    }
+}
+
+fn read_limit(requested: u32) -> Result<usize, Status> {
+    match requested as usize {
+        0 => Ok(DEFAULT_READ),
+        n if n > MAX_READ => Err(invalid(&ValidationError::new(
+            "limit",
+            format!("expected at most {MAX_READ}, got {n}"),
+        ))),
+        n => Ok(n),
+    }
+}
+
+fn to_wire(events: Vec<StoredEvent>) -> Vec<pb::Event> {
+    events
+        .iter()
+        .map(|e| record_to_event(&e.record, e.position))
+        .collect()
+}
+
+/// Which events a subscriber wants.
+#[derive(Debug, Default)]
+struct Filter {
+    kinds: BTreeSet<EventKind>,
+    origins: BTreeSet<String>,
+    stream_prefix: String,
+}
+
+impl Filter {
+    fn parse(f: Option<&pb::SubscribeFilter>) -> Result<Self, ValidationError> {
+        let Some(f) = f else {
+            return Ok(Self::default());
+        };
+        let mut kinds = BTreeSet::new();
+        for (i, k) in f.kinds.iter().enumerate() {
+            let kind = EventKind::parse(k).ok_or_else(|| {
+                ValidationError::new(
+                    format!("filter.kinds[{i}]"),
+                    format!("unknown kind {k:?}; expected e.g. demand_signal_published"),
+                )
+            })?;
+            kinds.insert(kind);
+        }
+        let mut origins = BTreeSet::new();
+        for (i, o) in f.origins.iter().enumerate() {
+            let m: MemberId = o.parse().at(&format!("filter.origins[{i}]"))?;
+            origins.insert(m.to_string());
+        }
+        if f.stream_prefix.len() > 200 {
+            return Err(ValidationError::new(
+                "filter.stream_prefix",
+                "expected at most 200 characters",
+            ));
+        }
+        Ok(Self {
+            kinds,
+            origins,
+            stream_prefix: f.stream_prefix.clone(),
+        })
+    }
+
+    fn matches(&self, event: &pb::Event) -> bool {
+        (self.origins.is_empty() || self.origins.contains(&event.origin))
+            && event.stream.starts_with(&self.stream_prefix)
+            && (self.kinds.is_empty() || self.kinds.contains(&kind_of(event.body.as_ref())))
+    }
+}
+
+type SubscribeStream = Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Streams for StreamsService {
+    async fn read_all(
+        &self,
+        request: Request<pb::ReadAllRequest>,
+    ) -> Result<Response<pb::ReadAllResponse>, Status> {
+        self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let _permit = self.hub.admit()?;
+        let req = request.get_ref();
+        let limit = read_limit(req.limit)?;
+        let head = self.hub.log.head();
+        let events = self
+            .hub
+            .log
+            .read_all(req.from_position, limit)
+            .map_err(from_log)?;
+        let next = events
+            .last()
+            .map(|e| e.position.get() + 1)
+            .filter(|n| *n <= head)
+            .unwrap_or(0);
+        Ok(Response::new(pb::ReadAllResponse {
+            events: to_wire(events),
+            next_position: next,
+            head_position: head,
+        }))
+    }
+
+    async fn read_stream(
+        &self,
+        request: Request<pb::ReadStreamRequest>,
+    ) -> Result<Response<pb::ReadStreamResponse>, Status> {
+        self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let _permit = self.hub.admit()?;
+        let req = request.get_ref();
+        let stream: StreamId = req
+            .stream
+            .parse()
+            .map_err(|e: ValidationError| invalid(&e.at("stream")))?;
+        let limit = read_limit(req.limit)?;
+        let direction = match pb::Direction::try_from(req.direction) {
+            Ok(pb::Direction::Forwards) => Direction::Forwards,
+            Ok(pb::Direction::Backwards) => Direction::Backwards,
+            Err(_) => {
+                return Err(invalid(&ValidationError::new(
+                    "direction",
+                    format!("unknown value {}", req.direction),
+                )))
+            }
+        };
+        let version = self.hub.log.stream_version(&stream).map_err(from_log)?;
+        let events = self
+            .hub
+            .log
+            .read_stream(&stream, req.from_version, direction, limit)
+            .map_err(from_log)?;
+        let next = match (direction, events.last()) {
+            (_, None) => 0,
+            (Direction::Forwards, Some(e)) if e.record.stream_version < version => {
+                e.record.stream_version + 1
+            }
+            (Direction::Backwards, Some(e)) if e.record.stream_version > 1 => {
+                e.record.stream_version - 1
+            }
+            _ => 0,
+        };
+        Ok(Response::new(pb::ReadStreamResponse {
+            events: to_wire(events),
+            next_version: next,
+            stream_version: version,
+        }))
+    }
+
+    type SubscribeStream = SubscribeStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        self.hub.auth.authorize(&request, Action::Subscribe)?;
+        let req = request.into_inner();
+        let filter = Filter::parse(req.filter.as_ref()).map_err(|e| invalid(&e))?;
+        let head = self.hub.log.head();
+        if req.after_position > head {
+            return Err(invalid(&ValidationError::new(
+                "after_position",
+                format!("{} is beyond the head {head}", req.after_position),
+            )));
+        }
+        let permit = self.hub.admit_subscriber()?;
+        let after = if req.from_head {
+            head
+        } else {
+            req.after_position
+        };
+        let (tx, rx) = mpsc::channel(self.hub.config.subscribe.buffer + 1);
+        let hub = self.hub.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            Subscription {
+                hub,
+                tx,
+                filter,
+                after,
+            }
+            .run()
+            .await;
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+}
+
+/// Why a subscription loop stopped.
+enum Stop {
+    /// The client went away.
+    Gone,
+    /// The subscriber was cut off or the node failed; a status was sent.
+    Ended,
+}
+
+struct Subscription {
+    hub: Arc<Hub>,
+    tx: mpsc::Sender<Result<pb::SubscribeResponse, Status>>,
+    filter: Filter,
+    /// Last position delivered or skipped.
+    after: u64,
+}
+
+impl Subscription {
+    async fn run(mut self) {
+        let heartbeat = Duration::from_millis(self.hub.config.subscribe.heartbeat_ms);
+        let mut head = self.hub.log.watch();
+        let mut stopping = self.hub.stopping();
+        let mut live = false;
+        loop {
+            if *stopping.borrow() {
+                self.stop_for_shutdown();
+                return;
+            }
+            let events = match self.hub.log.read_all(self.after + 1, SUBSCRIBE_BATCH) {
+                Ok(events) => events,
+                Err(e) => {
+                    let _ = self.tx.try_send(Err(from_log(e)));
+                    return;
+                }
+            };
+            if events.is_empty() {
+                if !live {
+                    live = true;
+                    if self.send(caught_up(self.after, true)).await.is_err() {
+                        return;
+                    }
+                }
+                tokio::select! {
+                    changed = head.changed() => {
+                        if changed.is_err() {
+                            let _ = self.tx.try_send(Err(Status::unavailable("the node is shutting down")));
+                            return;
+                        }
+                    }
+                    () = tokio::time::sleep(heartbeat) => {
+                        let head = self.hub.log.head();
+                        if self.send(caught_up(head, false)).await.is_err() {
+                            return;
+                        }
+                    }
+                    () = self.tx.closed() => return,
+                    _ = stopping.changed() => {
+                        self.stop_for_shutdown();
+                        return;
+                    }
+                }
+                continue;
+            }
+            for e in events {
+                let position = e.position.get();
+                let event = record_to_event(&e.record, e.position);
+                if self.filter.matches(&event) {
+                    let item = pb::SubscribeResponse {
+                        item: Some(pb::subscribe_response::Item::Event(event)),
+                    };
+                    if self.send(item).await.is_err() {
+                        return;
+                    }
+                }
+                self.after = position;
+            }
+        }
+    }
+
+    fn stop_for_shutdown(&self) {
+        let _ = self.tx.try_send(Err(Status::unavailable(format!(
+            "the node is shutting down: resubscribe with after_position = {}",
+            self.after
+        ))));
+    }
+
+    /// Sends one item, keeping a slot free for the final status; cuts the subscriber off
+    /// if its buffer stays full for the lag timeout.
+    async fn send(&self, item: pb::SubscribeResponse) -> Result<(), Stop> {
+        let lag = Duration::from_millis(self.hub.config.subscribe.lag_timeout_ms);
+        match tokio::time::timeout(lag, self.tx.reserve_many(2)).await {
+            Ok(Ok(mut permits)) => {
+                if let Some(permit) = permits.next() {
+                    permit.send(Ok(item));
+                }
+                Ok(())
+            }
+            Ok(Err(_)) => Err(Stop::Gone),
+            Err(_) => {
+                let mut status = Status::resource_exhausted(format!(
+                    "subscriber fell behind: resubscribe with after_position = {}",
+                    self.after
+                ));
+                if let Ok(v) = self.after.to_string().parse() {
+                    status.metadata_mut().insert("th-resume-after", v);
+                }
+                tracing::info!(after = self.after, "subscriber fell behind and was cut off");
+                let _ = self.tx.try_send(Err(status));
+                Err(Stop::Ended)
+            }
+        }
+    }
+}
+
+fn caught_up(head: u64, first: bool) -> pb::SubscribeResponse {
+    let beat = pb::Heartbeat {
+        head_position: head,
+    };
+    pb::SubscribeResponse {
+        item: Some(if first {
+            pb::subscribe_response::Item::CaughtUp(beat)
+        } else {
+            pb::subscribe_response::Item::Heartbeat(beat)
+        }),
+    }
+}
