@@ -506,20 +506,24 @@ fn a_bad_line_is_rejected_naming_its_line_number() {
 }
 
 #[test]
-fn issuers_are_written_any_or_a_member_object_in_json() {
+fn issuers_are_written_as_on_the_wire_in_json() {
     let list = std::fs::read_to_string(config_dir().join("samples/recognition.jsonl"))
         .expect("recognition.jsonl");
-    assert!(list.contains(r#""issuer": "Any""#));
-    assert!(list.contains(r#""issuer": {"Member": "310000"}"#));
+    assert!(list.contains(r#""issuer": "*""#));
+    assert!(list.contains(r#""issuer": "310000""#));
 
-    // The wire's "*" and a bare code are not the JSON shape.
+    // serde's enum object form is not the JSON shape, and neither is a bad code.
     let line = list
         .lines()
-        .find(|l| l.contains(r#""issuer": {"Member": "310000"}"#))
+        .find(|l| l.contains(r#""issuer": "310000""#))
         .expect("a rule naming Shanghai");
-    for wire_form in [r#""issuer": "310000""#, r#""issuer": "*""#] {
-        let changed = line.replace(r#""issuer": {"Member": "310000"}"#, wire_form);
-        assert_eq!(parse_lines(&changed).expect_err(wire_form).path, "line 1");
+    for other in [
+        r#""issuer": {"Member": "310000"}"#,
+        r#""issuer": "Any""#,
+        r#""issuer": "31000""#,
+    ] {
+        let changed = line.replace(r#""issuer": "310000""#, other);
+        assert_eq!(parse_lines(&changed).expect_err(other).path, "line 1");
     }
 }
 
@@ -541,12 +545,13 @@ fn json_shape_notes_of_the_readme_hold() {
         until(&open_ended.replace(r#", "effective_until": null"#, "")),
         None
     );
-    // A misspelt field is silently dropped, so the rule is open-ended too.
+    // A misspelt field is rejected, naming it.
     let misspelt = open_ended.replace(
         r#""effective_until": null"#,
         r#""effective_untill": "2026-06-30""#,
     );
-    assert_eq!(until(&misspelt), None);
+    let err = parse_lines(&misspelt).expect_err("misspelt field");
+    assert!(err.reason.contains("effective_untill"), "{err}");
     let dated = open_ended.replace(
         r#""effective_until": null"#,
         r#""effective_until": "2026-06-30""#,

@@ -49,13 +49,34 @@ pub enum Action<'a> {
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     tokens: HashMap<String, Caller>,
-    /// The city this node publishes for.
-    node_member: Option<MemberId>,
+    /// The cities this node publishes for.
+    publishes_for: PublishesFor,
+}
+
+/// Which cities a node accepts appends for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishesFor {
+    /// None: a read replica.
+    Nobody,
+    /// Its own city (the normal case).
+    One(MemberId),
+    /// Every roster city (the development sandbox).
+    Roster(Vec<MemberId>),
+}
+
+impl PublishesFor {
+    fn includes(&self, member: MemberId) -> bool {
+        match self {
+            Self::Nobody => false,
+            Self::One(m) => *m == member,
+            Self::Roster(members) => members.contains(&member),
+        }
+    }
 }
 
 impl Authorizer {
     /// Builds the token table (the config is validated, so members parse).
-    pub fn new(tokens: &[TokenConfig], node_member: Option<MemberId>) -> Self {
+    pub fn new(tokens: &[TokenConfig], publishes_for: PublishesFor) -> Self {
         let tokens = tokens
             .iter()
             .filter_map(|t| {
@@ -71,7 +92,7 @@ impl Authorizer {
             .collect();
         Self {
             tokens,
-            node_member,
+            publishes_for,
         }
     }
 
@@ -116,13 +137,18 @@ impl Authorizer {
                         caller.member
                     )));
                 }
-                if self.node_member != Some(caller.member) {
-                    return Err(Status::permission_denied(match self.node_member {
-                        Some(m) => format!(
+                if !self.publishes_for.includes(caller.member) {
+                    return Err(Status::permission_denied(match &self.publishes_for {
+                        PublishesFor::One(m) => format!(
                             "this node publishes for {m}; {} must publish on its own node",
                             caller.member
                         ),
-                        None => "this node is a read replica and accepts no appends".into(),
+                        PublishesFor::Nobody => {
+                            "this node is a read replica and accepts no appends".into()
+                        }
+                        PublishesFor::Roster(_) => {
+                            format!("{} is not in the roster", caller.member)
+                        }
                     }));
                 }
                 Ok(())
@@ -149,7 +175,7 @@ mod tests {
                 t("auditor-token", "310000", Role::Auditor),
                 t("operator-token", "310000", Role::Operator),
             ],
-            "310000".parse().ok(),
+            PublishesFor::One("310000".parse().expect("member")),
         )
     }
 
@@ -227,9 +253,25 @@ mod tests {
     }
 
     #[test]
+    fn a_sandbox_accepts_every_roster_city_for_itself_only() {
+        let mut a = authorizer();
+        a.publishes_for = PublishesFor::Roster(vec![
+            "310000".parse().expect("member"),
+            "330400".parse().expect("member"),
+        ]);
+        let jx: StreamId = "demand/330400/x".parse().expect("stream");
+        let sh: StreamId = "demand/310000/x".parse().expect("stream");
+        let jx_caller = a
+            .authenticate(&request(Some("Bearer jx-member-token")))
+            .expect("known");
+        assert!(a.check(jx_caller, Action::Append(&jx)).is_ok());
+        assert!(a.check(jx_caller, Action::Append(&sh)).is_err());
+    }
+
+    #[test]
     fn a_read_replica_accepts_no_appends() {
         let mut a = authorizer();
-        a.node_member = None;
+        a.publishes_for = PublishesFor::Nobody;
         let own: StreamId = "demand/310000/x".parse().expect("stream");
         let caller = a
             .authenticate(&request(Some("Bearer sh-member-token")))

@@ -44,6 +44,8 @@ pub struct NodeConfig {
     pub member: String,
     /// Where the log and snapshots live.
     pub data_dir: PathBuf,
+    /// Development sandbox: the node publishes for every roster city.
+    pub sandbox: bool,
 }
 
 /// `[server]`
@@ -126,6 +128,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     /// `--member`
     pub member: Option<String>,
+    /// `--sandbox`
+    pub sandbox: bool,
 }
 
 /// A configuration error, naming the key.
@@ -163,6 +167,9 @@ impl Config {
         }
         if let Some(v) = &overrides.member {
             figment = figment.merge(Serialized::default("node.member", v));
+        }
+        if overrides.sandbox {
+            figment = figment.merge(Serialized::default("node.sandbox", true));
         }
         let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
         config.validate()?;

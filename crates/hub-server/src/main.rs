@@ -25,6 +25,9 @@ struct Args {
     /// The city this node publishes for (node.member).
     #[arg(long)]
     member: Option<String>,
+    /// Development sandbox: publish for every roster city on this node (node.sandbox).
+    #[arg(long)]
+    sandbox: bool,
     /// Print the effective configuration and exit.
     #[arg(long)]
     dump_config: bool,
@@ -37,6 +40,7 @@ async fn main() -> anyhow::Result<()> {
         listen: args.listen,
         data_dir: args.data_dir,
         member: args.member,
+        sandbox: args.sandbox,
     };
     let config = Config::load(args.config.as_deref(), &overrides)?;
     if args.dump_config {

@@ -15,7 +15,7 @@ use hub_view::{View, ViewConfig};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::auth::Authorizer;
+use crate::auth::{Authorizer, PublishesFor};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::publisher::PublisherService;
@@ -49,7 +49,16 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     })
     .await??;
     tokio::spawn(view.clone().follow(log.clone()));
-    let auth = Authorizer::new(&config.auth.tokens, config.member());
+    let publishes_for = if config.node.sandbox {
+        tracing::warn!("SANDBOX MODE: this node publishes for every roster city; development only");
+        PublishesFor::Roster(config.roster()?.members.iter().map(|m| m.code).collect())
+    } else {
+        match config.member() {
+            Some(m) => PublishesFor::One(m),
+            None => PublishesFor::Nobody,
+        }
+    };
+    let auth = Authorizer::new(&config.auth.tokens, publishes_for);
     Ok(Arc::new(Hub::new(log, view, auth, Arc::new(config))))
 }
 

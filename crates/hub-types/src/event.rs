@@ -12,6 +12,7 @@ use crate::values::{
 
 /// A city recognises a credential issued by another city (or any member city).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CredentialRecognized {
     /// The recognising city's id for the rule; a later event with the same id revises it.
     pub rule_id: LocalId,
@@ -31,6 +32,7 @@ pub struct CredentialRecognized {
 
 /// A city withdraws a recognition rule from a date on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RecognitionWithdrawn {
     /// The rule withdrawn.
     pub rule_id: LocalId,
@@ -42,6 +44,7 @@ pub struct RecognitionWithdrawn {
 
 /// The terms of a demand signal, shared by publication and revision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DemandTerms {
     /// The signal, equal to the last part of its stream.
     pub signal_id: LocalId,
@@ -63,6 +66,7 @@ pub struct DemandTerms {
 
 /// A demand signal is closed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DemandSignalClosed {
     /// The signal closed.
     pub signal_id: LocalId,
@@ -76,6 +80,7 @@ pub struct DemandSignalClosed {
 
 /// A city records a dishonesty decision about a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BlacklistEntryAdded {
     /// The entry, equal to the last part of its stream.
     pub entry_id: LocalId,

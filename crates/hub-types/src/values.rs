@@ -90,6 +90,7 @@ pub const TITLE_LEVELS: [&str; 5] = [
 
 /// A credential as issued by a city: kind, code and level, checked per kind.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Credential {
     /// Which grammar `code` and `level` follow.
     pub kind: CredentialKind,
@@ -132,8 +133,10 @@ impl Credential {
     }
 }
 
-/// Which cities' credentials a recognition rule covers.
+/// Which cities' credentials a recognition rule covers. Written `*` or a member code, in
+/// JSON as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Issuer {
     /// Credentials issued by any member city (written `*`).
     Any,
@@ -158,6 +161,19 @@ impl FromStr for Issuer {
             return Ok(Self::Any);
         }
         s.parse().map(Self::Member)
+    }
+}
+
+impl TryFrom<String> for Issuer {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<Issuer> for String {
+    fn from(i: Issuer) -> String {
+        i.to_string()
     }
 }
 
@@ -308,6 +324,7 @@ pub fn headcount(n: u32) -> Result<u32> {
 
 /// Monthly pay in CNY with `min <= max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PayBand {
     /// Lowest monthly pay offered.
     pub min: u32,
