@@ -266,12 +266,18 @@ impl<S: Store> Log<S> {
         self.tx.send(cmd).map_err(|_| Error::Closed)
     }
 
+    /// True once the log was closed (or its writer stopped after a storage failure).
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::SeqCst)
+    }
+
     /// The durable head position (0 when empty).
     pub fn head(&self) -> u64 {
         *self.shared.head.borrow()
     }
 
-    /// A receiver that changes whenever the durable head moves.
+    /// A receiver that changes whenever the durable head moves, and once when the log
+    /// closes.
     pub fn watch(&self) -> watch::Receiver<u64> {
         self.shared.head.subscribe()
     }

@@ -131,6 +131,8 @@ pub(crate) fn run<S: Store>(
         }
     }
     shared.mark_closed();
+    // Wake watchers so that followers notice the log closed.
+    shared.head.send_modify(|_| {});
     // Answer whatever is still queued so no caller waits forever.
     while let Ok(cmd) = rx.try_recv() {
         match cmd {

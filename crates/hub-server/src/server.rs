@@ -177,9 +177,13 @@ impl RunningNode {
         }
         let task = &mut self.task;
         task.await.context("node task panicked")??;
-        // Release the store before returning, so a restart can open it.
-        let hub = self.hub;
-        drop(hub);
+        // Release the store before returning, so a restart can open it: wait for the
+        // tasks still holding the hub (subscriptions being told to resume, the view's
+        // follower) to let go.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&self.hub) > 1 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         Ok(())
     }
 }

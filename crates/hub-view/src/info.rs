@@ -56,7 +56,7 @@ impl View {
             digest,
             counts,
             skipped_unknown,
-            ignored: inner.state.ignored,
+            ignored: upto(&inner.ignored_positions),
             snapshot_position: inner.snapshot_position,
             log_head: 0,
         })

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use hub_log::{Log, Store, StoredEvent};
 use hub_proto::convert::event_from_record;
-use hub_types::fold::ViewState;
+use hub_types::fold::{Applied, ViewState};
 use hub_types::roster::Roster;
 use hub_types::{EventKind, MemberId, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -101,6 +101,8 @@ pub(crate) struct Inner {
     pub(crate) origin_positions: BTreeMap<MemberId, Vec<u64>>,
     /// Positions of each kind's events: event counts at any position.
     pub(crate) kind_positions: BTreeMap<EventKind, Vec<u64>>,
+    /// Positions of the events the fold ignored: the ignored count at any position.
+    pub(crate) ignored_positions: Vec<u64>,
     /// Events whose stored body could not be decoded (never expected; counted, skipped).
     pub(crate) undecodable: u64,
     /// Position of the last snapshot written or restored.
@@ -131,7 +133,9 @@ impl Inner {
                     .entry(event.body.kind())
                     .or_default()
                     .push(pos);
-                self.state.apply(&event);
+                if self.state.apply(&event) == Applied::Ignored {
+                    self.ignored_positions.push(pos);
+                }
             }
             Err(e) => {
                 tracing::warn!(position = pos, error = %e, "stored event does not decode; skipped");
@@ -207,7 +211,8 @@ impl View {
         }
     }
 
-    /// Follows `log` until it closes: folds new events as the head moves.
+    /// Follows `log` until it closes: folds new events as the head moves, then returns
+    /// (dropping its handle of the log).
     pub async fn follow<S: Store>(self, log: Log<S>) {
         let mut head = log.watch();
         loop {
@@ -219,7 +224,7 @@ impl View {
                 Ok(Err(e)) => tracing::error!(error = %e, "view projection failed to read the log"),
                 Err(e) => tracing::error!(error = %e, "view projection task failed"),
             }
-            if head.changed().await.is_err() {
+            if log.is_closed() || head.changed().await.is_err() || log.is_closed() {
                 return;
             }
         }
