@@ -387,6 +387,24 @@ impl<S: Store> Log<S> {
         self.positions_to_events(self.shared.store.range(&from, &to, false, limit)?)
     }
 
+    /// Durably stores `meta` entries (e.g. progress markers) without events.
+    pub async fn put_meta(&self, meta: Vec<Entry>) -> Result<()> {
+        self.ingest(Vec::new(), meta).await.map(|_| ())
+    }
+
+    /// Every meta entry whose key starts with `prefix`, keys without the log's tag.
+    pub fn meta_with_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>> {
+        let from = keys::meta(prefix);
+        let to = store::prefix_end(&from);
+        Ok(self
+            .shared
+            .store
+            .range(&from, &to, false, usize::MAX)?
+            .into_iter()
+            .map(|(k, v)| (k[1..].to_vec(), v))
+            .collect())
+    }
+
     /// Reads a value stored with [`Log::ingest`]'s `meta`.
     pub fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.shared.store.get(&keys::meta(key))

@@ -34,6 +34,9 @@ pub struct Config {
     pub roster: RosterConfig,
     /// Caller authentication.
     pub auth: AuthConfig,
+    /// Replication over Kafka; absent for a standalone node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<hub_replication::KafkaConfig>,
 }
 
 /// `[node]`
@@ -218,6 +221,17 @@ impl Config {
         for (key, v) in positive {
             if v == 0 {
                 return err(key, "must be greater than 0".into());
+            }
+        }
+        if let Some(k) = &self.kafka {
+            if k.brokers.trim().is_empty() {
+                return err(
+                    "kafka.brokers",
+                    "must name at least one broker (host:port)".into(),
+                );
+            }
+            if k.topic.trim().is_empty() {
+                return err("kafka.topic", "must not be empty".into());
             }
         }
         if s.max_message_bytes < 1024 {

@@ -27,6 +27,8 @@ pub struct Hub {
     subscribers: Arc<Semaphore>,
     /// Flips to true when the node starts shutting down; ends subscriptions.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// Replication over Kafka, when configured.
+    replication: std::sync::Mutex<Option<hub_replication::Replication>>,
 }
 
 impl Hub {
@@ -36,6 +38,7 @@ impl Hub {
             in_flight: Arc::new(Semaphore::new(config.server.max_in_flight)),
             subscribers: Arc::new(Semaphore::new(config.server.max_subscribers)),
             stopping: tokio::sync::watch::channel(false).0,
+            replication: std::sync::Mutex::new(None),
             log,
             view,
             auth,
@@ -51,6 +54,32 @@ impl Hub {
                 self.config.server.max_in_flight
             ))
         })
+    }
+
+    /// Attaches running replication.
+    pub fn set_replication(&self, replication: hub_replication::Replication) {
+        *self.replication.lock().unwrap_or_else(|e| e.into_inner()) = Some(replication);
+    }
+
+    /// The replication status; `None` for a standalone node.
+    pub fn replication_status(&self) -> Option<hub_replication::Status> {
+        self.replication
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(hub_replication::Replication::status)
+    }
+
+    /// Stops replication, if running.
+    pub async fn stop_replication(&self) {
+        let replication = self
+            .replication
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(r) = replication {
+            r.stop().await;
+        }
     }
 
     /// Tells long-lived calls (subscriptions) that the node is shutting down.

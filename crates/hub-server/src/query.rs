@@ -134,6 +134,25 @@ impl Query for QueryService {
         let head = self.hub.log.head();
         let mut info = self.answer(request, at, View::info).await?;
         info.get_mut().log_head = head;
+        info.get_mut().replication = self.hub.replication_status().map(replication_info);
         Ok(info)
+    }
+}
+
+fn replication_info(status: hub_replication::Status) -> pb::ReplicationInfo {
+    pb::ReplicationInfo {
+        origins: status
+            .origins
+            .into_iter()
+            .map(|(origin, o)| pb::OriginReplication {
+                origin: origin.to_string(),
+                local_seq: o.local_seq,
+                seen_seq: o.seen_seq,
+                produced_seq: o.produced_seq,
+            })
+            .collect(),
+        quarantined: status.quarantined,
+        consumer_lag: status.consumer_lag,
+        last_quarantine: status.last_quarantine.unwrap_or_default(),
     }
 }

@@ -58,8 +58,22 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
             None => PublishesFor::Nobody,
         }
     };
+    let own: std::collections::BTreeSet<_> = match &publishes_for {
+        PublishesFor::Nobody => Default::default(),
+        PublishesFor::One(m) => [*m].into(),
+        PublishesFor::Roster(all) => all.iter().copied().collect(),
+    };
     let auth = Authorizer::new(&config.auth.tokens, publishes_for);
-    Ok(Arc::new(Hub::new(log, view, auth, Arc::new(config))))
+    let kafka = config.kafka.clone();
+    let roster = config.roster()?;
+    let hub = Arc::new(Hub::new(log.clone(), view, auth, Arc::new(config)));
+    if let Some(kafka) = kafka {
+        let replication = hub_replication::Replication::start(&kafka, log, own, roster)
+            .context("cannot start replication")?;
+        tracing::info!(brokers = %kafka.brokers, topic = %kafka.topic, "replicating over kafka");
+        hub.set_replication(replication);
+    }
+    Ok(hub)
 }
 
 /// Serves `hub` on `listener` until `shutdown` resolves, then stops gracefully: no new
@@ -120,6 +134,7 @@ pub async fn serve(
             tokio::time::sleep(grace).await;
         } => tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; dropping remaining calls"),
     }
+    hub.stop_replication().await;
     hub.log.close().await;
     let view = hub.view.clone();
     let log = hub.log.clone();

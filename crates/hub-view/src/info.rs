@@ -59,6 +59,7 @@ impl View {
             ignored: upto(&inner.ignored_positions),
             snapshot_position: inner.snapshot_position,
             log_head: 0,
+            replication: None,
         })
     }
 }

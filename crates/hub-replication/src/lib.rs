@@ -1,0 +1,176 @@
+//! Replication between city nodes over Kafka, so that every city's hub ends up with every
+//! city's events and the same view.
+//!
+//! ```text
+//!  city A node                      Kafka topic (key = origin)             city B node
+//!  log ──own events──▶ outbox ──▶ [ p0: 310000#1 310000#2 … ]  ──▶ inbox ──verify──▶ log
+//!                                 [ p1: 330400#1 …          ]
+//! ```
+//!
+//! - [`outbox`]: produces the node's own-origin events once durable, with the idempotent
+//!   producer (`acks=all`), and remembers the last sequence delivered in the log's meta.
+//! - [`inbox`]: consumes every partition, verifies each foreign event (roster origin, next
+//!   `origin_seq`, `prev_hash` chain) through the log's ingest path, and stores the
+//!   consumed offsets in the same atomic batch, so a restart resumes exactly. Own events
+//!   coming back are skipped, duplicates are no-ops, and anything that does not verify is
+//!   quarantined (kept aside in the log's meta, counted, logged) and retried when the
+//!   events it waits for arrive.
+
+mod inbox;
+mod outbox;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+
+use hub_log::Log;
+use hub_types::roster::Roster;
+use hub_types::MemberId;
+use rdkafka::ClientConfig;
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+/// The default topic.
+pub const DEFAULT_TOPIC: &str = "talenthub.events.v1";
+
+/// Errors of replication set-up.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Kafka client could not be created or configured.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The log failed.
+    #[error(transparent)]
+    Log(#[from] hub_log::Error),
+}
+
+/// Result of replication set-up.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `[kafka]`: how to reach the alliance's Kafka.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`, e.g. `kafka:9092`.
+    pub brokers: String,
+    /// The topic every city produces to and consumes from.
+    #[serde(default = "default_topic")]
+    pub topic: String,
+    /// This node's consumer group; defaults to `talenthub-<member>`.
+    #[serde(default)]
+    pub group: String,
+    /// Passed through to librdkafka, e.g. `security.protocol`, `ssl.ca.location`,
+    /// `sasl.mechanisms`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn default_topic() -> String {
+    DEFAULT_TOPIC.into()
+}
+
+impl KafkaConfig {
+    fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in &self.properties {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+/// Replication progress of one origin, as this node sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OriginStatus {
+    /// Highest sequence stored locally.
+    pub local_seq: u64,
+    /// Highest sequence seen on the topic.
+    pub seen_seq: u64,
+    /// Highest sequence of this node's own events delivered to the topic.
+    pub produced_seq: u64,
+}
+
+/// What replication is doing, for `ViewInfo`, `hubctl info` and logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// Per origin.
+    pub origins: BTreeMap<MemberId, OriginStatus>,
+    /// Events kept aside because they did not verify (yet).
+    pub quarantined: u64,
+    /// Messages on the topic not consumed yet (sum over partitions); -1 when unknown.
+    pub consumer_lag: i64,
+    /// The last quarantine reason, for operators.
+    pub last_quarantine: Option<String>,
+}
+
+/// Shared, updated by the tasks.
+pub(crate) type SharedStatus = Arc<RwLock<Status>>;
+
+/// Running replication: the outbox and inbox tasks.
+#[derive(Debug)]
+pub struct Replication {
+    status: SharedStatus,
+    log: Log,
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Replication {
+    /// Starts replicating `log`: producing the events of `own` origins and ingesting the
+    /// events of the other `roster` members.
+    pub fn start(
+        config: &KafkaConfig,
+        log: Log,
+        own: BTreeSet<MemberId>,
+        roster: Roster,
+    ) -> Result<Self> {
+        let status: SharedStatus = Arc::default();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let outbox = outbox::Outbox::new(config, log.clone(), own.clone(), status.clone())?;
+        let inbox = inbox::Inbox::new(config, log.clone(), own, roster, status.clone())?;
+        let tasks = vec![
+            tokio::spawn(outbox.run(stopped.clone())),
+            tokio::spawn(inbox.run(stopped)),
+        ];
+        Ok(Self {
+            status,
+            log,
+            stop,
+            tasks,
+        })
+    }
+
+    /// A snapshot of the replication status, with local heads filled in from the log.
+    pub fn status(&self) -> Status {
+        let mut status = self
+            .status
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (origin, seq) in self.log.origin_vector() {
+            status.origins.entry(origin).or_default().local_seq = seq;
+        }
+        status
+    }
+
+    /// Stops both tasks after their current step.
+    pub async fn stop(self) {
+        self.stop.send_replace(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Meta key of the outbox progress of `origin`.
+pub(crate) fn outbox_key(origin: MemberId) -> Vec<u8> {
+    format!("replication/outbox/{origin}").into_bytes()
+}
+
+/// Meta key of the next offset to consume from `partition` of `topic`.
+pub(crate) fn offset_key(topic: &str, partition: i32) -> Vec<u8> {
+    format!("replication/offset/{topic}/{partition:05}").into_bytes()
+}
+
+/// Meta key prefix of quarantined messages.
+pub(crate) const QUARANTINE_PREFIX: &[u8] = b"replication/quarantine/";

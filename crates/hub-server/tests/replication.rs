@@ -1,0 +1,289 @@
+//! Replication between city nodes through librdkafka's mock cluster.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::*;
+use hub_log::Log;
+use hub_proto::pb;
+use hub_replication::{KafkaConfig, DEFAULT_TOPIC};
+use hub_server::RunningNode;
+use hub_types::ExpectedVersion;
+use prost::Message;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+
+fn mock_cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let cluster = MockCluster::new(1).expect("mock cluster");
+    cluster.create_topic(DEFAULT_TOPIC, 3, 1).expect("topic");
+    cluster
+}
+
+async fn city(dir: &std::path::Path, member: &str, brokers: &str) -> RunningNode {
+    let member = member.to_owned();
+    let brokers = brokers.to_owned();
+    start(dir, move |c| {
+        c.node.member = member;
+        c.kafka = Some(KafkaConfig {
+            brokers,
+            topic: DEFAULT_TOPIC.into(),
+            group: String::new(),
+            properties: BTreeMap::new(),
+        });
+    })
+    .await
+}
+
+async fn info(node: &RunningNode) -> pb::ViewInfoResponse {
+    let mut q = query(node, Some("dev-operator")).await;
+    q.view_info(pb::ViewInfoRequest::default())
+        .await
+        .expect("view info")
+        .into_inner()
+}
+
+fn vector(info: &pb::ViewInfoResponse) -> BTreeMap<String, u64> {
+    info.origin_vector
+        .iter()
+        .map(|o| (o.origin.clone(), o.origin_seq))
+        .collect()
+}
+
+/// Waits until `node`'s view holds `expected` per origin.
+async fn converge(node: &RunningNode, expected: &BTreeMap<String, u64>) -> pb::ViewInfoResponse {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let i = info(node).await;
+        if &vector(&i) == expected {
+            return i;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "did not converge: have {:?}, want {expected:?}, replication {:?}",
+            vector(&i),
+            i.replication
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn publish(node: &RunningNode, member: &str, prefix: &str, n: usize) {
+    let mut client = publisher(node, Some(&format!("dev-member-{member}"))).await;
+    for i in 0..n {
+        let (stream, event) = demand(member, &format!("{prefix}-{i}"), 1 + i as u32);
+        client
+            .append(append_one(&stream, event))
+            .await
+            .expect("append");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_cities_converge_to_the_same_view() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dirs: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let members = ["310000", "330100", "330400"];
+    let mut nodes = Vec::new();
+    for (dir, m) in dirs.iter().zip(members) {
+        nodes.push(city(dir.path(), m, &brokers).await);
+    }
+    let mut writers = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let endpoint_node = &nodes[i];
+        let mut client = publisher(endpoint_node, Some(&format!("dev-member-{m}"))).await;
+        let m = m.to_string();
+        writers.push(tokio::spawn(async move {
+            for j in 0..40 {
+                let (stream, event) = demand(&m, &format!("c-{j}"), 1 + j);
+                client
+                    .append(append_one(&stream, event))
+                    .await
+                    .expect("append");
+            }
+        }));
+    }
+    for w in writers {
+        w.await.expect("writer");
+    }
+    let expected: BTreeMap<String, u64> = members.iter().map(|m| (m.to_string(), 40)).collect();
+    let mut digests = Vec::new();
+    for node in &nodes {
+        let i = converge(node, &expected).await;
+        assert_eq!(i.log_head, 120, "each event stored once");
+        digests.push(i.digest);
+    }
+    assert!(digests.windows(2).all(|w| w[0] == w[1]), "{digests:?}");
+    let r = info(&nodes[0]).await.replication.expect("replication info");
+    assert_eq!(r.quarantined, 0);
+    let own = r
+        .origins
+        .iter()
+        .find(|o| o.origin == "310000")
+        .expect("own origin");
+    assert_eq!(own.produced_seq, 40);
+    for node in nodes {
+        node.stop().await.expect("stop");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_catches_up_without_loss_or_duplicate() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let (da, db) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let a = city(da.path(), "310000", &brokers).await;
+    let b = city(db.path(), "330400", &brokers).await;
+    publish(&a, "310000", "one", 20).await;
+    publish(&b, "330400", "one", 5).await;
+    let both = |sh, jx| BTreeMap::from([("310000".to_string(), sh), ("330400".to_string(), jx)]);
+    converge(&b, &both(20, 5)).await;
+    b.stop().await.expect("stop b");
+
+    publish(&a, "310000", "two", 30).await;
+    let b = city(db.path(), "330400", &brokers).await;
+    publish(&b, "330400", "two", 5).await;
+    let ib = converge(&b, &both(50, 10)).await;
+    let ia = converge(&a, &both(50, 10)).await;
+    assert_eq!(
+        (ia.log_head, ib.log_head),
+        (60, 60),
+        "nothing applied twice"
+    );
+    assert_eq!(ia.digest, ib.digest);
+    a.stop().await.expect("stop a");
+    b.stop().await.expect("stop b");
+}
+
+/// Records of a city that has no node here: stamped by an in-memory log.
+async fn foreign_records(member: &str, n: usize) -> Vec<pb::EventRecord> {
+    let log = Log::in_memory();
+    for i in 0..n {
+        let stream: hub_types::StreamId = format!("demand/{member}/f-{i}").parse().expect("stream");
+        log.append(
+            &stream,
+            ExpectedVersion::Any,
+            vec![hub_log::conformance::demand_event(&stream, 3)],
+        )
+        .await
+        .expect("append");
+    }
+    log.read_all(1, n)
+        .expect("read")
+        .into_iter()
+        .map(|e| e.record)
+        .collect()
+}
+
+async fn produce(brokers: &str, records: &[pb::EventRecord]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    for r in records {
+        let payload = r.encode_to_vec();
+        producer
+            .send(
+                FutureRecord::to(DEFAULT_TOPIC)
+                    .key(&r.origin)
+                    .payload(&payload),
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("delivered");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicates_apply_once_and_bad_events_are_quarantined_while_honest_ones_flow() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = city(dir.path(), "330400", &brokers).await;
+    let sz = foreign_records("320500", 6).await;
+    let vector_of = |n| BTreeMap::from([("320500".to_string(), n)]);
+
+    // 1, 2, then 2 again and 1 again: duplicates are no-ops.
+    produce(
+        &brokers,
+        &[sz[0].clone(), sz[1].clone(), sz[1].clone(), sz[0].clone()],
+    )
+    .await;
+    let i = converge(&node, &vector_of(2)).await;
+    assert_eq!(i.log_head, 2);
+
+    // 4 before 3: out of order, quarantined, applied once 3 arrives.
+    produce(&brokers, &[sz[3].clone()]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while info(&node)
+        .await
+        .replication
+        .expect("replication")
+        .quarantined
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gap not quarantined"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        vector(&info(&node).await),
+        vector_of(2),
+        "a gap is never applied"
+    );
+    produce(&brokers, &[sz[2].clone()]).await;
+    converge(&node, &vector_of(4)).await;
+
+    // A forged 5 (its chain link broken) and an unknown origin are quarantined; the
+    // honest 5 and 6 still flow.
+    let mut forged = sz[4].clone();
+    forged.prev_hash = vec![7; 32];
+    let mut stranger = sz[4].clone();
+    stranger.origin = "110000".into();
+    produce(&brokers, &[forged, stranger, sz[4].clone(), sz[5].clone()]).await;
+    let i = converge(&node, &vector_of(6)).await;
+    assert_eq!(i.log_head, 6);
+    let r = i.replication.expect("replication");
+    assert_eq!(r.quarantined, 2, "{r:?}");
+    assert!(!r.last_quarantine.is_empty());
+    node.stop().await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_catches_up_after_the_broker_comes_back() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let (da, db) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let a = city(da.path(), "310000", &brokers).await;
+    let b = city(db.path(), "330400", &brokers).await;
+    publish(&a, "310000", "before", 5).await;
+    let sh = |n| BTreeMap::from([("310000".to_string(), n)]);
+    converge(&b, &sh(5)).await;
+
+    cluster.broker_down(1).expect("down");
+    publish(&a, "310000", "during", 10).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        vector(&info(&b).await),
+        sh(5),
+        "nothing flows while the broker is down"
+    );
+    cluster.broker_up(1).expect("up");
+    let i = converge(&b, &sh(15)).await;
+    assert_eq!(i.log_head, 15);
+    a.stop().await.expect("stop a");
+    b.stop().await.expect("stop b");
+}
