@@ -405,6 +405,27 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_city_configs_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("config dir") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with("city-") && name.ends_with(".toml") {
+                let c = Config::load_with_env(Some(&path), &Overrides::default(), env(&[]))
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert!(c.kafka.is_some(), "{name} replicates");
+                assert!(c.member().is_some(), "{name} publishes for a city");
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 3);
+    }
+
+    #[test]
     fn the_effective_config_round_trips_through_toml() {
         let c = Config::defaults();
         let back: Config = toml::from_str(&c.to_toml()).expect("parse dump");
