@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use hub_types::roster::Roster;
+use hub_types::subject::AllianceKey;
 use hub_types::MemberId;
 use hub_view::Thresholds;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,8 @@ pub struct Config {
     pub subscribe: SubscribeConfig,
     /// The view.
     pub view: ViewSection,
+    /// Personal-data protection.
+    pub privacy: PrivacyConfig,
     /// The alliance roster.
     pub roster: RosterConfig,
     /// Caller authentication.
@@ -91,6 +94,25 @@ pub struct ViewSection {
     pub snapshot_every: u64,
     /// Shortage alert thresholds.
     pub thresholds: Thresholds,
+}
+
+/// `[privacy]`
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The alliance HMAC key as text (development).
+    pub alliance_key: String,
+    /// A file with the key's raw bytes; wins when set.
+    pub alliance_key_file: String,
+}
+
+impl std::fmt::Debug for PrivacyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivacyConfig")
+            .field("alliance_key", &"<redacted>")
+            .field("alliance_key_file", &self.alliance_key_file)
+            .finish()
+    }
 }
 
 /// `[roster]`
@@ -198,6 +220,7 @@ impl Config {
                 return err("node.member", e.to_string());
             }
         }
+        self.alliance_key()?;
         let roster = self.roster()?;
         if let Some(m) = self.member() {
             if !roster.contains(m) {
@@ -307,9 +330,35 @@ impl Config {
         Roster::new(roster.members).map_err(|e| ConfigError(format!("roster.file: {source}: {e}")))
     }
 
-    /// The effective configuration as TOML, for `--dump-config`.
+    /// The alliance HMAC key, from its file or the config text.
+    pub fn alliance_key(&self) -> Result<AllianceKey, ConfigError> {
+        let p = &self.privacy;
+        if !p.alliance_key_file.is_empty() {
+            let bytes = std::fs::read(&p.alliance_key_file).map_err(|e| {
+                ConfigError(format!(
+                    "privacy.alliance_key_file: cannot read {}: {e}",
+                    p.alliance_key_file
+                ))
+            })?;
+            return AllianceKey::new(bytes)
+                .map_err(|e| ConfigError(format!("privacy.alliance_key_file: {e}")));
+        }
+        AllianceKey::new(p.alliance_key.as_bytes().to_vec())
+            .map_err(|e| ConfigError(format!("privacy.alliance_key: {e}")))
+    }
+
+    /// The effective configuration as TOML, for `--dump-config`; secrets are redacted.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}"))
+        let mut shown = self.clone();
+        if !shown.privacy.alliance_key.is_empty() {
+            shown.privacy.alliance_key = "<redacted>".into();
+        }
+        for t in &mut shown.auth.tokens {
+            if !t.token.starts_with("dev-") {
+                t.token = "<redacted>".into();
+            }
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
     }
 }
 
@@ -426,9 +475,15 @@ mod tests {
     }
 
     #[test]
-    fn the_effective_config_round_trips_through_toml() {
+    fn the_effective_config_dump_parses_and_hides_the_key() {
         let c = Config::defaults();
-        let back: Config = toml::from_str(&c.to_toml()).expect("parse dump");
-        assert_eq!(back, c);
+        let dump = c.to_toml();
+        assert!(
+            !dump.contains("talenthub-dev-alliance-key"),
+            "the key is redacted"
+        );
+        let back: Config = toml::from_str(&dump).expect("parse dump");
+        assert_eq!(back.server, c.server);
+        assert_eq!(back.auth, c.auth);
     }
 }

@@ -21,6 +21,8 @@ pub struct Hub {
     pub auth: Authorizer,
     /// The effective configuration.
     pub config: Arc<Config>,
+    /// Turns national ID numbers into subject references.
+    pub alliance_key: hub_types::subject::AllianceKey,
     /// Admission control for unary requests: one permit per request in flight.
     in_flight: Arc<Semaphore>,
     /// Admission control for subscriptions.
@@ -33,8 +35,15 @@ pub struct Hub {
 
 impl Hub {
     /// Assembles a hub.
-    pub fn new(log: Log, view: View, auth: Authorizer, config: Arc<Config>) -> Self {
+    pub fn new(
+        log: Log,
+        view: View,
+        auth: Authorizer,
+        config: Arc<Config>,
+        alliance_key: hub_types::subject::AllianceKey,
+    ) -> Self {
         Self {
+            alliance_key,
             in_flight: Arc::new(Semaphore::new(config.server.max_in_flight)),
             subscribers: Arc::new(Semaphore::new(config.server.max_subscribers)),
             stopping: tokio::sync::watch::channel(false).0,

@@ -115,6 +115,25 @@ impl Query for QueryService {
         request: Request<pb::CheckSubjectRequest>,
     ) -> Result<Response<pb::CheckSubjectResponse>, Status> {
         let at = at(request.get_ref().time.as_ref());
+        let mut request = request;
+        self.hub.auth.authorize(&request, Action::Query)?;
+        let req = request.get_mut();
+        if !req.national_id.is_empty() {
+            if !req.subject_ref.is_empty() {
+                return Err(Status::invalid_argument(
+                    "national_id: give subject_ref or national_id, not both",
+                ));
+            }
+            // The number is replaced here and dropped with the request; it is never
+            // logged or echoed, and the error names only the field.
+            let subject = self
+                .hub
+                .alliance_key
+                .subject_ref(&req.national_id)
+                .map_err(|e| Status::invalid_argument(format!("national_id: {}", e.reason)))?;
+            req.subject_ref = subject.to_string();
+            req.national_id.clear();
+        }
         self.answer(request, at, View::check_subject).await
     }
 

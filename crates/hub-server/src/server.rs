@@ -66,7 +66,14 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     let auth = Authorizer::new(&config.auth.tokens, publishes_for);
     let kafka = config.kafka.clone();
     let roster = config.roster()?;
-    let hub = Arc::new(Hub::new(log.clone(), view, auth, Arc::new(config)));
+    let alliance_key = config.alliance_key()?;
+    let hub = Arc::new(Hub::new(
+        log.clone(),
+        view,
+        auth,
+        Arc::new(config),
+        alliance_key,
+    ));
     if let Some(kafka) = kafka {
         let replication = hub_replication::Replication::start(&kafka, log, own, roster)
             .context("cannot start replication")?;

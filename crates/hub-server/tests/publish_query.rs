@@ -273,6 +273,7 @@ async fn bad_queries_name_the_field() {
         .check_subject(pb::CheckSubjectRequest {
             time: None,
             subject_ref: "11010519491231002X".into(),
+            national_id: String::new(),
         })
         .await
         .expect_err("raw id");
@@ -369,4 +370,107 @@ async fn health_and_load_shedding() {
         .await
         .expect("admitted again");
     node.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn subjects_are_checked_by_national_id_without_it_being_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    let id = "11010519491231002X";
+    let subject = node.hub.alliance_key.subject_ref(id).expect("ref");
+    let body = pb::EventBody {
+        kind: Some(pb::event_body::Kind::BlacklistEntryAdded(
+            pb::BlacklistEntryAdded {
+                entry_id: "sh-1".into(),
+                subject_ref: subject.to_string(),
+                subject_display: "张*".into(),
+                category: pb::BlacklistCategory::CredentialForgery as i32,
+                decision_ref: "沪人社信〔2026〕1号".into(),
+                decided_at: "2026-01-05".into(),
+                effective_from: "2026-01-10".into(),
+                expires_at: "2029-01-09".into(),
+                measures: vec!["barred from talent programmes for 3 years".into()],
+            },
+        )),
+    };
+    let event = pb::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        body: Some(body),
+        ..Default::default()
+    };
+    publisher(&node, Some(SH))
+        .await
+        .append(append_one("blacklist/310000/sh-1", event))
+        .await
+        .expect("append");
+
+    let mut q = query(&node, Some(JX)).await;
+    let by_id = q
+        .check_subject(pb::CheckSubjectRequest {
+            time: Some(pb::TimeAxes {
+                on_date: "2026-06-01".into(),
+                at_position: 1,
+                as_of: None,
+            }),
+            subject_ref: String::new(),
+            national_id: "11010519491231002x".into(),
+        })
+        .await
+        .expect("check")
+        .into_inner();
+    assert!(by_id.any_active);
+    assert_eq!(by_id.entries[0].subject_ref, subject.to_string());
+    let text = format!("{by_id:?}");
+    assert!(
+        !text.to_uppercase().contains(id),
+        "the number is not echoed"
+    );
+
+    for bad in ["11010519491231002", "110105194912310021"] {
+        let status = q
+            .check_subject(pb::CheckSubjectRequest {
+                time: None,
+                subject_ref: String::new(),
+                national_id: bad.into(),
+            })
+            .await
+            .expect_err(bad);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status.message().starts_with("national_id"),
+            "{}",
+            status.message()
+        );
+        assert!(!status.message().contains(bad), "{}", status.message());
+    }
+    let status = q
+        .check_subject(pb::CheckSubjectRequest {
+            time: None,
+            subject_ref: subject.to_string(),
+            national_id: id.into(),
+        })
+        .await
+        .expect_err("both");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    node.stop().await.expect("stop");
+
+    // Nothing under the data directory holds the number.
+    for entry in walk(dir.path()) {
+        let bytes = std::fs::read(&entry).expect("read");
+        let hay = String::from_utf8_lossy(&bytes).to_uppercase();
+        assert!(!hay.contains(id), "{} holds the raw ID", entry.display());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -8,6 +8,7 @@
 //! - [`event`]: the event kinds of the three families and their envelope.
 //! - [`fold`]: the fold from events to the shared view, versioned by position.
 //! - [`roster`]: the alliance's member cities.
+//! - [`subject`]: national ID numbers and the keyed hash that replaces them.
 //! - [`error`]: the validation error, which names the offending field.
 
 pub mod error;
@@ -15,6 +16,7 @@ pub mod event;
 pub mod fold;
 pub mod ids;
 pub mod roster;
+pub mod subject;
 pub mod time;
 pub mod values;
 
