@@ -35,14 +35,23 @@ pub struct Caller {
 pub enum Action<'a> {
     /// Append to a stream.
     Append(&'a StreamId),
-    /// Ask the view a question.
+    /// Ask the view a question without personal data (recognition, demand, view info).
     Query,
-    /// Read the log (ReadAll, ReadStream).
+    /// Ask about blacklist entries (CheckSubject, ListEntries): personal data.
+    QueryPersonal,
+    /// Read the log (ReadAll, ReadStream, Subscribe).
     ReadLog,
-    /// Subscribe to the log.
-    Subscribe,
-    /// Read node information.
-    Info,
+    /// Read proofs, tree heads and the access trail.
+    Audit,
+}
+
+/// How much a permitted caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Everything.
+    Full,
+    /// Everything but the personal fields of blacklist events.
+    Redacted,
 }
 
 /// Maps bearer tokens to callers and decides what they may do.
@@ -114,23 +123,34 @@ impl Authorizer {
     }
 
     /// Authenticates the caller of `req` and checks that it may perform `action`.
-    pub fn authorize<T>(&self, req: &Request<T>, action: Action<'_>) -> Result<Caller, Status> {
+    pub fn authorize<T>(
+        &self,
+        req: &Request<T>,
+        action: Action<'_>,
+    ) -> Result<(Caller, Access), Status> {
         let caller = self.authenticate(req)?;
-        self.check(caller, action)?;
-        Ok(caller)
+        let access = self.check(caller, action)?;
+        Ok((caller, access))
     }
 
-    /// The matrix: members write only streams of their own city, and only on that city's
-    /// node; auditors and operators never write; everyone authenticated may read.
-    pub fn check(&self, caller: Caller, action: Action<'_>) -> Result<(), Status> {
-        match action {
-            Action::Append(stream) => {
-                if caller.role != Role::Member {
-                    return Err(Status::permission_denied(format!(
-                        "role {:?} may not publish",
-                        caller.role
-                    )));
-                }
+    /// The authorisation matrix, in one place:
+    ///
+    /// | action | member | auditor | operator |
+    /// |---|---|---|---|
+    /// | append | own city's streams, on a node publishing for it | no | no |
+    /// | query (recognition, demand, info) | yes | yes | yes |
+    /// | query personal (blacklist) | yes | yes | no |
+    /// | read log, subscribe | yes | yes | personal fields redacted |
+    /// | audit (proofs, access trail) | yes | yes | no |
+    pub fn check(&self, caller: Caller, action: Action<'_>) -> Result<Access, Status> {
+        let deny = |what: &str| {
+            Err(Status::permission_denied(format!(
+                "role {} may not {what}",
+                caller.role.as_str()
+            )))
+        };
+        match (action, caller.role) {
+            (Action::Append(stream), Role::Member) => {
                 if stream.owner() != caller.member {
                     return Err(Status::permission_denied(format!(
                         "stream {stream}: member {} may only publish to its own streams",
@@ -151,9 +171,28 @@ impl Authorizer {
                         }
                     }));
                 }
-                Ok(())
+                Ok(Access::Full)
             }
-            Action::Query | Action::ReadLog | Action::Subscribe | Action::Info => Ok(()),
+            (Action::Append(_), _) => deny("publish"),
+            (Action::Query, _) => Ok(Access::Full),
+            (Action::QueryPersonal | Action::Audit, Role::Member | Role::Auditor) => {
+                Ok(Access::Full)
+            }
+            (Action::QueryPersonal, Role::Operator) => deny("read blacklist entries"),
+            (Action::Audit, Role::Operator) => deny("read audit data"),
+            (Action::ReadLog, Role::Member | Role::Auditor) => Ok(Access::Full),
+            (Action::ReadLog, Role::Operator) => Ok(Access::Redacted),
+        }
+    }
+}
+
+impl Role {
+    /// The role's name in config and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Auditor => "auditor",
+            Self::Operator => "operator",
         }
     }
 }
@@ -235,20 +274,32 @@ mod tests {
                 "{token} {stream}"
             );
         }
-        for token in [
-            "sh-member-token",
-            "jx-member-token",
-            "auditor-token",
-            "operator-token",
-        ] {
+        let full = Ok(Access::Full);
+        for token in ["sh-member-token", "jx-member-token", "auditor-token"] {
             for action in [
                 Action::Query,
+                Action::QueryPersonal,
                 Action::ReadLog,
-                Action::Subscribe,
-                Action::Info,
+                Action::Audit,
             ] {
-                assert!(a.check(caller(token), action).is_ok());
+                assert_eq!(
+                    a.check(caller(token), action).map_err(|e| e.code()),
+                    full,
+                    "{token}"
+                );
             }
+        }
+        let op = caller("operator-token");
+        assert_eq!(a.check(op, Action::Query).map_err(|e| e.code()), full);
+        assert_eq!(
+            a.check(op, Action::ReadLog).map_err(|e| e.code()),
+            Ok(Access::Redacted)
+        );
+        for action in [Action::QueryPersonal, Action::Audit] {
+            assert_eq!(
+                a.check(op, action).map_err(|e| e.code()),
+                Err(tonic::Code::PermissionDenied)
+            );
         }
     }
 

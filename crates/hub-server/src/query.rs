@@ -34,7 +34,18 @@ impl QueryService {
         at_position: u64,
         ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
     ) -> Result<Response<Resp>, Status> {
-        self.hub.auth.authorize(&request, Action::Query)?;
+        self.answer_as(Action::Query, request, at_position, ask)
+            .await
+    }
+
+    async fn answer_as<Req, Resp>(
+        &self,
+        action: Action<'_>,
+        request: Request<Req>,
+        at_position: u64,
+        ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
+    ) -> Result<Response<Resp>, Status> {
+        self.hub.auth.authorize(&request, action)?;
         let _permit = self.hub.admit()?;
         if at_position > self.hub.view.position() && at_position <= self.hub.log.head() {
             self.hub
@@ -116,7 +127,7 @@ impl Query for QueryService {
     ) -> Result<Response<pb::CheckSubjectResponse>, Status> {
         let at = at(request.get_ref().time.as_ref());
         let mut request = request;
-        self.hub.auth.authorize(&request, Action::Query)?;
+        self.hub.auth.authorize(&request, Action::QueryPersonal)?;
         let req = request.get_mut();
         if !req.national_id.is_empty() {
             if !req.subject_ref.is_empty() {
@@ -134,7 +145,8 @@ impl Query for QueryService {
             req.subject_ref = subject.to_string();
             req.national_id.clear();
         }
-        self.answer(request, at, View::check_subject).await
+        self.answer_as(Action::QueryPersonal, request, at, View::check_subject)
+            .await
     }
 
     async fn list_entries(
@@ -142,7 +154,8 @@ impl Query for QueryService {
         request: Request<pb::ListEntriesRequest>,
     ) -> Result<Response<pb::ListEntriesResponse>, Status> {
         let at = at(request.get_ref().time.as_ref());
-        self.answer(request, at, View::list_entries).await
+        self.answer_as(Action::QueryPersonal, request, at, View::list_entries)
+            .await
     }
 
     async fn view_info(

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::auth::Action;
+use crate::auth::{Access, Action};
 use crate::hub::Hub;
 use crate::status::{from_log, invalid};
 
@@ -54,11 +54,34 @@ fn read_limit(requested: u32) -> Result<usize, Status> {
     }
 }
 
-fn to_wire(events: Vec<StoredEvent>) -> Vec<pb::Event> {
+fn to_wire(events: Vec<StoredEvent>, access: Access) -> Vec<pb::Event> {
     events
         .iter()
-        .map(|e| record_to_event(&e.record, e.position))
+        .map(|e| visible(record_to_event(&e.record, e.position), access))
         .collect()
+}
+
+/// Hides the personal fields of blacklist events from callers without access to them.
+/// The event stays recognisable (kind, stream, positions, dates) for operating the node.
+fn visible(mut event: pb::Event, access: Access) -> pb::Event {
+    use pb::event_body::Kind;
+    if access == Access::Full {
+        return event;
+    }
+    const HIDDEN: &str = "<redacted>";
+    match event.body.as_mut().and_then(|b| b.kind.as_mut()) {
+        Some(Kind::BlacklistEntryAdded(a)) => {
+            a.subject_ref = HIDDEN.into();
+            a.subject_display = HIDDEN.into();
+            a.decision_ref = HIDDEN.into();
+            a.measures.clear();
+        }
+        Some(Kind::BlacklistEntrySuspended(s)) => s.appeal_ref = HIDDEN.into(),
+        Some(Kind::BlacklistEntryReinstated(r)) => r.note = HIDDEN.into(),
+        Some(Kind::BlacklistEntryRevoked(r)) => r.note = HIDDEN.into(),
+        _ => {}
+    }
+    event
 }
 
 /// Which events a subscriber wants.
@@ -117,7 +140,7 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::ReadAllRequest>,
     ) -> Result<Response<pb::ReadAllResponse>, Status> {
-        self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let (_, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
         let _permit = self.hub.admit()?;
         let req = request.get_ref();
         let limit = read_limit(req.limit)?;
@@ -133,7 +156,7 @@ impl Streams for StreamsService {
             .filter(|n| *n <= head)
             .unwrap_or(0);
         Ok(Response::new(pb::ReadAllResponse {
-            events: to_wire(events),
+            events: to_wire(events, access),
             next_position: next,
             head_position: head,
         }))
@@ -143,7 +166,7 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::ReadStreamRequest>,
     ) -> Result<Response<pb::ReadStreamResponse>, Status> {
-        self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let (_, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
         let _permit = self.hub.admit()?;
         let req = request.get_ref();
         let stream: StreamId = req
@@ -178,7 +201,7 @@ impl Streams for StreamsService {
             _ => 0,
         };
         Ok(Response::new(pb::ReadStreamResponse {
-            events: to_wire(events),
+            events: to_wire(events, access),
             next_version: next,
             stream_version: version,
         }))
@@ -190,7 +213,7 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        self.hub.auth.authorize(&request, Action::Subscribe)?;
+        let (_, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
         let req = request.into_inner();
         let filter = Filter::parse(req.filter.as_ref()).map_err(|e| invalid(&e))?;
         let head = self.hub.log.head();
@@ -215,6 +238,7 @@ impl Streams for StreamsService {
                 tx,
                 filter,
                 after,
+                access,
             }
             .run()
             .await;
@@ -239,6 +263,8 @@ struct Subscription {
     filter: Filter,
     /// Last position delivered or skipped.
     after: u64,
+    /// What the subscriber may see.
+    access: Access,
 }
 
 impl Subscription {
@@ -291,6 +317,7 @@ impl Subscription {
                 let position = e.position.get();
                 let event = record_to_event(&e.record, e.position);
                 if self.filter.matches(&event) {
+                    let event = visible(event, self.access);
                     let item = pb::SubscribeResponse {
                         item: Some(pb::subscribe_response::Item::Event(event)),
                     };
