@@ -72,6 +72,10 @@ pub struct ServerConfig {
     pub max_subscribers: usize,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
+    /// Unary requests per second each member may make (0 = unlimited).
+    pub member_rate_per_second: u64,
+    /// Requests a member may make at once above its rate.
+    pub member_burst: u64,
 }
 
 /// `[subscribe]`

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use hub_log::Log;
+use hub_types::MemberId;
 use hub_view::View;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
@@ -23,6 +24,10 @@ pub struct Hub {
     pub config: Arc<Config>,
     /// Turns national ID numbers into subject references.
     pub alliance_key: hub_types::subject::AllianceKey,
+    /// The trail of blacklist checks.
+    pub access: crate::access::AccessTrail,
+    /// Per-member token buckets: (tokens, last refill).
+    buckets: std::sync::Mutex<std::collections::HashMap<MemberId, (f64, std::time::Instant)>>,
     /// Admission control for unary requests: one permit per request in flight.
     in_flight: Arc<Semaphore>,
     /// Admission control for subscriptions.
@@ -41,8 +46,10 @@ impl Hub {
         auth: Authorizer,
         config: Arc<Config>,
         alliance_key: hub_types::subject::AllianceKey,
-    ) -> Self {
-        Self {
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            access: crate::access::AccessTrail::open(log.clone())?,
+            buckets: Default::default(),
             alliance_key,
             in_flight: Arc::new(Semaphore::new(config.server.max_in_flight)),
             subscribers: Arc::new(Semaphore::new(config.server.max_subscribers)),
@@ -52,11 +59,13 @@ impl Hub {
             view,
             auth,
             config,
-        }
+        })
     }
 
-    /// Admits a unary request or sheds it with `RESOURCE_EXHAUSTED` when the node is full.
-    pub fn admit(&self) -> Result<OwnedSemaphorePermit, Status> {
+    /// Admits a unary request of `member`, or refuses it with `RESOURCE_EXHAUSTED` when the
+    /// member is over its rate or the node is full.
+    pub fn admit(&self, member: MemberId) -> Result<OwnedSemaphorePermit, Status> {
+        self.take_token(member)?;
         self.in_flight.clone().try_acquire_owned().map_err(|_| {
             Status::resource_exhausted(format!(
                 "the node is serving {} requests; retry shortly",
@@ -99,6 +108,26 @@ impl Hub {
     /// A receiver that turns true when the node starts shutting down.
     pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
         self.stopping.subscribe()
+    }
+
+    fn take_token(&self, member: MemberId) -> Result<(), Status> {
+        let rate = self.config.server.member_rate_per_second;
+        if rate == 0 {
+            return Ok(());
+        }
+        let burst = self.config.server.member_burst.max(1) as f64;
+        let now = std::time::Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let (tokens, last) = buckets.entry(member).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate as f64).min(burst);
+        *last = now;
+        if *tokens < 1.0 {
+            return Err(Status::resource_exhausted(format!(
+                "member {member} is over its rate of {rate} requests per second; retry shortly"
+            )));
+        }
+        *tokens -= 1.0;
+        Ok(())
     }
 
     /// Admits a subscription or refuses it with `RESOURCE_EXHAUSTED`.

@@ -1,6 +1,7 @@
 //! The `talent-hub` server: a city's node of the talent alliance.
 //!
 //! - [`config`]: layered configuration (defaults → file → environment → flags).
+//! - [`access`]: the hash-chained trail of blacklist checks.
 //! - [`auth`]: bearer-token authentication and the authorisation matrix, in one place.
 //! - [`hub`]: the shared state (log, view, limits) every service uses.
 //! - [`publisher`], [`query`], [`streams`]: the gRPC services of `talenthub.v1`.
@@ -8,6 +9,7 @@
 //! - [`server`]: assembling, serving and stopping a node; [`server::RunningNode`] runs one
 //!   in-process on port 0 for tests.
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod hub;

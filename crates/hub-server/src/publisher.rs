@@ -69,7 +69,7 @@ impl Publisher for PublisherService {
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendResponse>, Status> {
         let caller = self.hub.auth.authenticate(&request)?;
-        let _permit = self.hub.admit()?;
+        let _permit = self.hub.admit(caller.member)?;
         append_one(&self.hub, caller, request.get_ref())
             .await
             .map(Response::new)
@@ -88,7 +88,10 @@ impl Publisher for PublisherService {
         tokio::spawn(async move {
             while let Some(item) = incoming.next().await {
                 let result = match item {
-                    Ok(req) => append_one(&hub, caller, &req).await,
+                    Ok(req) => match hub.admit(caller.member) {
+                        Ok(_permit) => append_one(&hub, caller, &req).await,
+                        Err(status) => Err(status),
+                    },
                     Err(status) => Err(status),
                 };
                 let failed = result.is_err();

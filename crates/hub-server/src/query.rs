@@ -45,8 +45,8 @@ impl QueryService {
         at_position: u64,
         ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
     ) -> Result<Response<Resp>, Status> {
-        self.hub.auth.authorize(&request, action)?;
-        let _permit = self.hub.admit()?;
+        let (caller, _) = self.hub.auth.authorize(&request, action)?;
+        let _permit = self.hub.admit(caller.member)?;
         if at_position > self.hub.view.position() && at_position <= self.hub.log.head() {
             self.hub
                 .view
@@ -127,7 +127,7 @@ impl Query for QueryService {
     ) -> Result<Response<pb::CheckSubjectResponse>, Status> {
         let at = at(request.get_ref().time.as_ref());
         let mut request = request;
-        self.hub.auth.authorize(&request, Action::QueryPersonal)?;
+        let (caller, _) = self.hub.auth.authorize(&request, Action::QueryPersonal)?;
         let req = request.get_mut();
         if !req.national_id.is_empty() {
             if !req.subject_ref.is_empty() {
@@ -145,8 +145,17 @@ impl Query for QueryService {
             req.subject_ref = subject.to_string();
             req.national_id.clear();
         }
-        self.answer_as(Action::QueryPersonal, request, at, View::check_subject)
+        let subject = request.get_ref().subject_ref.clone();
+        let answer = self
+            .answer_as(Action::QueryPersonal, request, at, View::check_subject)
+            .await?;
+        // Fail closed: a check that cannot be recorded is not answered.
+        self.hub
+            .access
+            .record(caller, &subject, answer.get_ref().entries.len() as u32)
             .await
+            .map_err(crate::status::from_log)?;
+        Ok(answer)
     }
 
     async fn list_entries(

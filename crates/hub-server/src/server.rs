@@ -73,7 +73,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         auth,
         Arc::new(config),
         alliance_key,
-    ));
+    )?);
     if let Some(kafka) = kafka {
         let replication = hub_replication::Replication::start(&kafka, log, own, roster)
             .context("cannot start replication")?;

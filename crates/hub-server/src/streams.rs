@@ -140,8 +140,8 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::ReadAllRequest>,
     ) -> Result<Response<pb::ReadAllResponse>, Status> {
-        let (_, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
-        let _permit = self.hub.admit()?;
+        let (caller, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let _permit = self.hub.admit(caller.member)?;
         let req = request.get_ref();
         let limit = read_limit(req.limit)?;
         let head = self.hub.log.head();
@@ -166,8 +166,8 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::ReadStreamRequest>,
     ) -> Result<Response<pb::ReadStreamResponse>, Status> {
-        let (_, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
-        let _permit = self.hub.admit()?;
+        let (caller, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let _permit = self.hub.admit(caller.member)?;
         let req = request.get_ref();
         let stream: StreamId = req
             .stream

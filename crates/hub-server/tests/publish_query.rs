@@ -358,7 +358,10 @@ async fn health_and_load_shedding() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 
-    let held: Vec<_> = (0..2).map(|_| node.hub.admit().expect("permit")).collect();
+    let sh = "310000".parse().expect("member");
+    let held: Vec<_> = (0..2)
+        .map(|_| node.hub.admit(sh).expect("permit"))
+        .collect();
     let mut q = query(&node, Some(SH)).await;
     let status = q
         .view_info(pb::ViewInfoRequest::default())
@@ -473,4 +476,100 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn members_over_their_rate_are_refused_and_others_are_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |c| {
+        c.server.member_rate_per_second = 1;
+        c.server.member_burst = 3;
+    })
+    .await;
+    let mut sh = query(&node, Some(SH)).await;
+    for _ in 0..3 {
+        sh.view_info(pb::ViewInfoRequest::default())
+            .await
+            .expect("within burst");
+    }
+    let status = sh
+        .view_info(pb::ViewInfoRequest::default())
+        .await
+        .expect_err("over the rate");
+    assert_eq!(status.code(), Code::ResourceExhausted);
+    assert!(status.message().contains("310000"), "{}", status.message());
+    let mut jx = query(&node, Some(JX)).await;
+    jx.view_info(pb::ViewInfoRequest::default())
+        .await
+        .expect("another member has its own bucket");
+    node.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn every_blacklist_check_is_in_the_access_trail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    let subject = "a".repeat(64);
+    for token in [SH, JX, "dev-auditor"] {
+        query(&node, Some(token))
+            .await
+            .check_subject(pb::CheckSubjectRequest {
+                subject_ref: subject.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("check");
+    }
+    let status = query(&node, Some("dev-operator"))
+        .await
+        .check_subject(pb::CheckSubjectRequest {
+            subject_ref: subject.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("operators may not check subjects");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    let (entries, total) = node.hub.access.list(1, 100).expect("trail");
+    assert_eq!(total, 3);
+    let who: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.caller_member.as_str(), e.caller_role.as_str()))
+        .collect();
+    assert_eq!(
+        who,
+        vec![
+            ("310000", "member"),
+            ("330400", "member"),
+            ("310000", "auditor")
+        ]
+    );
+    assert!(entries
+        .iter()
+        .all(|e| e.subject_ref == subject && e.results == 0));
+    hub_server::access::verify_chain(&entries, [0; 32], 0).expect("unbroken chain");
+
+    let mut altered = entries.clone();
+    altered[1].caller_member = "320500".into();
+    let (seq, what) = hub_server::access::verify_chain(&altered, [0; 32], 0).expect_err("altered");
+    assert_eq!(seq, 2, "{what}");
+    let mut dropped = entries.clone();
+    dropped.remove(1);
+    let (seq, _) = hub_server::access::verify_chain(&dropped, [0; 32], 0).expect_err("dropped");
+    assert_eq!(seq, 2);
+
+    // The trail survives a restart and continues its chain.
+    node.stop().await.expect("stop");
+    let node = start(dir.path(), |_| {}).await;
+    query(&node, Some(SH))
+        .await
+        .check_subject(pb::CheckSubjectRequest {
+            subject_ref: subject.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("check");
+    let (entries, total) = node.hub.access.list(1, 100).expect("trail");
+    assert_eq!(total, 4);
+    hub_server::access::verify_chain(&entries, [0; 32], 0).expect("unbroken chain");
+    node.stop().await.expect("stop");
 }

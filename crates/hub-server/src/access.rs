@@ -1,0 +1,144 @@
+//! The access trail: every blacklist check made on this node (who, when, which subject,
+//! how many entries were returned), hash-chained so that a removed or altered entry is
+//! evident, and readable by auditors through `Audit.ListAccess`.
+//!
+//! Entry `n` has `hash = SHA-256(prev_hash ‖ n ‖ at ‖ member ‖ 0 ‖ role ‖ 0 ‖ subject_ref
+//! ‖ 0 ‖ results)` (integers big-endian) and `prev_hash` = the hash of entry `n - 1`
+//! (32 zero bytes for the first). Entries are stored in the log's local metadata, never
+//! replicated. A check is answered only once its entry is durable.
+
+use hub_log::Log;
+use hub_proto::pb;
+use prost::Message;
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+use crate::auth::Caller;
+
+const PREFIX: &[u8] = b"access/";
+const HEAD: &[u8] = b"access-head";
+
+fn key(seq: u64) -> Vec<u8> {
+    let mut k = PREFIX.to_vec();
+    k.extend_from_slice(format!("{seq:020}").as_bytes());
+    k
+}
+
+/// The hash of an entry from its fields and `prev_hash`.
+pub fn entry_hash(e: &pb::AccessEntry) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(&e.prev_hash);
+    h.update(e.seq.to_be_bytes());
+    h.update(e.at_micros.to_be_bytes());
+    for field in [&e.caller_member, &e.caller_role, &e.subject_ref] {
+        h.update(field.as_bytes());
+        h.update([0]);
+    }
+    h.update(e.results.to_be_bytes());
+    h.finalize().into()
+}
+
+/// Checks that `entries` (consecutive, from the first or from a known `prev`) form an
+/// unbroken chain; returns the first bad sequence number and what is wrong.
+pub fn verify_chain(
+    entries: &[pb::AccessEntry],
+    mut prev: [u8; 32],
+    mut seq: u64,
+) -> Result<(), (u64, String)> {
+    for e in entries {
+        seq += 1;
+        if e.seq != seq {
+            return Err((seq, format!("entry {seq} is missing (found {})", e.seq)));
+        }
+        if e.prev_hash != prev {
+            return Err((seq, "prev_hash does not match the previous entry".into()));
+        }
+        if e.hash != entry_hash(e) {
+            return Err((seq, "hash does not match the entry's content".into()));
+        }
+        prev = entry_hash(e);
+    }
+    Ok(())
+}
+
+/// The node's access trail.
+#[derive(Debug)]
+pub struct AccessTrail {
+    log: Log,
+    /// Sequence and hash of the last entry; the lock orders writers.
+    head: Mutex<(u64, [u8; 32])>,
+}
+
+impl AccessTrail {
+    /// Opens the trail stored in `log`.
+    pub fn open(log: Log) -> hub_log::Result<Self> {
+        let head = match log.meta(HEAD)? {
+            Some(v) if v.len() == 40 => {
+                let seq = u64::from_be_bytes(v[..8].try_into().unwrap_or_default());
+                let mut hash = [0; 32];
+                hash.copy_from_slice(&v[8..]);
+                (seq, hash)
+            }
+            _ => (0, [0; 32]),
+        };
+        Ok(Self {
+            log,
+            head: Mutex::new(head),
+        })
+    }
+
+    /// Records one check durably.
+    pub async fn record(
+        &self,
+        caller: Caller,
+        subject_ref: &str,
+        results: u32,
+    ) -> hub_log::Result<()> {
+        let mut head = self.head.lock().await;
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let mut entry = pb::AccessEntry {
+            seq: head.0 + 1,
+            at_micros: at,
+            caller_member: caller.member.to_string(),
+            caller_role: caller.role.as_str().to_owned(),
+            subject_ref: subject_ref.to_owned(),
+            results,
+            prev_hash: head.1.to_vec(),
+            hash: Vec::new(),
+        };
+        let hash = entry_hash(&entry);
+        entry.hash = hash.to_vec();
+        let mut head_value = entry.seq.to_be_bytes().to_vec();
+        head_value.extend_from_slice(&hash);
+        self.log
+            .put_meta(vec![
+                (key(entry.seq), entry.encode_to_vec()),
+                (HEAD.to_vec(), head_value),
+            ])
+            .await?;
+        *head = (entry.seq, hash);
+        Ok(())
+    }
+
+    /// Up to `limit` entries from `from_seq` (1-based), and the trail's length.
+    pub fn list(
+        &self,
+        from_seq: u64,
+        limit: usize,
+    ) -> hub_log::Result<(Vec<pb::AccessEntry>, u64)> {
+        let from = from_seq.max(1);
+        let entries = self
+            .log
+            .meta_with_prefix(PREFIX)?
+            .into_iter()
+            .filter_map(|(_, v)| pb::AccessEntry::decode(v.as_slice()).ok())
+            .filter(|e| e.seq >= from)
+            .take(limit)
+            .collect();
+        let total = self.head.try_lock().map_or_else(|_| 0, |h| h.0);
+        Ok((entries, total))
+    }
+}
