@@ -66,7 +66,9 @@ pub fn load_signing_key(path: impl AsRef<Path>) -> Result<SigningKey> {
     })
 }
 
-fn parse_signing_key_text(text: &str) -> Result<SigningKey, String> {
+/// Parses the text of a secret key file (see [`write_signing_key`]); the error says what
+/// is wrong without repeating the secret.
+pub fn parse_signing_key_text(text: &str) -> Result<SigningKey, String> {
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_default();
     if header.trim_end() != KEY_FILE_HEADER {

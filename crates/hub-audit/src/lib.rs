@@ -31,7 +31,10 @@ pub mod verify;
 
 pub use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 pub use error::{Error, Result};
-pub use keys::{generate, load_signing_key, parse_public_key, public_key_hex, write_signing_key};
+pub use keys::{
+    generate, load_signing_key, parse_public_key, parse_signing_key_text, public_key_hex,
+    write_signing_key,
+};
 pub use merkle::{
     leaf_hash, node_hash, verify_consistency, verify_inclusion, CompactTree, Hash, MerkleTree,
     EMPTY_ROOT,

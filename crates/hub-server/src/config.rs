@@ -52,6 +52,9 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     /// Development sandbox: the node publishes for every roster city.
     pub sandbox: bool,
+    /// The city's ed25519 key file (`{member}` is replaced by the city code); empty = the
+    /// built-in development keys.
+    pub signing_key_file: String,
 }
 
 /// `[server]`

@@ -26,6 +26,10 @@ pub struct Hub {
     pub alliance_key: hub_types::subject::AllianceKey,
     /// The trail of blacklist checks.
     pub access: crate::access::AccessTrail,
+    /// The Merkle tree over the log.
+    pub ledger: Arc<crate::audit::Ledger>,
+    /// Keys for tree heads and chain verification.
+    pub audit_keys: crate::audit::AuditKeys,
     /// Per-member token buckets: (tokens, last refill).
     buckets: std::sync::Mutex<std::collections::HashMap<MemberId, (f64, std::time::Instant)>>,
     /// Admission control for unary requests: one permit per request in flight.
@@ -46,8 +50,11 @@ impl Hub {
         auth: Authorizer,
         config: Arc<Config>,
         alliance_key: hub_types::subject::AllianceKey,
+        audit_keys: crate::audit::AuditKeys,
     ) -> anyhow::Result<Self> {
         Ok(Self {
+            ledger: Arc::default(),
+            audit_keys,
             access: crate::access::AccessTrail::open(log.clone())?,
             buckets: Default::default(),
             alliance_key,

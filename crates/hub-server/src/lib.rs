@@ -4,15 +4,18 @@
 //! - [`access`]: the hash-chained trail of blacklist checks.
 //! - [`auth`]: bearer-token authentication and the authorisation matrix, in one place.
 //! - [`hub`]: the shared state (log, view, limits) every service uses.
-//! - [`publisher`], [`query`], [`streams`]: the gRPC services of `talenthub.v1`.
+//! - [`publisher`], [`query`], [`streams`], [`audit`]: the gRPC services of `talenthub.v1`.
+//! - [`keys`]: which key signs for which city, and the roster's public keys.
 //! - [`status`]: the one mapping from errors to gRPC status codes.
 //! - [`server`]: assembling, serving and stopping a node; [`server::RunningNode`] runs one
 //!   in-process on port 0 for tests.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod hub;
+pub mod keys;
 pub mod publisher;
 pub mod query;
 pub mod server;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use hub_log::Log;
+use hub_proto::pb::audit_server::AuditServer;
 use hub_proto::pb::publisher_server::PublisherServer;
 use hub_proto::pb::query_server::QueryServer;
 use hub_proto::pb::streams_server::StreamsServer;
@@ -15,6 +16,7 @@ use hub_view::{View, ViewConfig};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use crate::audit::AuditService;
 use crate::auth::{Authorizer, PublishesFor};
 use crate::config::Config;
 use crate::hub::Hub;
@@ -67,13 +69,32 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     let kafka = config.kafka.clone();
     let roster = config.roster()?;
     let alliance_key = config.alliance_key()?;
+    let own_list: Vec<_> = own.iter().copied().collect();
+    let signers = crate::keys::signing_keys(&config.node.signing_key_file, &own_list, &roster)?;
+    let node_key = match config.member().and_then(|m| signers.get(&m)) {
+        Some(k) => k.clone(),
+        None => {
+            tracing::warn!("this node signs for no city: its tree heads use a throwaway key");
+            hub_audit::generate()
+        }
+    };
+    let audit_keys = crate::audit::AuditKeys {
+        node_key,
+        node: config.node.member.clone(),
+        roster: crate::keys::roster_keys(&roster)?
+            .into_iter()
+            .map(|(m, k)| (m.to_string(), k))
+            .collect(),
+    };
     let hub = Arc::new(Hub::new(
         log.clone(),
         view,
         auth,
         Arc::new(config),
         alliance_key,
+        audit_keys,
     )?);
+    tokio::spawn(hub.ledger.clone().follow(hub.log.clone()));
     if let Some(kafka) = kafka {
         let replication = hub_replication::Replication::start(&kafka, log, own, roster)
             .context("cannot start replication")?;
@@ -99,6 +120,7 @@ pub async fn serve(
         .await;
     health.set_serving::<QueryServer<QueryService>>().await;
     health.set_serving::<StreamsServer<StreamsService>>().await;
+    health.set_serving::<AuditServer<AuditService>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -127,6 +149,11 @@ pub async fn serve(
         )
         .add_service(
             StreamsServer::new(StreamsService::new(hub.clone()))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
+        .add_service(
+            AuditServer::new(AuditService::new(hub.clone()))
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         )

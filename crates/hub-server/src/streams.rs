@@ -331,10 +331,13 @@ impl Subscription {
     }
 
     fn stop_for_shutdown(&self) {
-        let _ = self.tx.try_send(Err(Status::unavailable(format!(
-            "the node is shutting down: resubscribe with after_position = {}",
-            self.after
-        ))));
+        let _ = self.tx.try_send(Err(resume_status(
+            Status::unavailable(format!(
+                "the node is shutting down: resubscribe with after_position = {}",
+                self.after
+            )),
+            self.after,
+        )));
     }
 
     /// Sends one item, keeping a slot free for the final status; cuts the subscriber off
@@ -350,13 +353,13 @@ impl Subscription {
             }
             Ok(Err(_)) => Err(Stop::Gone),
             Err(_) => {
-                let mut status = Status::resource_exhausted(format!(
-                    "subscriber fell behind: resubscribe with after_position = {}",
-                    self.after
-                ));
-                if let Ok(v) = self.after.to_string().parse() {
-                    status.metadata_mut().insert("th-resume-after", v);
-                }
+                let status = resume_status(
+                    Status::resource_exhausted(format!(
+                        "subscriber fell behind: resubscribe with after_position = {}",
+                        self.after
+                    )),
+                    self.after,
+                );
                 tracing::info!(after = self.after, "subscriber fell behind and was cut off");
                 let _ = self.tx.try_send(Err(status));
                 Err(Stop::Ended)
@@ -376,4 +379,12 @@ fn caught_up(head: u64, first: bool) -> pb::SubscribeResponse {
             pb::subscribe_response::Item::Heartbeat(beat)
         }),
     }
+}
+
+/// Adds the position to resume after as `th-resume-after` metadata.
+fn resume_status(mut status: Status, after: u64) -> Status {
+    if let Ok(v) = after.to_string().parse() {
+        status.metadata_mut().insert("th-resume-after", v);
+    }
+    status
 }

@@ -12,6 +12,10 @@ pub struct Member {
     pub code: MemberId,
     /// Display name, e.g. `Jiaxing 嘉兴`.
     pub name: String,
+    /// The city's ed25519 public key (64 hex characters): its chain heads and tree heads
+    /// must verify with it.
+    #[serde(default)]
+    pub public_key: String,
 }
 
 /// The member cities of the alliance; validation accepts only these as origins and issuers.

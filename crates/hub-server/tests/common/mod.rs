@@ -68,6 +68,16 @@ pub async fn query(node: &RunningNode, token: Option<&str>) -> QueryClient<Authe
     QueryClient::with_interceptor(channel(node).await, Auth(token.map(str::to_owned)))
 }
 
+pub async fn audit(
+    node: &RunningNode,
+    token: Option<&str>,
+) -> pb::audit_client::AuditClient<Authed> {
+    pb::audit_client::AuditClient::with_interceptor(
+        channel(node).await,
+        Auth(token.map(str::to_owned)),
+    )
+}
+
 pub async fn streams(node: &RunningNode, token: Option<&str>) -> StreamsClient<Authed> {
     StreamsClient::with_interceptor(channel(node).await, Auth(token.map(str::to_owned)))
 }

@@ -1,0 +1,86 @@
+//! `hubctl info` (= `hubctl query info`): the view's position, origin vector, digest and
+//! counts.
+
+use clap::Args;
+use hub_proto::pb;
+use serde_json::{json, Value};
+
+use crate::client::Connection;
+use crate::error::{CliError, Result};
+use crate::output::{print_json, Format, Table};
+
+/// `info`. ViewInfo has only the record-time axis, as a position (no date, no instant).
+#[derive(Debug, Clone, Default, Args)]
+pub struct InfoArgs {
+    /// Describe the view as of this log position; default the newest.
+    #[arg(long, value_name = "N")]
+    pub at_position: Option<u64>,
+}
+
+/// Asks ViewInfo at `at_position` (0 = now).
+pub async fn view_info(conn: &Connection, at_position: u64) -> Result<pb::ViewInfoResponse> {
+    conn.query()
+        .view_info(pb::ViewInfoRequest { at_position })
+        .await
+        .map(tonic::Response::into_inner)
+        .map_err(|s| CliError::status("query info", &s))
+}
+
+/// The answer as JSON.
+pub fn info_json(info: &pb::ViewInfoResponse) -> Value {
+    let origins: serde_json::Map<String, Value> = info
+        .origin_vector
+        .iter()
+        .map(|o| (o.origin.clone(), Value::from(o.origin_seq)))
+        .collect();
+    let counts: serde_json::Map<String, Value> = info
+        .counts
+        .iter()
+        .map(|c| (c.kind.clone(), Value::from(c.count)))
+        .collect();
+    json!({
+        "position": info.position,
+        "log_head": info.log_head,
+        "digest": info.digest,
+        "origin_vector": origins,
+        "counts": counts,
+        "skipped_unknown": info.skipped_unknown,
+        "ignored": info.ignored,
+        "snapshot_position": info.snapshot_position,
+    })
+}
+
+/// Asks ViewInfo and prints it.
+pub async fn info(conn: &Connection, a: &InfoArgs, format: Format) -> Result<()> {
+    let info = view_info(conn, a.at_position.unwrap_or(0)).await?;
+    if format == Format::Json {
+        print_json(&info_json(&info));
+        return Ok(());
+    }
+    let total: u64 = info.counts.iter().map(|c| c.count).sum();
+    println!("position   {}", info.position);
+    println!("log head   {}", info.log_head);
+    println!("digest     {}", info.digest);
+    println!(
+        "events     {total} ({} ignored, {} of unknown kinds)",
+        info.ignored, info.skipped_unknown
+    );
+    let snapshot = match info.snapshot_position {
+        0 => "none".to_owned(),
+        p => format!("at position {p}"),
+    };
+    println!("snapshot   {snapshot}");
+    let mut origins = Table::new(["ORIGIN", "SEQ"]);
+    for o in &info.origin_vector {
+        origins.row(vec![o.origin.clone(), o.origin_seq.to_string()]);
+    }
+    let mut counts = Table::new(["KIND", "COUNT"]);
+    for c in &info.counts {
+        counts.row(vec![c.kind.clone(), c.count.to_string()]);
+    }
+    println!();
+    print!("{origins}");
+    println!();
+    print!("{counts}");
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! Signing keys: which key signs for which city on this node, and the roster's public keys.
+//!
+//! `node.signing_key_file` names the key file; `{member}` in it is replaced by the city's
+//! code (a sandbox node signs for every city). Empty means the built-in development keys
+//! of `config/keys/`, with a warning: they are public and only fit development.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use hub_audit::{SigningKey, VerifyingKey};
+use hub_types::roster::Roster;
+use hub_types::MemberId;
+
+/// The development keys shipped in `config/keys/`, by city code.
+const DEV_KEYS: &[(&str, &str)] = &[
+    (
+        "310000",
+        include_str!("../../../config/keys/dev-310000.key"),
+    ),
+    (
+        "320100",
+        include_str!("../../../config/keys/dev-320100.key"),
+    ),
+    (
+        "320200",
+        include_str!("../../../config/keys/dev-320200.key"),
+    ),
+    (
+        "320400",
+        include_str!("../../../config/keys/dev-320400.key"),
+    ),
+    (
+        "320500",
+        include_str!("../../../config/keys/dev-320500.key"),
+    ),
+    (
+        "320600",
+        include_str!("../../../config/keys/dev-320600.key"),
+    ),
+    (
+        "330100",
+        include_str!("../../../config/keys/dev-330100.key"),
+    ),
+    (
+        "330200",
+        include_str!("../../../config/keys/dev-330200.key"),
+    ),
+    (
+        "330400",
+        include_str!("../../../config/keys/dev-330400.key"),
+    ),
+    (
+        "330500",
+        include_str!("../../../config/keys/dev-330500.key"),
+    ),
+    (
+        "330600",
+        include_str!("../../../config/keys/dev-330600.key"),
+    ),
+    (
+        "340100",
+        include_str!("../../../config/keys/dev-340100.key"),
+    ),
+    (
+        "340200",
+        include_str!("../../../config/keys/dev-340200.key"),
+    ),
+];
+
+/// The built-in development key of `member`, if there is one.
+pub fn dev_key(member: MemberId) -> Option<SigningKey> {
+    let code = member.to_string();
+    DEV_KEYS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .and_then(|(_, text)| hub_audit::parse_signing_key_text(text).ok())
+}
+
+/// Loads the signing key of every city in `members` per `signing_key_file`, checking each
+/// against the roster's public key.
+pub fn signing_keys(
+    signing_key_file: &str,
+    members: &[MemberId],
+    roster: &Roster,
+) -> anyhow::Result<BTreeMap<MemberId, SigningKey>> {
+    let mut keys = BTreeMap::new();
+    if signing_key_file.is_empty() && !members.is_empty() {
+        tracing::warn!("signing with the built-in development keys: for development only");
+    }
+    for &member in members {
+        let key = if signing_key_file.is_empty() {
+            dev_key(member).with_context(|| format!("no development key for {member}"))?
+        } else {
+            let path = signing_key_file.replace("{member}", &member.to_string());
+            hub_audit::load_signing_key(&path)
+                .with_context(|| format!("node.signing_key_file: cannot load {path}"))?
+        };
+        if let Some(listed) = roster_keys(roster)?.get(&member) {
+            anyhow::ensure!(
+                *listed == key.verifying_key(),
+                "node.signing_key_file: the key of {member} does not match its public key in the roster"
+            );
+        }
+        keys.insert(member, key);
+    }
+    Ok(keys)
+}
+
+/// The public keys the roster lists, by city.
+pub fn roster_keys(roster: &Roster) -> anyhow::Result<BTreeMap<MemberId, VerifyingKey>> {
+    roster
+        .members
+        .iter()
+        .filter(|m| !m.public_key.is_empty())
+        .map(|m| {
+            hub_audit::parse_public_key(&m.public_key)
+                .map(|k| (m.code, k))
+                .with_context(|| format!("roster: bad public key of {}", m.code))
+        })
+        .collect()
+}

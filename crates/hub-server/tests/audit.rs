@@ -1,0 +1,190 @@
+//! The Audit service: signed tree heads, proofs that verify, range verification, the
+//! access trail, and who may ask.
+
+mod common;
+
+use common::*;
+use hub_proto::pb;
+use tonic::Code;
+
+fn hash(bytes: &[u8]) -> [u8; 32] {
+    bytes.try_into().expect("32-byte hash")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_heads_and_proofs_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    let mut p = publisher(&node, Some(SH)).await;
+    append_n(&mut p, "a", 10).await;
+    let mut audit = audit(&node, Some("dev-auditor")).await;
+    let old = audit
+        .get_tree_head(pb::GetTreeHeadRequest::default())
+        .await
+        .expect("head")
+        .into_inner();
+    assert_eq!(old.tree_size, 10);
+    let key = hub_audit::parse_public_key(&old.public_key).expect("key");
+    let head = |sth: &pb::SignedTreeHead| hub_audit::TreeHead {
+        tree_size: sth.tree_size,
+        root: hash(&sth.root_hash),
+        timestamp_micros: sth.timestamp_micros,
+        node: sth.node.clone(),
+    };
+    hub_audit::verify_tree_head(&key, &head(&old), &old.signature).expect("signed by the node");
+    let roster = hub_server::Config::defaults().roster().expect("roster");
+    let listed = roster
+        .members
+        .iter()
+        .find(|m| m.code.to_string() == "310000")
+        .expect("sh");
+    assert_eq!(
+        listed.public_key, old.public_key,
+        "the roster vouches for the node's key"
+    );
+
+    append_n(&mut p, "b", 7).await;
+    let new = audit
+        .get_tree_head(pb::GetTreeHeadRequest::default())
+        .await
+        .expect("head")
+        .into_inner();
+    assert_eq!(new.tree_size, 17);
+    for position in [1, 9, 10, 17] {
+        let proof = audit
+            .get_inclusion_proof(pb::GetInclusionProofRequest {
+                position,
+                tree_size: 17,
+            })
+            .await
+            .expect("inclusion")
+            .into_inner();
+        let record = proof.record.expect("record");
+        let leaf = hub_audit::record_leaf_hash(&record);
+        assert_eq!(leaf.to_vec(), proof.leaf_hash);
+        let path: Vec<[u8; 32]> = proof.path.iter().map(|h| hash(h)).collect();
+        assert!(hub_audit::verify_inclusion(
+            &leaf,
+            position - 1,
+            17,
+            &path,
+            &hash(&new.root_hash)
+        ));
+        assert!(!hub_audit::verify_inclusion(
+            &leaf,
+            position % 17,
+            17,
+            &path,
+            &hash(&new.root_hash)
+        ));
+    }
+    let consistency = audit
+        .get_consistency_proof(pb::GetConsistencyProofRequest {
+            old_size: 10,
+            new_size: 17,
+        })
+        .await
+        .expect("consistency")
+        .into_inner();
+    let path: Vec<[u8; 32]> = consistency.path.iter().map(|h| hash(h)).collect();
+    assert!(hub_audit::verify_consistency(
+        10,
+        17,
+        &hash(&old.root_hash),
+        &hash(&new.root_hash),
+        &path
+    ));
+
+    for (what, status) in [
+        (
+            "position 0",
+            audit
+                .get_inclusion_proof(pb::GetInclusionProofRequest {
+                    position: 0,
+                    tree_size: 0,
+                })
+                .await
+                .expect_err("position 0"),
+        ),
+        (
+            "beyond the tree",
+            audit
+                .get_tree_head(pb::GetTreeHeadRequest { tree_size: 99 })
+                .await
+                .expect_err("too big"),
+        ),
+        (
+            "old beyond new",
+            audit
+                .get_consistency_proof(pb::GetConsistencyProofRequest {
+                    old_size: 12,
+                    new_size: 11,
+                })
+                .await
+                .expect_err("old > new"),
+        ),
+    ] {
+        assert!(
+            matches!(status.code(), Code::InvalidArgument | Code::OutOfRange),
+            "{what}: {status:?}"
+        );
+    }
+
+    let records = audit
+        .read_records(pb::ReadRecordsRequest {
+            from_position: 16,
+            limit: 10,
+        })
+        .await
+        .expect("records")
+        .into_inner();
+    assert_eq!(
+        (
+            records.first_position,
+            records.records.len(),
+            records.head_position
+        ),
+        (16, 2, 17)
+    );
+
+    let status = common::audit(&node, Some("dev-operator"))
+        .await
+        .get_tree_head(pb::GetTreeHeadRequest::default())
+        .await
+        .expect_err("operators do not audit");
+    assert_eq!(status.code(), Code::PermissionDenied);
+    node.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn auditors_read_the_access_trail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    for _ in 0..3 {
+        query(&node, Some(JX))
+            .await
+            .check_subject(pb::CheckSubjectRequest {
+                subject_ref: "b".repeat(64),
+                ..Default::default()
+            })
+            .await
+            .expect("check");
+    }
+    let trail = audit(&node, Some("dev-auditor"))
+        .await
+        .list_access(pb::ListAccessRequest {
+            from_seq: 2,
+            limit: 10,
+        })
+        .await
+        .expect("trail")
+        .into_inner();
+    assert_eq!(trail.total, 3);
+    assert_eq!(
+        trail.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![2, 3]
+    );
+    let prev = trail.entries[0].prev_hash.clone();
+    hub_server::access::verify_chain(&trail.entries, hash(&prev), 1).expect("chain");
+    node.stop().await.expect("stop");
+}
