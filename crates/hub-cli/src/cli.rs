@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::client::Connection;
 use crate::error::Result;
 use crate::output::Format;
-use crate::{demo, publish, query, replay, tail};
+use crate::{audit, demo, keys, publish, query, replay, tail};
 
 /// Publishes, queries, tails and replays a Talent Hub node (talent-hub) over gRPC.
 #[derive(Debug, Parser)]
@@ -55,6 +55,16 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     /// Load the sample alliance into a node started with --sandbox.
     Demo(demo::DemoArgs),
+    /// Verify the node's history and check its proofs.
+    Audit {
+        /// What to check.
+        #[command(subcommand)]
+        check: audit::AuditCmd,
+    },
+    /// Create an ed25519 signing key for a city and print its public key.
+    Keygen(keys::KeygenArgs),
+    /// Turn a national ID number into its subject reference, locally.
+    SubjectRef(keys::SubjectRefArgs),
 }
 
 /// Runs the command `cli` describes.
@@ -74,6 +84,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Tail(a) => tail::run(endpoint, token, a, format).await,
         Command::Replay(a) => replay::run(endpoint, token, a, format).await,
         Command::Demo(a) => demo::run(endpoint, token, a, format).await,
+        Command::Audit { check } => audit::run(endpoint, token, check).await,
+        Command::Keygen(a) => keys::keygen(a),
+        Command::SubjectRef(a) => keys::subject_ref(a),
     }
 }
 

@@ -85,6 +85,14 @@ impl Connection {
         QueryClient::with_interceptor(self.channel.clone(), self.token.clone())
     }
 
+    /// An Audit client.
+    pub fn audit(&self) -> hub_proto::pb::audit_client::AuditClient<Authed> {
+        hub_proto::pb::audit_client::AuditClient::with_interceptor(
+            self.channel.clone(),
+            self.token.clone(),
+        )
+    }
+
     /// A Streams client.
     pub fn streams(&self) -> StreamsClient<Authed> {
         StreamsClient::with_interceptor(self.channel.clone(), self.token.clone())

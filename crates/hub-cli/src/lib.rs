@@ -2,7 +2,8 @@
 //!
 //! - [`cli`]: the flags and subcommands, and [`run`], which dispatches them.
 //! - [`client`]: the connection and the bearer token every call carries.
-//! - [`publish`], [`query`], [`tail`], [`replay`], [`demo`]: one module per command.
+//! - [`publish`], [`query`], [`tail`], [`replay`], [`demo`], [`audit`], [`keys`]: one
+//!   module per command.
 //! - [`output`]: aligned tables for people, JSON for machines, enum names.
 //! - [`error`]: one readable line per failure, and the exit code (2 bad input, 1 server
 //!   error, 3 unreachable node).
@@ -10,10 +11,12 @@
 //! The binary (`src/main.rs`) only parses the command line and maps the outcome to an
 //! exit code, so tests can drive every piece from here.
 
+pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod demo;
 pub mod error;
+pub mod keys;
 pub mod output;
 pub mod publish;
 pub mod query;

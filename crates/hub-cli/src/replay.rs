@@ -49,20 +49,22 @@ pub fn to_record(event: &pb::Event) -> Result<pb::EventRecord> {
 
 /// A `\r[#####     ]  45%` bar on stderr, drawn only when stderr is a terminal.
 #[derive(Debug)]
-struct Progress {
+pub(crate) struct Progress {
     enabled: bool,
     drawn: Option<u64>,
 }
 
 impl Progress {
-    fn new() -> Self {
+    /// A bar on stderr, drawn only when stderr is a terminal.
+    pub(crate) fn new() -> Self {
         Self {
             enabled: std::io::stderr().is_terminal(),
             drawn: None,
         }
     }
 
-    fn update(&mut self, done: u64, total: u64) {
+    /// Redraws the bar at `done` of `total`.
+    pub(crate) fn update(&mut self, done: u64, total: u64) {
         if !self.enabled || total == 0 {
             return;
         }
@@ -82,7 +84,8 @@ impl Progress {
         let _ = err.flush();
     }
 
-    fn finish(&mut self) {
+    /// Ends the bar's line.
+    pub(crate) fn finish(&mut self) {
         if self.enabled && self.drawn.is_some() {
             eprintln!();
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use hub_log::{Ingested, Log};
 use hub_proto::pb::EventRecord;
 use hub_types::roster::Roster;
+use hub_audit::VerifyingKey;
 use hub_types::MemberId;
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -26,6 +27,17 @@ struct Consumed {
     payload: Vec<u8>,
 }
 
+/// A record not signed itself, waiting for the signed chain head that vouches for it.
+struct Unsigned {
+    record: EventRecord,
+    partition: i32,
+    offset: i64,
+}
+
+/// What to quarantine: the record when it may still apply later (verified, but waiting
+/// for its predecessors), its bytes, and why.
+type Quarantined = (Option<EventRecord>, Vec<u8>, String);
+
 /// A quarantined record that may still apply once its predecessors arrive.
 struct Waiting {
     record: EventRecord,
@@ -42,6 +54,10 @@ pub(crate) struct Inbox {
     waiting: BTreeMap<MemberId, BTreeMap<u64, Waiting>>,
     /// Next offset to consume, per partition.
     next: BTreeMap<i32, i64>,
+    /// The roster's public keys: every foreign event must be vouched for by its origin.
+    keys: BTreeMap<MemberId, VerifyingKey>,
+    /// Unsigned records per origin, until a signed successor vouches for them.
+    unsigned: BTreeMap<MemberId, Vec<Unsigned>>,
 }
 
 impl Inbox {
@@ -60,6 +76,11 @@ impl Inbox {
         } else {
             config.group.clone()
         };
+        let keys = roster
+            .members
+            .iter()
+            .filter_map(|m| Some((m.code, hub_audit::parse_public_key(&m.public_key).ok()?)))
+            .collect();
         let consumer: StreamConsumer = config
             .client()
             .set("group.id", &group)
@@ -76,6 +97,8 @@ impl Inbox {
             status,
             waiting: BTreeMap::new(),
             next: BTreeMap::new(),
+            keys,
+            unsigned: BTreeMap::new(),
         })
     }
 
@@ -237,12 +260,24 @@ impl Inbox {
                 ));
                 continue;
             }
-            records.push(record);
+            self.gate(origin, record, m.partition, m.offset, &mut records, &mut quarantine);
         }
+        // Never move past a record still waiting for its signature: a restart must see it
+        // again.
         let meta = self
             .next
             .iter()
-            .map(|(p, n)| (offset_key(&self.topic, *p), n.to_be_bytes().to_vec()))
+            .map(|(p, n)| {
+                let waiting = self
+                    .unsigned
+                    .values()
+                    .flatten()
+                    .filter(|u| u.partition == *p)
+                    .map(|u| u.offset)
+                    .min();
+                let next = waiting.map_or(*n, |w| w.min(*n));
+                (offset_key(&self.topic, *p), next.to_be_bytes().to_vec())
+            })
             .collect();
         let results = self.log.ingest(records.clone(), meta).await?;
         let mut progressed = BTreeSet::new();
@@ -272,10 +307,67 @@ impl Inbox {
         self.retry(progressed).await
     }
 
-    async fn quarantine(
+    /// Admits `record` once a chain head signed by its origin vouches for it: a signed
+    /// record must verify with the roster key, and then vouches for the unsigned records
+    /// of its batch that chain into it. Anything else is quarantined, never retried.
+    fn gate(
         &mut self,
-        items: Vec<(Option<EventRecord>, Vec<u8>, String)>,
-    ) -> hub_log::Result<()> {
+        origin: MemberId,
+        record: EventRecord,
+        partition: i32,
+        offset: i64,
+        ready: &mut Vec<EventRecord>,
+        quarantine: &mut Vec<Quarantined>,
+    ) {
+        let Some(key) = self.keys.get(&origin) else {
+            let reason = format!("origin {origin} has no public key in the roster");
+            quarantine.push((None, record.encode_to_vec(), reason));
+            return;
+        };
+        if record.signature.is_empty() {
+            self.unsigned.entry(origin).or_default().push(Unsigned {
+                record,
+                partition,
+                offset,
+            });
+            return;
+        }
+        let hash = hub_audit::record_hash(&record);
+        if let Err(e) = hub_audit::verify_chain_head(
+            key,
+            &record.origin,
+            record.origin_seq,
+            &hash,
+            &record.signature,
+        ) {
+            let reason = format!(
+                "origin {origin} seq {}: signature does not verify: {e}",
+                record.origin_seq
+            );
+            quarantine.push((None, record.encode_to_vec(), reason));
+            return;
+        }
+        let mut chain = Vec::new();
+        let mut expect = (record.origin_seq.saturating_sub(1), record.prev_hash.clone());
+        for u in self.unsigned.remove(&origin).unwrap_or_default().into_iter().rev() {
+            if u.record.origin_seq == expect.0
+                && hub_audit::record_hash(&u.record).as_slice() == expect.1.as_slice()
+            {
+                expect = (expect.0.saturating_sub(1), u.record.prev_hash.clone());
+                chain.push(u.record);
+            } else {
+                let reason = format!(
+                    "origin {origin} seq {}: no signed chain head vouches for it",
+                    u.record.origin_seq
+                );
+                quarantine.push((None, u.record.encode_to_vec(), reason));
+            }
+        }
+        ready.extend(chain.into_iter().rev());
+        ready.push(record);
+    }
+
+    async fn quarantine(&mut self, items: Vec<Quarantined>) -> hub_log::Result<()> {
         if items.is_empty() {
             return Ok(());
         }

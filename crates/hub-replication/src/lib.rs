@@ -9,8 +9,9 @@
 //!
 //! - [`outbox`]: produces the node's own-origin events once durable, with the idempotent
 //!   producer (`acks=all`), and remembers the last sequence delivered in the log's meta.
-//! - [`inbox`]: consumes every partition, verifies each foreign event (roster origin, next
-//!   `origin_seq`, `prev_hash` chain) through the log's ingest path, and stores the
+//! - [`inbox`]: consumes every partition, verifies each foreign event (roster origin, the
+//!   origin's ed25519 signature over the chain head of its batch with `verify_strict`,
+//!   next `origin_seq`, `prev_hash` chain) through the log's ingest path, and stores the
 //!   consumed offsets in the same atomic batch, so a restart resumes exactly. Own events
 //!   coming back are skipped, duplicates are no-ops, and anything that does not verify is
 //!   quarantined (kept aside in the log's meta, counted, logged) and retried when the
