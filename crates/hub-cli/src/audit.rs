@@ -89,18 +89,28 @@ fn mismatch(what: String) -> CliError {
 }
 
 /// Checks a signed tree head against the roster key of the node that signed it.
-fn check_tree_head(sth: &pb::SignedTreeHead, keys: &BTreeMap<String, VerifyingKey>) -> Result<TreeHead> {
+fn check_tree_head(
+    sth: &pb::SignedTreeHead,
+    keys: &BTreeMap<String, VerifyingKey>,
+) -> Result<TreeHead> {
     let head = TreeHead {
         tree_size: sth.tree_size,
         root: hash(&sth.root_hash, "the tree head's root")?,
         timestamp_micros: sth.timestamp_micros,
         node: sth.node.clone(),
     };
-    let key = keys
-        .get(&sth.node)
-        .ok_or_else(|| mismatch(format!("the tree head is signed by {:?}, which has no key in the roster", sth.node)))?;
-    hub_audit::verify_tree_head(key, &head, &sth.signature)
-        .map_err(|e| mismatch(format!("the tree head's signature does not verify with {}'s roster key: {e}", sth.node)))?;
+    let key = keys.get(&sth.node).ok_or_else(|| {
+        mismatch(format!(
+            "the tree head is signed by {:?}, which has no key in the roster",
+            sth.node
+        ))
+    })?;
+    hub_audit::verify_tree_head(key, &head, &sth.signature).map_err(|e| {
+        mismatch(format!(
+            "the tree head's signature does not verify with {}'s roster key: {e}",
+            sth.node
+        ))
+    })?;
     Ok(head)
 }
 
@@ -140,9 +150,9 @@ fn report_outcome(
 ) -> Result<hub_audit::Report> {
     match outcome {
         Ok(Ok(report)) => Ok(report),
-        Ok(Err(hub_audit::Error::Problem { position, what })) => {
-            Err(mismatch(format!("history does not verify at position {position}: {what}")))
-        }
+        Ok(Err(hub_audit::Error::Problem { position, what })) => Err(mismatch(format!(
+            "history does not verify at position {position}: {what}"
+        ))),
         Ok(Err(e)) => Err(mismatch(format!("history does not verify: {e}"))),
         Err(e) => Err(mismatch(format!("verification failed: {e}"))),
     }
@@ -150,8 +160,11 @@ fn report_outcome(
 
 fn fold(state: &mut ViewState, position: u64, record: &pb::EventRecord) -> Result<()> {
     let at = Position::new(position).map_err(|e| mismatch(format!("position {position}: {e}")))?;
-    let event = event_from_record(record, at)
-        .map_err(|e| mismatch(format!("position {position}: the fold cannot read the event: {e}")))?;
+    let event = event_from_record(record, at).map_err(|e| {
+        mismatch(format!(
+            "position {position}: the fold cannot read the event: {e}"
+        ))
+    })?;
     state.apply(&event);
     Ok(())
 }
@@ -197,9 +210,7 @@ async fn verify_online(conn: &Connection, args: &VerifyArgs) -> Result<()> {
     let digest = hex::encode(state.digest(None));
     let info = conn
         .query()
-        .view_info(pb::ViewInfoRequest {
-            at_position: size,
-        })
+        .view_info(pb::ViewInfoRequest { at_position: size })
         .await
         .map_err(|s| CliError::status("view info", &s))?
         .into_inner();
@@ -222,9 +233,8 @@ async fn verify_online(conn: &Connection, args: &VerifyArgs) -> Result<()> {
 async fn verify_offline(dir: &std::path::Path, args: &VerifyArgs) -> Result<()> {
     let keys = roster_keys(args.roster.as_ref())?;
     let path = dir.join("log");
-    let log = hub_log::Log::open(&path).map_err(|e| {
-        mismatch(format!("cannot open the log in {}: {e}", path.display()))
-    })?;
+    let log = hub_log::Log::open(&path)
+        .map_err(|e| mismatch(format!("cannot open the log in {}: {e}", path.display())))?;
     let size = log.head();
     let (tx, task) = spawn_verifier(keys, None);
     let mut state = ViewState::default();
@@ -273,7 +283,12 @@ async fn prove(conn: &Connection, args: &ProveArgs) -> Result<()> {
         .map_err(|s| CliError::status("get the tree head", &s))?
         .into_inner();
     let head = check_tree_head(&sth, &keys)?;
-    println!("tree head: size {} root {} signed by {}", head.tree_size, hex::encode(head.root), head.node);
+    println!(
+        "tree head: size {} root {} signed by {}",
+        head.tree_size,
+        hex::encode(head.root),
+        head.node
+    );
     if let Some(position) = args.position {
         let proof = audit
             .get_inclusion_proof(pb::GetInclusionProofRequest {
@@ -331,7 +346,10 @@ async fn prove(conn: &Connection, args: &ProveArgs) -> Result<()> {
                 head.tree_size
             )));
         }
-        println!("the tree of size {old} is a prefix of the tree of size {}", head.tree_size);
+        println!(
+            "the tree of size {old} is a prefix of the tree of size {}",
+            head.tree_size
+        );
     }
     Ok(())
 }

@@ -31,6 +31,15 @@ pub struct Cli {
     /// Print JSON instead of tables (one object per line for `tail`).
     #[arg(long, global = true)]
     pub json: bool,
+    /// The alliance CA (PEM), for a node serving mutual TLS (use an https:// endpoint).
+    #[arg(long, global = true, env = "HUBCTL_CA", requires_all = ["cert", "key"])]
+    pub ca: Option<std::path::PathBuf>,
+    /// The caller's client certificate (PEM).
+    #[arg(long, global = true, env = "HUBCTL_CERT", requires = "ca")]
+    pub cert: Option<std::path::PathBuf>,
+    /// The caller's client key (PEM).
+    #[arg(long, global = true, env = "HUBCTL_KEY", requires = "ca")]
+    pub key: Option<std::path::PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -65,11 +74,24 @@ pub enum Command {
     Keygen(keys::KeygenArgs),
     /// Turn a national ID number into its subject reference, locally.
     SubjectRef(keys::SubjectRefArgs),
+    /// Development certificates for mutual TLS.
+    Certs {
+        /// What to make.
+        #[command(subcommand)]
+        action: keys::CertsCmd,
+    },
 }
 
 /// Runs the command `cli` describes.
 pub async fn run(cli: Cli) -> Result<()> {
     let format = if cli.json { Format::Json } else { Format::Text };
+    if let (Some(ca), Some(cert), Some(key)) = (&cli.ca, &cli.cert, &cli.key) {
+        crate::client::use_tls(crate::client::TlsFiles {
+            ca: ca.clone(),
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
     let (endpoint, token) = (cli.endpoint.as_str(), cli.token.as_str());
     match &cli.command {
         Command::Publish(a) => publish::run(endpoint, token, a, format).await,
@@ -87,6 +109,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit { check } => audit::run(endpoint, token, check).await,
         Command::Keygen(a) => keys::keygen(a),
         Command::SubjectRef(a) => keys::subject_ref(a),
+        Command::Certs { action } => keys::certs(action),
     }
 }
 

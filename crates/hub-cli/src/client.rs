@@ -12,6 +12,42 @@ use tonic::{Request, Status};
 
 use crate::error::{root_cause, CliError, Result};
 
+/// Client certificate settings for nodes that serve mutual TLS, set once from the command
+/// line before any connection is opened.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The alliance CA (PEM).
+    pub ca: std::path::PathBuf,
+    /// The caller's certificate (PEM).
+    pub cert: std::path::PathBuf,
+    /// The caller's key (PEM).
+    pub key: std::path::PathBuf,
+}
+
+static TLS: std::sync::OnceLock<TlsFiles> = std::sync::OnceLock::new();
+
+/// Makes every connection of this process use mutual TLS with these files.
+pub fn use_tls(files: TlsFiles) {
+    let _ = TLS.set(files);
+}
+
+fn tls_config() -> Result<Option<tonic::transport::ClientTlsConfig>> {
+    let Some(files) = TLS.get() else {
+        return Ok(None);
+    };
+    let read = |p: &std::path::Path| {
+        std::fs::read(p).map_err(|e| CliError::Input(format!("cannot read {}: {e}", p.display())))
+    };
+    Ok(Some(
+        tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(read(&files.ca)?))
+            .identity(tonic::transport::Identity::from_pem(
+                read(&files.cert)?,
+                read(&files.key)?,
+            )),
+    ))
+}
+
 /// How long connecting to a node may take before it counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -52,9 +88,14 @@ impl Connection {
     /// Connects to `endpoint` now, so an unreachable node is reported before any work.
     pub async fn open(endpoint: &str, token: &str) -> Result<Self> {
         let token = Bearer::new(token)?;
-        let target = Endpoint::from_shared(endpoint.to_owned())
+        let mut target = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| CliError::Input(format!("endpoint {endpoint:?} is not a URI: {e}")))?
             .connect_timeout(CONNECT_TIMEOUT);
+        if let Some(tls) = tls_config()? {
+            target = target
+                .tls_config(tls)
+                .map_err(|e| CliError::Input(format!("bad TLS settings: {e}")))?;
+        }
         let channel = target.connect().await.map_err(|e| CliError::Connect {
             endpoint: endpoint.to_owned(),
             cause: root_cause(&e),

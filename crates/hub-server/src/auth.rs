@@ -58,6 +58,8 @@ pub enum Access {
 #[derive(Debug, Clone)]
 pub struct Authorizer {
     tokens: HashMap<String, Caller>,
+    /// With mutual TLS, callers are named by their certificates and tokens are ignored.
+    tls: bool,
     /// The cities this node publishes for.
     publishes_for: PublishesFor,
 }
@@ -101,12 +103,30 @@ impl Authorizer {
             .collect();
         Self {
             tokens,
+            tls: false,
             publishes_for,
         }
     }
 
-    /// Identifies the caller of `req` from its `authorization: Bearer …` header.
+    /// Names callers by their client certificates (mutual TLS) instead of tokens.
+    #[must_use]
+    pub fn with_tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
+    /// Identifies the caller of `req`: from its client certificate under mutual TLS,
+    /// otherwise from its `authorization: Bearer …` header.
     pub fn authenticate<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+        if self.tls {
+            let certs = req
+                .peer_certs()
+                .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+            let first = certs
+                .first()
+                .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+            return crate::tls::caller_from_certificate(first.as_ref());
+        }
         let header = req.metadata().get("authorization").ok_or_else(|| {
             Status::unauthenticated("missing authorization header (Bearer token)")
         })?;

@@ -37,6 +37,9 @@ pub struct Config {
     pub roster: RosterConfig,
     /// Caller authentication.
     pub auth: AuthConfig,
+    /// Mutual TLS; required when listening beyond loopback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<crate::tls::TlsConfig>,
     /// Replication over Kafka; absent for a standalone node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kafka: Option<hub_replication::KafkaConfig>,
@@ -221,7 +224,13 @@ impl Config {
     /// Checks every value, naming the key of the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err = |key: &str, why: String| Err(ConfigError(format!("{key}: {why}")));
-        self.listen_addr()?;
+        let addr = self.listen_addr()?;
+        if !addr.ip().is_loopback() && self.tls.is_none() {
+            return err(
+                "server.listen",
+                format!("{addr} is beyond loopback: configure [tls] (mutual TLS); bearer tokens are for loopback development only"),
+            );
+        }
         if !self.node.member.is_empty() {
             if let Err(e) = self.node.member.parse::<MemberId>() {
                 return err("node.member", e.to_string());

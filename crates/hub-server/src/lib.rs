@@ -6,6 +6,7 @@
 //! - [`hub`]: the shared state (log, view, limits) every service uses.
 //! - [`publisher`], [`query`], [`streams`], [`audit`]: the gRPC services of `talenthub.v1`.
 //! - [`keys`]: which key signs for which city, and the roster's public keys.
+//! - [`tls`]: mutual TLS, the caller a client certificate names, development certificates.
 //! - [`status`]: the one mapping from errors to gRPC status codes.
 //! - [`server`]: assembling, serving and stopping a node; [`server::RunningNode`] runs one
 //!   in-process on port 0 for tests.
@@ -21,6 +22,7 @@ pub mod query;
 pub mod server;
 pub mod status;
 pub mod streams;
+pub mod tls;
 
 pub use config::Config;
 pub use server::RunningNode;

@@ -53,10 +53,6 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let addr = config.listen_addr()?;
-    if !addr.ip().is_loopback() {
-        tracing::warn!(%addr, "listening beyond loopback with bearer tokens only: use this for development, never across cities");
-    }
-    tracing::warn!("authentication uses bearer tokens from the config (development mode)");
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -65,7 +65,14 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         PublishesFor::One(m) => [*m].into(),
         PublishesFor::Roster(all) => all.iter().copied().collect(),
     };
-    let auth = Authorizer::new(&config.auth.tokens, publishes_for);
+    let mut auth = Authorizer::new(&config.auth.tokens, publishes_for);
+    if config.tls.is_some() {
+        auth = auth.with_tls();
+    } else {
+        tracing::warn!(
+            "callers authenticate with bearer tokens from the config: loopback development only"
+        );
+    }
     let kafka = config.kafka.clone();
     let roster = config.roster()?;
     let alliance_key = config.alliance_key()?;
@@ -133,7 +140,13 @@ pub async fn serve(
         tracing::info!("shutting down: finishing in-flight calls");
         stopping.begin_shutdown();
     };
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        builder = builder
+            .tls_config(crate::tls::server_config(tls)?)
+            .context("cannot configure TLS")?;
+    }
+    let server = builder
         .timeout(Duration::from_millis(config.server.request_timeout_ms))
         .add_service(health_service)
         .add_service(reflection)
