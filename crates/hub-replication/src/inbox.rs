@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use hub_audit::VerifyingKey;
 use hub_log::{Ingested, Log};
 use hub_proto::pb::EventRecord;
 use hub_types::roster::Roster;
-use hub_audit::VerifyingKey;
 use hub_types::MemberId;
 use prost::Message as _;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -260,7 +260,14 @@ impl Inbox {
                 ));
                 continue;
             }
-            self.gate(origin, record, m.partition, m.offset, &mut records, &mut quarantine);
+            self.gate(
+                origin,
+                record,
+                m.partition,
+                m.offset,
+                &mut records,
+                &mut quarantine,
+            );
         }
         // Never move past a record still waiting for its signature: a restart must see it
         // again.
@@ -348,8 +355,17 @@ impl Inbox {
             return;
         }
         let mut chain = Vec::new();
-        let mut expect = (record.origin_seq.saturating_sub(1), record.prev_hash.clone());
-        for u in self.unsigned.remove(&origin).unwrap_or_default().into_iter().rev() {
+        let mut expect = (
+            record.origin_seq.saturating_sub(1),
+            record.prev_hash.clone(),
+        );
+        for u in self
+            .unsigned
+            .remove(&origin)
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+        {
             if u.record.origin_seq == expect.0
                 && hub_audit::record_hash(&u.record).as_slice() == expect.1.as_slice()
             {
