@@ -8,7 +8,8 @@
 //!                              |
 //!               one atomic batch + one durable sync per group
 //!                              |
-//!       E:1  E:2  E:3 ... E:head        (+ stream, event id, origin indexes)
+//!    E:1 [1..=6]  E:7 [7..=12] ... head   (chunks of events, + event id index and
+//!                                          one stream and origin run per append)
 //!                              |
 //!                 watch(head) wakes readers and subscribers
 //! ```
@@ -30,6 +31,9 @@
 //! - **Idempotency forever**: an event id, once stored, names that content for good:
 //!   re-appending the same batch returns the original positions with `duplicate = true`;
 //!   the same id with other content is [`Error::EventIdReused`].
+//! - **Signatures**: with a [`ChainSigner`], the last event of every append carries the
+//!   origin's signature over its chain head (excluded from [`record_hash`]), which vouches
+//!   for the whole batch through the `prev_hash` links.
 //! - **Ingest** accepts an event stamped by another origin only as the next `origin_seq`
 //!   of that origin with a matching `prev_hash`; an already stored one is a no-op.
 //!
@@ -39,6 +43,8 @@
 pub mod conformance;
 mod error;
 mod keys;
+mod read;
+mod recent;
 mod recovery;
 mod store;
 mod writer;
@@ -77,6 +83,16 @@ pub fn record_hash(record: &EventRecord) -> [u8; 32] {
     }
     hasher.finalize().into()
 }
+
+/// Signs chain heads for the origins whose keys this node holds.
+pub trait ChainSigner: Send + Sync + 'static {
+    /// The signature over the chain head (`origin`, `seq`, `record_hash`), or `None` when
+    /// this node holds no key for `origin`.
+    fn sign(&self, origin: MemberId, seq: u64, record_hash: &[u8; 32]) -> Option<Vec<u8>>;
+}
+
+// Held as `Arc<dyn ChainSigner>`: keep it object safe.
+const _: Option<&dyn ChainSigner> = None;
 
 /// The head of one origin's hash chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +196,11 @@ impl Log<SledStore> {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         Self::with_store(SledStore::open(dir.as_ref())?)
     }
+
+    /// Opens the log in `dir`, signing the chain head of every append with `signer`.
+    pub fn open_signed(dir: impl AsRef<Path>, signer: Arc<dyn ChainSigner>) -> Result<Self> {
+        Self::with_store_signed(SledStore::open(dir.as_ref())?, Some(signer))
+    }
 }
 
 impl Log<MemStore> {
@@ -187,17 +208,30 @@ impl Log<MemStore> {
     pub fn in_memory() -> Self {
         Self::with_store(MemStore::default()).expect("an empty store is consistent")
     }
+
+    /// A fresh log in memory that signs its appends with `signer`.
+    pub fn in_memory_signed(signer: Arc<dyn ChainSigner>) -> Self {
+        Self::with_store_signed(MemStore::default(), Some(signer))
+            .expect("an empty store is consistent")
+    }
 }
 
 impl<S: Store> Log<S> {
     /// Opens a log on `store`: checks the tail, loads the origin heads and starts the writer.
     pub fn with_store(store: S) -> Result<Self> {
+        Self::with_store_signed(store, None)
+    }
+
+    /// Like [`Log::with_store`], signing the chain head of every append with `signer`.
+    pub fn with_store_signed(store: S, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
         let recovered = recovery::recover(&store)?;
         let state = WriterState {
             next_position: recovered.head + 1,
             stream_versions: Default::default(),
             origins: recovered.origins.clone(),
             last_recorded_micros: recovered.last_recorded_micros,
+            recent: recent::Recent::new(recovered.head + 1),
+            signer,
         };
         let (head, _) = watch::channel(recovered.head);
         let shared = Arc::new(Shared {
@@ -231,11 +265,22 @@ impl<S: Store> Log<S> {
                 hub_types::ValidationError::new("events", "must hold at least one event").into(),
             );
         }
+        // Look the ids up here rather than on the writer thread, which then only checks
+        // them against the ids stored since `checked`.
+        let checked = self.head();
+        let positions = events
+            .iter()
+            .map(|e| {
+                let stored = self.shared.store.get(&keys::event_id(&e.event_id))?;
+                Ok(stored.and_then(|v| keys::u64_at_end(&v)))
+            })
+            .collect::<Result<_>>()?;
         let (reply, rx) = oneshot::channel();
         self.send(Command::Append {
             stream: stream.clone(),
             expected,
             events,
+            known: writer::KnownIds { checked, positions },
             reply,
         })?;
         rx.await.map_err(|_| Error::Closed)?
@@ -301,17 +346,7 @@ impl<S: Store> Log<S> {
 
     /// Reads up to `limit` events from position `from` (0 and 1 both mean the start).
     pub fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        let head = self.head();
-        let from = from.max(1);
-        if from > head || limit == 0 {
-            return Ok(Vec::new());
-        }
-        self.shared
-            .store
-            .range(&keys::event(from), &keys::event(head + 1), false, limit)?
-            .into_iter()
-            .map(|(k, v)| decode(&k, &v))
-            .collect()
+        read::events(&self.shared.store, from.max(1), self.head(), limit)
     }
 
     /// Returns the event at `position`, if it exists.
@@ -319,12 +354,7 @@ impl<S: Store> Log<S> {
         if position == 0 || position > self.head() {
             return Ok(None);
         }
-        let key = keys::event(position);
-        self.shared
-            .store
-            .get(&key)?
-            .map(|v| decode(&key, &v))
-            .transpose()
+        read::event_at(&self.shared.store, position).map(Some)
     }
 
     /// Position of the event with this id, if stored.
@@ -346,33 +376,25 @@ impl<S: Store> Log<S> {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let name = stream.to_string();
-        let (from, to, descending) = match direction {
-            Direction::Forwards => (
-                keys::stream(&name, from_version),
-                store::prefix_end(&keys::stream_prefix(&name)),
-                false,
-            ),
-            Direction::Backwards if from_version == 0 => (
-                keys::stream_prefix(&name),
-                store::prefix_end(&keys::stream_prefix(&name)),
-                true,
-            ),
-            Direction::Backwards => (
-                keys::stream_prefix(&name),
-                keys::stream(&name, from_version.saturating_add(1)),
-                true,
-            ),
-        };
-        self.positions_to_events(self.shared.store.range(&from, &to, descending, limit)?)
+        let store = &self.shared.store;
+        let prefix = keys::stream_prefix(&stream.to_string());
+        let head = self.head();
+        match direction {
+            Direction::Forwards => {
+                let spans = read::spans_forwards(store, &prefix, from_version, head, limit)?;
+                self.spans_to_events(spans, false)
+            }
+            Direction::Backwards => {
+                let spans = read::spans_backwards(store, &prefix, from_version, head, limit)?;
+                self.spans_to_events(spans, true)
+            }
+        }
     }
 
     /// The stream's durable version (0 when it has no events).
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        Ok(self
-            .read_stream(stream, 0, Direction::Backwards, 1)?
-            .first()
-            .map_or(0, |e| e.record.stream_version))
+        let prefix = keys::stream_prefix(&stream.to_string());
+        Ok(read::last_number(&self.shared.store, &prefix, self.head())?.unwrap_or(0))
     }
 
     /// Reads up to `limit` events of `origin` from sequence `from_seq`.
@@ -382,9 +404,10 @@ impl<S: Store> Log<S> {
         from_seq: u64,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let from = keys::origin(origin, from_seq.max(1));
-        let to = store::prefix_end(&keys::origin_prefix(origin));
-        self.positions_to_events(self.shared.store.range(&from, &to, false, limit)?)
+        let prefix = keys::origin_prefix(origin);
+        let spans =
+            read::spans_forwards(&self.shared.store, &prefix, from_seq, self.head(), limit)?;
+        self.spans_to_events(spans, false)
     }
 
     /// Durably stores `meta` entries (e.g. progress markers) without events.
@@ -410,22 +433,23 @@ impl<S: Store> Log<S> {
         self.shared.store.get(&keys::meta(key))
     }
 
-    fn positions_to_events(&self, index: Vec<Entry>) -> Result<Vec<StoredEvent>> {
-        let head = self.head();
-        let mut out = Vec::with_capacity(index.len());
-        for (_, v) in index {
-            let pos = keys::u64_at_end(&v).ok_or_else(|| Error::Corrupt {
-                position: 0,
-                what: "index value is not a position".into(),
-            })?;
-            if pos > head {
-                continue;
+    /// The events of `(first position, count)` spans, each span read in one go; with
+    /// `reverse`, every span's events come last first.
+    fn spans_to_events(&self, spans: Vec<(u64, u64)>, reverse: bool) -> Result<Vec<StoredEvent>> {
+        let mut out = Vec::new();
+        for (first, count) in spans {
+            let last = first + count - 1;
+            let mut events = read::events(&self.shared.store, first, last, count as usize)?;
+            if events.len() as u64 != count {
+                return Err(Error::Corrupt {
+                    position: first,
+                    what: "an index points at missing events".into(),
+                });
             }
-            let event = self.get(pos)?.ok_or_else(|| Error::Corrupt {
-                position: pos,
-                what: "an index points at a missing event".into(),
-            })?;
-            out.push(event);
+            if reverse {
+                events.reverse();
+            }
+            out.append(&mut events);
         }
         Ok(out)
     }
@@ -438,24 +462,4 @@ impl<S: Store> Log<S> {
             let _ = rx.await;
         }
     }
-}
-
-fn decode(key: &[u8], value: &[u8]) -> Result<StoredEvent> {
-    let pos = keys::u64_at_end(key).unwrap_or(0);
-    let (stored_at, bytes) = keys::split_event_value(value).ok_or_else(|| Error::Corrupt {
-        position: pos,
-        what: "event value too short".into(),
-    })?;
-    let record = EventRecord::decode(bytes).map_err(|e| Error::Corrupt {
-        position: pos,
-        what: format!("undecodable record: {e}"),
-    })?;
-    Ok(StoredEvent {
-        position: Position::new(pos).map_err(|_| Error::Corrupt {
-            position: 0,
-            what: "event stored at position 0".into(),
-        })?,
-        stored_at: hub_types::Timestamp(stored_at),
-        record,
-    })
 }

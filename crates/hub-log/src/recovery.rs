@@ -1,17 +1,17 @@
 //! Opening a store: find the head, load every origin's chain head, and check the tail.
 //!
 //! Batches are atomic, so a crash leaves a prefix of the committed groups; anything else
-//! (a hole in positions, a broken chain, an index pointing nowhere) means the store was
-//! damaged, and the log refuses to serve it, saying what and where.
+//! (a hole in positions, a broken chain, an index run pointing elsewhere or reaching past
+//! the log) means the store was damaged, and the log refuses to serve it, saying what and
+//! where.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use hub_proto::pb::EventRecord;
-use hub_types::MemberId;
-use prost::Message;
+use hub_types::{EventId, MemberId};
 
-use crate::error::{Error, Result};
-use crate::keys;
+use crate::error::Result;
+use crate::keys::{self, Run};
+use crate::read::{self, corrupt};
 use crate::store::{self, Store};
 use crate::{record_hash, OriginHead, ZERO_HASH};
 
@@ -22,19 +22,6 @@ pub(crate) struct Recovered {
     pub(crate) head: u64,
     pub(crate) origins: BTreeMap<MemberId, OriginHead>,
     pub(crate) last_recorded_micros: i64,
-}
-
-fn corrupt(position: u64, what: impl Into<String>) -> Error {
-    Error::Corrupt {
-        position,
-        what: what.into(),
-    }
-}
-
-fn decode(position: u64, bytes: &[u8]) -> Result<EventRecord> {
-    let (_, bytes) =
-        keys::split_event_value(bytes).ok_or_else(|| corrupt(position, "event value too short"))?;
-    EventRecord::decode(bytes).map_err(|e| corrupt(position, format!("undecodable record: {e}")))
 }
 
 fn index_points_at<S: Store>(store: &S, key: &[u8], position: u64, what: &str) -> Result<()> {
@@ -49,52 +36,32 @@ fn index_points_at<S: Store>(store: &S, key: &[u8], position: u64, what: &str) -
 }
 
 pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
-    let events = [keys::EVENT];
-    let events_end = store::prefix_end(&events);
-    let head = match store::last_with_prefix(store, &events)? {
-        Some((k, _)) => keys::u64_at_end(&k).ok_or_else(|| corrupt(0, "bad event key"))?,
-        None => 0,
-    };
+    let head = read::last_position(store)?;
 
-    // The tail: positions must be contiguous up to the head and every index consistent.
+    // The tail: positions must be contiguous up to the head (`read::events` checks that),
+    // chains unbroken and every index consistent.
     let tail_from = head.saturating_sub(TAIL_CHECK as u64 - 1).max(1);
-    let tail = if head == 0 {
-        Vec::new()
-    } else {
-        store.range(&keys::event(tail_from), &events_end, false, TAIL_CHECK)?
-    };
+    let tail = read::events(store, tail_from, head, TAIL_CHECK)?;
+    if tail.len() as u64 != (head + 1).saturating_sub(tail_from) {
+        return Err(corrupt(head, "the tail of the log is incomplete"));
+    }
     let mut last_recorded_micros = 0;
     let mut chain: BTreeMap<MemberId, (u64, [u8; 32])> = BTreeMap::new();
-    for (expected, (k, v)) in (tail_from..).zip(&tail) {
-        let pos = keys::u64_at_end(k).ok_or_else(|| corrupt(0, "bad event key"))?;
-        if pos != expected {
-            return Err(corrupt(
-                expected,
-                format!("positions are not contiguous: expected {expected}, found {pos}"),
-            ));
-        }
-        let record = decode(pos, v)?;
+    // Each stream's and origin's (number, position) pairs in the tail, in order.
+    let mut streams: HashMap<&str, Vec<(u64, u64)>> = HashMap::new();
+    let mut origin_events: HashMap<MemberId, Vec<(u64, u64)>> = HashMap::new();
+    for event in &tail {
+        let pos = event.position.get();
+        let record = &event.record;
         let origin: MemberId = record
             .origin
             .parse()
             .map_err(|e| corrupt(pos, format!("bad origin: {e}")))?;
-        let id = record
+        let id: EventId = record
             .event_id
             .parse()
             .map_err(|e| corrupt(pos, format!("bad event id: {e}")))?;
         index_points_at(store, &keys::event_id(&id), pos, "event id")?;
-        index_points_at(
-            store,
-            &keys::origin(origin, record.origin_seq),
-            pos,
-            "origin",
-        )?;
-        index_points_at(
-            store,
-            &keys::stream(&record.stream, record.stream_version),
-            pos,
-            "stream",
-        )?;
         let prev = match chain.get(&origin) {
             Some(prev) => Some(*prev),
             None if record.origin_seq == 1 => Some((0, ZERO_HASH)),
@@ -120,13 +87,27 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
                 ));
             }
         }
-        chain.insert(origin, (record.origin_seq, record_hash(&record)));
-        if let Some((stored_at, _)) = keys::split_event_value(v) {
-            last_recorded_micros = last_recorded_micros.max(stored_at);
-        }
+        chain.insert(origin, (record.origin_seq, record_hash(record)));
+        streams
+            .entry(record.stream.as_str())
+            .or_default()
+            .push((record.stream_version, pos));
+        origin_events
+            .entry(origin)
+            .or_default()
+            .push((record.origin_seq, pos));
+        last_recorded_micros = last_recorded_micros.max(event.stored_at.0);
+    }
+    for (stream, events) in &streams {
+        let what = format!("stream {stream}");
+        check_index(store, &keys::stream_prefix(stream), &what, events)?;
+    }
+    for (origin, events) in &origin_events {
+        let what = format!("origin {origin}");
+        check_index(store, &keys::origin_prefix(*origin), &what, events)?;
     }
 
-    // Every origin's head: the last entry of its origin index.
+    // Every origin's head: the end of the last run of its origin index.
     let mut origins = BTreeMap::new();
     let mut cursor = vec![keys::ORIGIN];
     let origin_end = store::prefix_end(&[keys::ORIGIN]);
@@ -143,20 +124,16 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
         let origin =
             MemberId::from_code(code).map_err(|e| corrupt(0, format!("bad origin key: {e}")))?;
         let prefix = keys::origin_prefix(origin);
-        let (last_key, last_pos) = store::last_with_prefix(store, &prefix)?
-            .ok_or_else(|| corrupt(0, "origin index vanished"))?;
-        let seq = keys::u64_at_end(&last_key).ok_or_else(|| corrupt(0, "bad origin key"))?;
-        let pos = keys::u64_at_end(&last_pos).ok_or_else(|| corrupt(0, "bad origin value"))?;
+        let run =
+            read::last_run(store, &prefix)?.ok_or_else(|| corrupt(0, "origin index vanished"))?;
+        let (seq, pos) = (run.last(), run.last_position());
         if pos > head {
             return Err(corrupt(
                 pos,
                 format!("origin {origin} head lies beyond the log head {head}"),
             ));
         }
-        let bytes = store
-            .get(&keys::event(pos))?
-            .ok_or_else(|| corrupt(pos, format!("origin {origin} head event is missing")))?;
-        let record = decode(pos, &bytes)?;
+        let record = read::event_at(store, pos)?.record;
         if record.origin_seq != seq || record.origin != origin.to_string() {
             return Err(corrupt(
                 pos,
@@ -187,6 +164,74 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
     })
 }
 
+/// Checks that the index runs under `prefix` map exactly the tail's `events` (ascending
+/// `(number, position)` pairs of one stream or origin) to their positions: from the run
+/// holding the first one, runs must follow each other without holes or overlaps, place
+/// every event where it is, and end with the last one.
+fn check_index<S: Store>(
+    store: &S,
+    prefix: &[u8],
+    what: &str,
+    events: &[(u64, u64)],
+) -> Result<()> {
+    let (Some(&(first, first_pos)), Some(&(last, last_pos))) = (events.first(), events.last())
+    else {
+        return Ok(());
+    };
+    let run = read::run_holding(store, prefix, first)?.ok_or_else(|| {
+        corrupt(
+            first_pos,
+            format!("{what} index has no run holding {first}"),
+        )
+    })?;
+    let mut runs = vec![run];
+    read::visit_runs(
+        store,
+        keys::run(prefix, run.first),
+        store::prefix_end(prefix),
+        false,
+        usize::MAX,
+        |next: Run| {
+            if next.first != run.first {
+                runs.push(next);
+            }
+            Ok(true)
+        },
+    )?;
+    let mut at = 0;
+    for &(n, pos) in events {
+        while runs[at].last() < n {
+            let next = runs
+                .get(at + 1)
+                .ok_or_else(|| corrupt(pos, format!("{what} index has no run holding {n}")))?;
+            if next.first != runs[at].last() + 1 {
+                return Err(corrupt(
+                    pos,
+                    format!(
+                        "{what} index runs leave a hole or overlap after {}",
+                        runs[at].last()
+                    ),
+                ));
+            }
+            at += 1;
+        }
+        let found = runs[at].position_of(n);
+        if found != Some(pos) {
+            return Err(corrupt(
+                pos,
+                format!("{what} index points {n} at {found:?} instead of this event"),
+            ));
+        }
+    }
+    if at + 1 != runs.len() || runs[at].last() != last {
+        return Err(corrupt(
+            last_pos,
+            format!("{what} index reaches beyond the log's last event {last}"),
+        ));
+    }
+    Ok(())
+}
+
 /// The sequence and hash of the event before `seq` in `origin`, for checking the first
 /// tail event of an origin against the part of the log not re-checked.
 fn previous_in_origin<S: Store>(
@@ -194,16 +239,12 @@ fn previous_in_origin<S: Store>(
     origin: MemberId,
     seq: u64,
 ) -> Result<Option<(u64, [u8; 32])>> {
-    let Some(v) = store.get(&keys::origin(origin, seq - 1))? else {
+    let Some(pos) = read::position_of(store, &keys::origin_prefix(origin), seq - 1)? else {
         return Err(corrupt(
             0,
             format!("origin {origin} sequence {} is missing", seq - 1),
         ));
     };
-    let pos = keys::u64_at_end(&v).ok_or_else(|| corrupt(0, "bad origin value"))?;
-    let bytes = store
-        .get(&keys::event(pos))?
-        .ok_or_else(|| corrupt(pos, "an origin index points at a missing event"))?;
-    let record = decode(pos, &bytes)?;
+    let record = read::event_at(store, pos)?.record;
     Ok(Some((record.origin_seq, record_hash(&record))))
 }

@@ -63,6 +63,9 @@ impl SledStore {
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput)
+            // The writer flushes and syncs every group itself; a timer flush would only
+            // compete with it for sled's log.
+            .flush_every_ms(None)
             .open()?;
         let tree = db.open_tree("log")?;
         let data_file = File::open(dir.join("db"))?;

@@ -10,11 +10,14 @@ use hub_proto::convert::{body_from_bytes, body_to_bytes, timestamp_to_proto};
 use hub_proto::pb::EventRecord;
 use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, StreamId};
 use prost::Message;
+use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
-use crate::keys;
-use crate::store::{self, Entry, Store};
+use crate::keys::{self, Run};
+use crate::read;
+use crate::recent::Recent;
+use crate::store::{Entry, Store};
 use crate::{record_hash, Appended, Ingested, OriginHead, Shared, ZERO_HASH};
 
 /// Most events one group commits; bounds the memory of a group and the latency of the
@@ -27,6 +30,8 @@ pub(crate) enum Command {
         stream: StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
+        /// What the caller found in the store for the events' ids.
+        known: KnownIds,
         reply: oneshot::Sender<Result<Appended>>,
     },
     Ingest {
@@ -36,6 +41,14 @@ pub(crate) enum Command {
     },
     /// Stop once everything queued before is committed.
     Close { reply: oneshot::Sender<()> },
+}
+
+/// The positions of an append's event ids as the store had them when it held everything
+/// up to `checked`; the writer still checks ids stored since (see [`Recent`]).
+pub(crate) struct KnownIds {
+    pub(crate) checked: u64,
+    /// One per event, in order.
+    pub(crate) positions: Vec<Option<u64>>,
 }
 
 impl Command {
@@ -66,14 +79,85 @@ pub(crate) struct WriterState {
     pub(crate) origins: BTreeMap<MemberId, OriginHead>,
     /// Last `recorded_at` stamped, so stamps never go backwards on this node.
     pub(crate) last_recorded_micros: i64,
+    /// Ids of the last committed groups, for appends whose callers looked their ids up.
+    pub(crate) recent: Recent,
+    /// Signs the chain head of every appended batch, when this node holds its origin's key.
+    pub(crate) signer: Option<Arc<dyn crate::ChainSigner>>,
 }
 
 /// Events of the group being built, not yet in the store.
 #[derive(Default)]
 struct Group {
+    /// Entries written as they are: event ids, callers' meta entries, closed chunks.
     writes: Vec<Entry>,
+    /// The `E` chunk being filled: its first position and value.
+    chunk: Option<(u64, Vec<u8>)>,
+    /// Runs of every stream with events in the group, in order.
+    streams: HashMap<String, Vec<Run>>,
+    /// Runs of every origin with events in the group, in order.
+    origins: HashMap<MemberId, Vec<Run>>,
+    /// Positions of the group's event ids, for retries within the group.
     ids: HashMap<EventId, u64>,
+    /// The group's records by position, for retries and ingest duplicates within the group.
     records: HashMap<u64, EventRecord>,
+}
+
+impl Group {
+    /// Adds the event at `position` to the open chunk, or to a new one when it would grow
+    /// the open one beyond [`keys::MAX_CHUNK_BYTES`].
+    fn push_event(&mut self, position: u64, stored_at: i64, record: &[u8]) {
+        let fits = self.chunk.as_ref().is_some_and(|(first, chunk)| {
+            debug_assert_eq!(
+                *first + keys::chunk_events(chunk).count() as u64,
+                position,
+                "a chunk holds consecutive positions"
+            );
+            chunk.len() + 12 + record.len() <= keys::MAX_CHUNK_BYTES
+        });
+        if !fits {
+            self.close_chunk();
+        }
+        let (_, chunk) = self.chunk.get_or_insert_with(|| (position, Vec::new()));
+        keys::push_event(chunk, stored_at, record);
+    }
+
+    fn close_chunk(&mut self) {
+        if let Some((first, chunk)) = self.chunk.take() {
+            self.writes.push((keys::event(first), chunk));
+        }
+    }
+
+    /// Everything the group writes, in one batch.
+    fn into_writes(mut self) -> Vec<Entry> {
+        self.close_chunk();
+        let mut writes = self.writes;
+        for (stream, runs) in self.streams {
+            let prefix = keys::stream_prefix(&stream);
+            writes.extend(
+                runs.iter()
+                    .map(|r| (keys::run(&prefix, r.first), r.value())),
+            );
+        }
+        for (origin, runs) in self.origins {
+            let prefix = keys::origin_prefix(origin);
+            writes.extend(
+                runs.iter()
+                    .map(|r| (keys::run(&prefix, r.first), r.value())),
+            );
+        }
+        writes
+    }
+}
+
+/// Adds the event numbered `n` at `position` to the last of `runs`, or starts a new run.
+fn extend_runs(runs: &mut Vec<Run>, n: u64, position: u64) {
+    if !runs.last_mut().is_some_and(|r| r.extend(n, position)) {
+        runs.push(Run {
+            first: n,
+            position,
+            count: 1,
+        });
+    }
 }
 
 /// Runs the writer until the log is closed or every handle is gone. Returns the reply of a
@@ -105,7 +189,8 @@ pub(crate) fn run<S: Store>(
             .into_iter()
             .map(|cmd| state.prepare(&shared.store, cmd, &mut group))
             .collect();
-        let committed = commit(&shared.store, std::mem::take(&mut group.writes));
+        let ids = std::mem::take(&mut group.ids);
+        let committed = commit(&shared.store, group.into_writes());
         if let Err(e) = committed {
             tracing::error!(error = %e, "log commit failed; the log stops accepting writes");
             for reply in replies {
@@ -115,6 +200,7 @@ pub(crate) fn run<S: Store>(
             // recover and check it.
             break;
         }
+        state.recent.add(ids, state.next_position);
         shared.publish(state.next_position - 1, &state.origins);
         for reply in replies {
             match reply {
@@ -180,9 +266,10 @@ impl WriterState {
                 stream,
                 expected,
                 events,
+                known,
                 reply,
             } => {
-                let r = self.prepare_append(store, &stream, expected, events, group);
+                let r = self.prepare_append(store, &stream, expected, events, known, group);
                 Reply::Append(reply, r)
             }
             Command::Ingest {
@@ -210,33 +297,36 @@ impl WriterState {
             .and_then(|v| keys::u64_at_end(&v)))
     }
 
+    /// Like [`Self::lookup_id`] for an id the caller did not find in the store when it
+    /// held everything up to `checked`.
+    fn lookup_id_since<S: Store>(
+        &self,
+        store: &S,
+        group: &Group,
+        id: &EventId,
+        checked: u64,
+    ) -> Result<Option<u64>> {
+        if let Some(pos) = group.ids.get(id) {
+            return Ok(Some(*pos));
+        }
+        match self.recent.lookup(id, checked) {
+            Ok(found) => Ok(found),
+            Err(()) => self.lookup_id(store, group, id),
+        }
+    }
+
     fn record_at<S: Store>(&self, store: &S, group: &Group, pos: u64) -> Result<EventRecord> {
         if let Some(r) = group.records.get(&pos) {
             return Ok(r.clone());
         }
-        let bytes = store
-            .get(&keys::event(pos))?
-            .ok_or_else(|| Error::Corrupt {
-                position: pos,
-                what: "an index points at a missing event".into(),
-            })?;
-        let (_, bytes) = keys::split_event_value(&bytes).ok_or_else(|| Error::Corrupt {
-            position: pos,
-            what: "event value too short".into(),
-        })?;
-        EventRecord::decode(bytes).map_err(|e| Error::Corrupt {
-            position: pos,
-            what: format!("undecodable record: {e}"),
-        })
+        Ok(read::event_at(store, pos)?.record)
     }
 
     fn stream_version<S: Store>(&mut self, store: &S, stream: &str) -> Result<u64> {
         if let Some(v) = self.stream_versions.get(stream) {
             return Ok(*v);
         }
-        let v = store::last_with_prefix(store, &keys::stream_prefix(stream))?
-            .and_then(|(k, _)| keys::u64_at_end(&k))
-            .unwrap_or(0);
+        let v = read::last_run(store, &keys::stream_prefix(stream))?.map_or(0, |r| r.last());
         self.stream_versions.insert(stream.to_owned(), v);
         Ok(v)
     }
@@ -256,6 +346,7 @@ impl WriterState {
         stream: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
+        known: KnownIds,
         group: &mut Group,
     ) -> Result<Appended> {
         let stream_name = stream.to_string();
@@ -263,9 +354,13 @@ impl WriterState {
 
         // Idempotency first: a retry of a committed append must succeed whatever the
         // stream's version is now.
+        debug_assert_eq!(known.positions.len(), events.len());
         let mut found = Vec::with_capacity(events.len());
-        for e in &events {
-            found.push(self.lookup_id(store, group, &e.event_id)?);
+        for (e, known_at) in events.iter().zip(known.positions) {
+            found.push(match known_at {
+                Some(pos) => Some(pos),
+                None => self.lookup_id_since(store, group, &e.event_id, known.checked)?,
+            });
         }
         if let Some(i) = found.iter().position(Option::is_some) {
             let mut last = None;
@@ -311,9 +406,10 @@ impl WriterState {
         let recorded_at = Some(timestamp_to_proto(hub_types::Timestamp(recorded_micros)));
         let first = self.next_position;
         let mut stream_version = version;
-        for (event, body) in events.into_iter().zip(bodies) {
+        let last = events.len() - 1;
+        for (i, (event, body)) in events.into_iter().zip(bodies).enumerate() {
             stream_version += 1;
-            let record = EventRecord {
+            let mut record = EventRecord {
                 event_id: event.event_id.to_string(),
                 origin: origin.to_string(),
                 origin_seq: head.seq + 1,
@@ -324,11 +420,28 @@ impl WriterState {
                 prev_hash: head.hash.to_vec(),
                 signature: Vec::new(),
             };
+            let (mut bytes, hash) = encode_and_hash(&record);
+            // The batch's last event carries the signature over its chain head, which
+            // vouches for the whole batch through the prev_hash links.
+            let signature = (i == last)
+                .then(|| self.signer.as_ref()?.sign(origin, record.origin_seq, &hash))
+                .flatten();
+            if let Some(signature) = signature {
+                record.signature = signature;
+                bytes = record.encode_to_vec();
+            }
             head = OriginHead {
                 seq: record.origin_seq,
-                hash: record_hash(&record),
+                hash,
             };
-            self.stage(group, event.event_id, origin, record, recorded_micros);
+            self.stage(
+                group,
+                event.event_id,
+                origin,
+                record,
+                &bytes,
+                recorded_micros,
+            );
         }
         self.origins.insert(origin, head);
         self.stream_versions.insert(stream_name, stream_version);
@@ -340,30 +453,35 @@ impl WriterState {
         })
     }
 
-    /// Adds one stamped record and its index entries to the group.
+    /// Adds one stamped record (`bytes` is its encoding) and its index entries to the group.
     fn stage(
         &mut self,
         group: &mut Group,
         id: EventId,
         origin: MemberId,
         record: EventRecord,
+        bytes: &[u8],
         stored_at: i64,
     ) {
         let pos = self.next_position;
         self.next_position += 1;
-        let p = pos.to_be_bytes().to_vec();
-        group.writes.push((
-            keys::event(pos),
-            keys::event_value(stored_at, &record.encode_to_vec()),
-        ));
-        group.writes.push((
-            keys::stream(&record.stream, record.stream_version),
-            p.clone(),
-        ));
-        group.writes.push((keys::event_id(&id), p.clone()));
+        group.push_event(pos, stored_at, bytes);
+        match group.streams.get_mut(&record.stream) {
+            Some(runs) => extend_runs(runs, record.stream_version, pos),
+            None => extend_runs(
+                group.streams.entry(record.stream.clone()).or_default(),
+                record.stream_version,
+                pos,
+            ),
+        }
+        extend_runs(
+            group.origins.entry(origin).or_default(),
+            record.origin_seq,
+            pos,
+        );
         group
             .writes
-            .push((keys::origin(origin, record.origin_seq), p));
+            .push((keys::event_id(&id), pos.to_be_bytes().to_vec()));
         group.ids.insert(id, pos);
         group.records.insert(pos, record);
     }
@@ -456,13 +574,13 @@ impl WriterState {
                 ),
             });
         }
-        let hash = record_hash(&record);
+        let (bytes, hash) = encode_and_hash(&record);
         self.stream_versions
             .insert(record.stream.clone(), record.stream_version);
         self.origins.insert(origin, OriginHead { seq, hash });
         let pos = self.next_position;
         let now = self.now_micros();
-        self.stage(group, event_id, origin, record, now);
+        self.stage(group, event_id, origin, record, &bytes, now);
         Ok(Ingested::Appended(pos))
     }
 
@@ -473,15 +591,25 @@ impl WriterState {
         origin: MemberId,
         seq: u64,
     ) -> Result<Option<u64>> {
-        if let Some((pos, _)) = group
-            .records
-            .iter()
-            .find(|(_, r)| r.origin_seq == seq && r.origin == origin.to_string())
-        {
-            return Ok(Some(*pos));
+        let in_group = group
+            .origins
+            .get(&origin)
+            .and_then(|runs| runs.iter().find_map(|r| r.position_of(seq)));
+        match in_group {
+            Some(pos) => Ok(Some(pos)),
+            None => read::position_of(store, &keys::origin_prefix(origin), seq),
         }
-        Ok(store
-            .get(&keys::origin(origin, seq))?
-            .and_then(|v| keys::u64_at_end(&v)))
     }
+}
+
+/// A record's encoding and its [`record_hash`], encoding it once when it is unsigned (as
+/// every record this node stamps is).
+fn encode_and_hash(record: &EventRecord) -> (Vec<u8>, [u8; 32]) {
+    let bytes = record.encode_to_vec();
+    let hash = if record.signature.is_empty() {
+        Sha256::digest(&bytes).into()
+    } else {
+        record_hash(record)
+    };
+    (bytes, hash)
 }

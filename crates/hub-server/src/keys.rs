@@ -119,3 +119,25 @@ pub fn roster_keys(roster: &Roster) -> anyhow::Result<BTreeMap<MemberId, Verifyi
         })
         .collect()
 }
+
+/// Signs chain heads with the keys of the cities this node publishes for.
+#[derive(Debug)]
+pub struct CitySigner {
+    keys: BTreeMap<MemberId, SigningKey>,
+}
+
+impl CitySigner {
+    /// Signs with `keys`.
+    pub fn new(keys: BTreeMap<MemberId, SigningKey>) -> Self {
+        Self { keys }
+    }
+}
+
+impl hub_log::ChainSigner for CitySigner {
+    fn sign(&self, origin: MemberId, seq: u64, record_hash: &[u8; 32]) -> Option<Vec<u8>> {
+        let key = self.keys.get(&origin)?;
+        hub_audit::sign_chain_head(key, &origin.to_string(), seq, record_hash)
+            .ok()
+            .map(|s| s.to_vec())
+    }
+}

@@ -31,14 +31,31 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create data directory {}", data.display()))?;
     let roster = config.roster()?;
+    let publishes_for = if config.node.sandbox {
+        tracing::warn!("SANDBOX MODE: this node publishes for every roster city; development only");
+        PublishesFor::Roster(roster.members.iter().map(|m| m.code).collect())
+    } else {
+        match config.member() {
+            Some(m) => PublishesFor::One(m),
+            None => PublishesFor::Nobody,
+        }
+    };
+    let own: std::collections::BTreeSet<_> = match &publishes_for {
+        PublishesFor::Nobody => Default::default(),
+        PublishesFor::One(m) => [*m].into(),
+        PublishesFor::Roster(all) => all.iter().copied().collect(),
+    };
+    let own_list: Vec<_> = own.iter().copied().collect();
+    let signers = crate::keys::signing_keys(&config.node.signing_key_file, &own_list, &roster)?;
+    let signer = Arc::new(crate::keys::CitySigner::new(signers.clone()));
     let view_config = ViewConfig {
-        roster,
+        roster: roster.clone(),
         thresholds: config.view.thresholds,
         snapshot_dir: Some(data.join("view")),
         snapshot_every: config.view.snapshot_every,
     };
     let (log, view) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Log, View)> {
-        let log = Log::open(data.join("log"))
+        let log = Log::open_signed(data.join("log"), signer)
             .with_context(|| format!("cannot open the log in {}", data.join("log").display()))?;
         let started = std::time::Instant::now();
         let view = View::open(view_config, &log).context("cannot build the view")?;
@@ -51,20 +68,6 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     })
     .await??;
     tokio::spawn(view.clone().follow(log.clone()));
-    let publishes_for = if config.node.sandbox {
-        tracing::warn!("SANDBOX MODE: this node publishes for every roster city; development only");
-        PublishesFor::Roster(config.roster()?.members.iter().map(|m| m.code).collect())
-    } else {
-        match config.member() {
-            Some(m) => PublishesFor::One(m),
-            None => PublishesFor::Nobody,
-        }
-    };
-    let own: std::collections::BTreeSet<_> = match &publishes_for {
-        PublishesFor::Nobody => Default::default(),
-        PublishesFor::One(m) => [*m].into(),
-        PublishesFor::Roster(all) => all.iter().copied().collect(),
-    };
     let mut auth = Authorizer::new(&config.auth.tokens, publishes_for);
     if config.tls.is_some() {
         auth = auth.with_tls();
@@ -74,10 +77,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         );
     }
     let kafka = config.kafka.clone();
-    let roster = config.roster()?;
     let alliance_key = config.alliance_key()?;
-    let own_list: Vec<_> = own.iter().copied().collect();
-    let signers = crate::keys::signing_keys(&config.node.signing_key_file, &own_list, &roster)?;
     let node_key = match config.member().and_then(|m| signers.get(&m)) {
         Some(k) => k.clone(),
         None => {

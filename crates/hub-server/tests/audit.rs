@@ -130,6 +130,14 @@ async fn tree_heads_and_proofs_verify() {
         );
     }
 
+    let verified = audit
+        .verify_range(pb::VerifyRangeRequest { to_position: 0 })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(verified.verified, 17);
+
     let records = audit
         .read_records(pb::ReadRecordsRequest {
             from_position: 16,

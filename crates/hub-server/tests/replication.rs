@@ -165,7 +165,10 @@ async fn a_restarted_node_catches_up_without_loss_or_duplicate() {
 
 /// Records of a city that has no node here: stamped by an in-memory log.
 async fn foreign_records(member: &str, n: usize) -> Vec<pb::EventRecord> {
-    let log = Log::in_memory();
+    let city: hub_types::MemberId = member.parse().expect("member");
+    let key = hub_server::keys::dev_key(city).expect("development key");
+    let signer = hub_server::keys::CitySigner::new([(city, key)].into());
+    let log = Log::in_memory_signed(std::sync::Arc::new(signer));
     for i in 0..n {
         let stream: hub_types::StreamId = format!("demand/{member}/f-{i}").parse().expect("stream");
         log.append(
@@ -244,10 +247,10 @@ async fn duplicates_apply_once_and_bad_events_are_quarantined_while_honest_ones_
     produce(&brokers, &[sz[2].clone()]).await;
     converge(&node, &vector_of(4)).await;
 
-    // A forged 5 (its chain link broken) and an unknown origin are quarantined; the
-    // honest 5 and 6 still flow.
+    // A forged 5 (its body altered, so its signature no longer verifies), an unsigned
+    // impostor and an unknown origin are quarantined; the honest 5 and 6 still flow.
     let mut forged = sz[4].clone();
-    forged.prev_hash = vec![7; 32];
+    forged.body.push(0);
     let mut stranger = sz[4].clone();
     stranger.origin = "110000".into();
     produce(&brokers, &[forged, stranger, sz[4].clone(), sz[5].clone()]).await;
@@ -255,6 +258,10 @@ async fn duplicates_apply_once_and_bad_events_are_quarantined_while_honest_ones_
     assert_eq!(i.log_head, 6);
     let r = i.replication.expect("replication");
     assert_eq!(r.quarantined, 2, "{r:?}");
+    assert!(
+        r.last_quarantine.contains("roster") || r.last_quarantine.contains("signature"),
+        "{r:?}"
+    );
     assert!(!r.last_quarantine.is_empty());
     node.stop().await.expect("stop");
 }
