@@ -42,6 +42,12 @@ pub struct VerifyArgs {
     /// Roster with the cities' public keys; default: the built-in roster.
     #[arg(long)]
     pub roster: Option<PathBuf>,
+    /// Offline: the size of a tree head obtained earlier, which the data must match.
+    #[arg(long, requires = "root")]
+    pub tree_size: Option<u64>,
+    /// Offline: the root (hex) of that tree head.
+    #[arg(long, requires = "tree_size")]
+    pub root: Option<String>,
 }
 
 /// Flags of `audit prove`.
@@ -236,7 +242,23 @@ async fn verify_offline(dir: &std::path::Path, args: &VerifyArgs) -> Result<()> 
     let log = hub_log::Log::open(&path)
         .map_err(|e| mismatch(format!("cannot open the log in {}: {e}", path.display())))?;
     let size = log.head();
-    let (tx, task) = spawn_verifier(keys, None);
+    let expected = match (args.tree_size, &args.root) {
+        (Some(tree_size), Some(root)) => {
+            let bytes = hex::decode(root)
+                .map_err(|_| CliError::Input(format!("--root {root:?} is not hex")))?;
+            Some(TreeHead {
+                tree_size,
+                root: bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| CliError::Input("--root must be 32 bytes of hex".into()))?,
+                timestamp_micros: 0,
+                node: String::new(),
+            })
+        }
+        _ => None,
+    };
+    let (tx, task) = spawn_verifier(keys, expected);
     let mut state = ViewState::default();
     let mut progress = Progress::new();
     let mut next = 1;

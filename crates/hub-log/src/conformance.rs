@@ -40,6 +40,8 @@ pub async fn run_all<S: Store>(new_log: impl Fn() -> Log<S>) {
     origins_are_hash_chained(new_log()).await;
     ingest_accepts_only_the_next_link(new_log()).await;
     reads_respect_direction_and_limits(new_log()).await;
+    multi_event_appends_are_read_from_inside(new_log()).await;
+    ingested_runs_are_read_from_inside(new_log()).await;
 }
 
 /// Positions are 1, 2, 3, … across streams; versions count per stream.
@@ -299,5 +301,157 @@ pub async fn reads_respect_direction_and_limits<S: Store>(log: Log<S>) {
         log.position_of(&e.record.event_id.parse().expect("id"))
             .expect("position"),
         Some(3)
+    );
+}
+
+/// Events appended together are found one by one: by position, and by stream or origin
+/// reads that start inside an append, run across appends and go both ways.
+pub async fn multi_event_appends_are_read_from_inside<S: Store>(log: Log<S>) {
+    let a = stream("330400", "runs-a");
+    let b = stream("330400", "runs-b");
+    let batch = |s: &StreamId, n: u32| (1..=n).map(|i| demand_event(s, i)).collect::<Vec<_>>();
+    log.append(&a, ExpectedVersion::NoStream, batch(&a, 5))
+        .await
+        .expect("a 1..=5");
+    log.append(&b, ExpectedVersion::NoStream, batch(&b, 3))
+        .await
+        .expect("b 1..=3");
+    log.append(&a, ExpectedVersion::Exact(5), batch(&a, 3))
+        .await
+        .expect("a 6..=8");
+    // Large enough to fill several chunks of stored events.
+    let big = log
+        .append(&b, ExpectedVersion::Exact(3), batch(&b, 150))
+        .await
+        .expect("b 4..=153");
+    assert_eq!((big.first, big.last, big.stream_version), (12, 161, 153));
+
+    let versions = |events: &[crate::StoredEvent]| -> Vec<u64> {
+        events.iter().map(|e| e.record.stream_version).collect()
+    };
+    let positions = |events: &[crate::StoredEvent]| -> Vec<u64> {
+        events.iter().map(|e| e.position.get()).collect()
+    };
+    let fwd = log
+        .read_stream(&a, 3, Direction::Forwards, 4)
+        .expect("read");
+    assert_eq!(versions(&fwd), vec![3, 4, 5, 6]);
+    assert_eq!(positions(&fwd), vec![3, 4, 5, 9]);
+    let fwd = log
+        .read_stream(&a, 5, Direction::Forwards, 100)
+        .expect("read");
+    assert_eq!(versions(&fwd), vec![5, 6, 7, 8]);
+    assert!(log
+        .read_stream(&a, 9, Direction::Forwards, 100)
+        .expect("read")
+        .is_empty());
+    let back = log
+        .read_stream(&a, 7, Direction::Backwards, 4)
+        .expect("read");
+    assert_eq!(versions(&back), vec![7, 6, 5, 4]);
+    assert_eq!(positions(&back), vec![10, 9, 5, 4]);
+    let back = log
+        .read_stream(&a, 1_000, Direction::Backwards, 100)
+        .expect("read");
+    assert_eq!(versions(&back), (1..=8).rev().collect::<Vec<_>>());
+    let back = log
+        .read_stream(&b, 0, Direction::Backwards, 152)
+        .expect("read");
+    assert_eq!(versions(&back), (2..=153).rev().collect::<Vec<_>>());
+    let fwd = log
+        .read_stream(&b, 2, Direction::Forwards, 100)
+        .expect("read");
+    assert_eq!(versions(&fwd), (2..=101).collect::<Vec<_>>());
+    assert_eq!(log.stream_version(&a).expect("version"), 8);
+    assert_eq!(log.stream_version(&b).expect("version"), 153);
+
+    let jx = "330400".parse().expect("member");
+    let seqs = |events: &[crate::StoredEvent]| -> Vec<u64> {
+        events.iter().map(|e| e.record.origin_seq).collect()
+    };
+    let from_inside = log.read_origin(jx, 4, 5).expect("read origin");
+    assert_eq!(seqs(&from_inside), vec![4, 5, 6, 7, 8]);
+    let tail = log.read_origin(jx, 100, 1_000).expect("read origin");
+    assert_eq!(seqs(&tail), (100..=161).collect::<Vec<_>>());
+    assert!(log.read_origin(jx, 162, 10).expect("read").is_empty());
+
+    let all = log.read_all(0, 1_000).expect("read all");
+    assert_eq!(positions(&all), (1..=161).collect::<Vec<_>>());
+    for page in [1, 7, 64] {
+        let mut paged = Vec::new();
+        let mut from = 1;
+        loop {
+            let events = log.read_all(from, page).expect("read page");
+            let Some(last) = events.last() else { break };
+            from = last.position.get() + 1;
+            paged.extend(events);
+        }
+        assert_eq!(paged, all, "pages of {page}");
+    }
+    for e in &all {
+        let got = log.get(e.position.get()).expect("get").expect("stored");
+        assert_eq!(&got, e);
+    }
+    assert!(log.get(162).expect("get").is_none());
+}
+
+/// Foreign events ingested in one call are stored as runs that reads enter anywhere.
+pub async fn ingested_runs_are_read_from_inside<S: Store>(log: Log<S>) {
+    let source = Log::in_memory();
+    let s = stream("320500", "runs");
+    let t = stream("320500", "runs-t");
+    source
+        .append(
+            &s,
+            ExpectedVersion::Any,
+            (1..=4).map(|i| demand_event(&s, i)).collect(),
+        )
+        .await
+        .expect("source append");
+    source
+        .append(&t, ExpectedVersion::Any, vec![demand_event(&t, 1)])
+        .await
+        .expect("source append");
+    source
+        .append(&s, ExpectedVersion::Any, vec![demand_event(&s, 5)])
+        .await
+        .expect("source append");
+    let records: Vec<_> = source
+        .read_all(1, 10)
+        .expect("read")
+        .into_iter()
+        .map(|e| e.record)
+        .collect();
+    let local = stream("330400", "local");
+    log.append(&local, ExpectedVersion::Any, vec![demand_event(&local, 1)])
+        .await
+        .expect("local append");
+    let results = log
+        .ingest(records.clone(), vec![])
+        .await
+        .expect("ingest call");
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+
+    let sz = "320500".parse().expect("member");
+    let from_inside = log.read_origin(sz, 3, 10).expect("read origin");
+    let got: Vec<_> = from_inside.iter().map(|e| e.record.clone()).collect();
+    assert_eq!(got, records[2..].to_vec());
+    assert_eq!(
+        from_inside
+            .iter()
+            .map(|e| e.position.get())
+            .collect::<Vec<_>>(),
+        vec![4, 5, 6, 7]
+    );
+    let back = log
+        .read_stream(&s, 0, Direction::Backwards, 3)
+        .expect("read");
+    let versions: Vec<u64> = back.iter().map(|e| e.record.stream_version).collect();
+    assert_eq!(versions, vec![5, 4, 3]);
+    assert_eq!(log.stream_version(&s).expect("version"), 5);
+    let again = log.ingest(records, vec![]).await.expect("ingest call");
+    assert!(
+        matches!(again[..], [.., Ok(crate::Ingested::Duplicate(7))]),
+        "{again:?}"
     );
 }

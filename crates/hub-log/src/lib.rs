@@ -47,6 +47,7 @@ mod read;
 mod recent;
 mod recovery;
 mod store;
+pub mod tamper;
 mod writer;
 
 use std::collections::BTreeMap;

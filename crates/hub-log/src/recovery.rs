@@ -248,3 +248,128 @@ fn previous_in_origin<S: Store>(
     let record = read::event_at(store, pos)?.record;
     Ok(Some((record.origin_seq, record_hash(&record))))
 }
+
+#[cfg(test)]
+mod tests {
+    use hub_types::ExpectedVersion;
+
+    use super::*;
+    use crate::conformance::{demand_event, stream};
+    use crate::store::{Entry, MemStore};
+    use crate::Log;
+
+    /// The entries of a log with two origins, several streams and appends of many events.
+    async fn sample_entries() -> Vec<Entry> {
+        let log = Log::in_memory();
+        let a = stream("330400", "a");
+        let b = stream("310000", "b");
+        for round in 0..3 {
+            log.append(
+                &a,
+                ExpectedVersion::Any,
+                (0..60).map(|i| demand_event(&a, i)).collect(),
+            )
+            .await
+            .expect("append a");
+            log.append(&b, ExpectedVersion::Any, vec![demand_event(&b, round)])
+                .await
+                .expect("append b");
+        }
+        log.close().await;
+        log.shared
+            .store
+            .range(&[], &[u8::MAX], false, usize::MAX)
+            .expect("read store")
+    }
+
+    fn store_of(entries: Vec<Entry>) -> MemStore {
+        let store = MemStore::default();
+        store.apply(entries).expect("apply");
+        store
+    }
+
+    fn recover_err(entries: Vec<Entry>) -> String {
+        match recover(&store_of(entries)) {
+            Ok(r) => panic!("recovered a damaged store up to {}", r.head),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    fn with_tag(entries: &[Entry], tag: u8) -> Vec<usize> {
+        (0..entries.len())
+            .filter(|i| entries[*i].0[0] == tag)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_intact_store_recovers_its_head_and_origins() {
+        let entries = sample_entries().await;
+        assert!(
+            with_tag(&entries, keys::EVENT).len() > 6,
+            "large appends fill several chunks"
+        );
+        let recovered = recover(&store_of(entries)).expect("recover");
+        assert_eq!(recovered.head, 183);
+        let seqs: Vec<u64> = recovered.origins.values().map(|h| h.seq).collect();
+        assert_eq!(seqs, vec![3, 180]);
+    }
+
+    #[tokio::test]
+    async fn a_missing_chunk_is_a_hole_in_positions() {
+        let mut entries = sample_entries().await;
+        let chunks = with_tag(&entries, keys::EVENT);
+        entries.remove(chunks[chunks.len() - 3]);
+        let err = recover_err(entries);
+        assert!(err.contains("not contiguous"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn missing_or_misplaced_index_entries_are_found() {
+        let entries = sample_entries().await;
+        for tag in [keys::EVENT_ID, keys::STREAM, keys::ORIGIN] {
+            let index = with_tag(&entries, tag);
+            let mut missing = entries.clone();
+            missing.remove(index[index.len() - 1]);
+            let err = recover_err(missing);
+            assert!(err.contains("index"), "{err}");
+
+            let mut misplaced = entries.clone();
+            let (_, value) = &mut misplaced[index[index.len() - 1]];
+            let position = u64::from_be_bytes(value[..8].try_into().expect("8 bytes"));
+            value[..8].copy_from_slice(&(position - 1).to_be_bytes());
+            let err = recover_err(misplaced);
+            assert!(err.contains("index"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_index_run_beyond_the_log_is_found() {
+        let mut entries = sample_entries().await;
+        let runs = with_tag(&entries, keys::STREAM);
+        let (key, value) = &mut entries[runs[runs.len() - 1]];
+        let mut run = Run::decode(key, value).expect("a run");
+        run.count += 1;
+        *value = run.value();
+        let err = recover_err(entries);
+        assert!(err.contains("beyond"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_broken_chain_is_found() {
+        let mut entries = sample_entries().await;
+        let chunks = with_tag(&entries, keys::EVENT);
+        let (_, value) = &mut entries[chunks[chunks.len() - 2]];
+        let mut rewritten = Vec::new();
+        for (i, event) in keys::chunk_events(value).enumerate() {
+            let (stored_at, bytes) = event.expect("intact chunk");
+            let mut record = read::decode_record(0, bytes).expect("record");
+            if i == 1 {
+                record.prev_hash = vec![7; 32];
+            }
+            keys::push_event(&mut rewritten, stored_at, &prost::Message::encode_to_vec(&record));
+        }
+        *value = rewritten;
+        let err = recover_err(entries);
+        assert!(err.contains("breaks the chain"), "{err}");
+    }
+}

@@ -78,6 +78,18 @@ impl TestNode {
         self.node = Some(node);
     }
 
+    /// Stops the node, releasing its data directory.
+    pub fn stop(&mut self) {
+        if let Some(node) = self.node.take() {
+            self.rt.block_on(node.stop()).expect("node stops");
+        }
+    }
+
+    /// The node's data directory.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         hubctl_command(&self.endpoint, args)
     }

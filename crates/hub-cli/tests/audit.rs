@@ -1,0 +1,166 @@
+//! `hubctl audit`: an honest history verifies; every kind of tampering with a stopped
+//! node's data directory is detected and located.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use hub_proto::pb::EventRecord;
+use prost::Message;
+
+#[test]
+fn an_honest_history_verifies_and_its_proofs_check() {
+    let node = TestNode::with_samples();
+    let out = node
+        .hubctl(&["--token", "dev-auditor", "audit", "verify"])
+        .ok();
+    assert!(out.stdout.contains("verified 59 events"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("the node's view digest matches"),
+        "{}",
+        out.stdout
+    );
+    let out = node
+        .hubctl(&[
+            "--token",
+            "dev-auditor",
+            "audit",
+            "prove",
+            "--position",
+            "7",
+            "--old-size",
+            "20",
+        ])
+        .ok();
+    assert!(out.stdout.contains("position 7 ("), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("the tree of size 20 is a prefix of the tree of size 59"),
+        "{}",
+        out.stdout
+    );
+    let denied = node.hubctl(&["--token", "dev-operator", "audit", "verify"]);
+    assert_eq!(denied.code, 1, "{}", denied.stderr);
+    assert!(denied.stderr.contains("permission"), "{}", denied.stderr);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn tampering_with_stored_events_is_detected_and_located() {
+    let mut node = TestNode::with_samples();
+    let prove = node
+        .hubctl(&[
+            "--token",
+            "dev-auditor",
+            "audit",
+            "prove",
+            "--position",
+            "1",
+        ])
+        .ok();
+    let head = prove.line("tree head:").to_owned();
+    let parts = cells(&head);
+    let (size, root) = (parts[3].to_owned(), parts[5].to_owned());
+    assert_eq!(size, "59");
+    node.stop();
+    let data = node.data_dir();
+
+    let verify = |dir: &Path| {
+        run(hubctl_command(
+            "http://127.0.0.1:1",
+            &[
+                "audit",
+                "verify",
+                "--data-dir",
+                dir.to_str().expect("utf-8 path"),
+                "--tree-size",
+                &size,
+                "--root",
+                &root,
+            ],
+        ))
+    };
+    let pristine = tempfile::tempdir().expect("tempdir");
+    copy_dir(&data, pristine.path());
+    let honest = verify(pristine.path()).ok();
+    assert!(
+        honest.stdout.contains("verified 59 events"),
+        "{}",
+        honest.stdout
+    );
+
+    let forge_signature = |events: &mut Vec<(i64, Vec<u8>)>| {
+        let (i, mut record) = events
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, (_, bytes))| {
+                let r = EventRecord::decode(bytes.as_slice()).expect("record");
+                (!r.signature.is_empty()).then_some((i, r))
+            })
+            .expect("a signed event");
+        let other = hub_audit::generate();
+        let hash = hub_audit::record_hash(&record);
+        record.signature =
+            hub_audit::sign_chain_head(&other, &record.origin, record.origin_seq, &hash)
+                .expect("sign")
+                .to_vec();
+        events[i].1 = record.encode_to_vec();
+    };
+    type Edit = Box<dyn Fn(&mut Vec<(i64, Vec<u8>)>)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "a flipped byte",
+            Box::new(|e: &mut Vec<(i64, Vec<u8>)>| {
+                let last = e[9].1.len() - 3;
+                e[9].1[last] ^= 0x20;
+            }),
+            "position 1",
+        ),
+        (
+            "a dropped event",
+            Box::new(|e: &mut Vec<(i64, Vec<u8>)>| {
+                e.remove(9);
+            }),
+            "position",
+        ),
+        (
+            "two events swapped",
+            Box::new(|e: &mut Vec<(i64, Vec<u8>)>| e.swap(9, 10)),
+            "position",
+        ),
+        ("a forged signature", Box::new(forge_signature), "signature"),
+        (
+            "a truncated tail",
+            Box::new(|e: &mut Vec<(i64, Vec<u8>)>| e.truncate(56)),
+            "position 5",
+        ),
+    ];
+    for (what, edit, needle) in cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        copy_dir(&data, dir.path());
+        hub_log::tamper::rewrite_events(&dir.path().join("log"), |events| edit(events))
+            .expect("tamper");
+        let out = verify(dir.path());
+        assert_ne!(out.code, 0, "{what} went unnoticed: {}", out.stdout);
+        let said = format!("{}{}", out.stdout, out.stderr);
+        assert!(
+            said.contains("position"),
+            "{what}: no position named: {said}"
+        );
+        assert!(said.contains(needle), "{what}: {said}");
+    }
+    let _: PathBuf = data;
+}
