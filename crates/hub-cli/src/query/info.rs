@@ -47,6 +47,17 @@ pub fn info_json(info: &pb::ViewInfoResponse) -> Value {
         "skipped_unknown": info.skipped_unknown,
         "ignored": info.ignored,
         "snapshot_position": info.snapshot_position,
+        "replication": info.replication.as_ref().map(|r| json!({
+            "quarantined": r.quarantined,
+            "consumer_lag": r.consumer_lag,
+            "last_quarantine": r.last_quarantine,
+            "origins": r.origins.iter().map(|o| json!({
+                "origin": o.origin,
+                "local_seq": o.local_seq,
+                "seen_seq": o.seen_seq,
+                "produced_seq": o.produced_seq,
+            })).collect::<Vec<_>>(),
+        })),
     })
 }
 
@@ -82,5 +93,31 @@ pub async fn info(conn: &Connection, a: &InfoArgs, format: Format) -> Result<()>
     print!("{origins}");
     println!();
     print!("{counts}");
+    match &info.replication {
+        None => println!("\nreplication  off (standalone node)"),
+        Some(r) => {
+            let lag = match r.consumer_lag {
+                -1 => "unknown".to_owned(),
+                n => n.to_string(),
+            };
+            println!(
+                "\nreplication  {} quarantined, consumer lag {lag}",
+                r.quarantined
+            );
+            if !r.last_quarantine.is_empty() {
+                println!("last quarantined: {}", r.last_quarantine);
+            }
+            let mut table = Table::new(["ORIGIN", "LOCAL", "SEEN ON TOPIC", "PRODUCED"]);
+            for o in &r.origins {
+                table.row(vec![
+                    o.origin.clone(),
+                    o.local_seq.to_string(),
+                    o.seen_seq.to_string(),
+                    o.produced_seq.to_string(),
+                ]);
+            }
+            print!("{table}");
+        }
+    }
     Ok(())
 }
