@@ -2,7 +2,7 @@
 //!
 //! | tag | key | value |
 //! |---|---|---|
-//! | `E` | first position of a chunk | the chunk: consecutive events, each as when this node stored it (i64 µs, 8 bytes), record length (u32, 4 bytes), `EventRecord` bytes |
+//! | `E` | first position of a chunk | the chunk's events in position order, each: when this node stored it (i64 µs), record length (u32), `EventRecord` bytes |
 //! | `S` | stream, 0x00, first version of a run | the run: first position (8 bytes), event count (8 bytes) |
 //! | `I` | event id (16 bytes) | position |
 //! | `O` | origin code (4 bytes), first sequence of a run | the run: first position (8 bytes), event count (8 bytes) |
@@ -15,8 +15,12 @@
 //!   [`MAX_CHUNK_BYTES`]; position `p` lives in the chunk with the greatest key `<= p`.
 //! - An `S` or `O` *run* says that the events with versions (or origin sequences) `n`,
 //!   `n + 1`, … `n + count - 1` are at positions `first`, `first + 1`, …: an append's events
-//!   are consecutive in all three, so one run of each describes it. Version `v` lives in
-//!   the run with the greatest key `<= v` of its stream, if that run reaches `v`.
+//!   are consecutive in all three, so one run of each describes it (and the writer merges
+//!   runs of a group that continue each other, such as ingested events of one origin).
+//!   Version `v` lives in the run with the greatest key `<= v` of its stream, if that run
+//!   reaches `v`.
+//! - The `I` index stays one key per event: ids are random, and every append must look
+//!   them up (idempotency forever).
 //!
 //! Chunks and runs never span commit groups, so a crash, which keeps a prefix of the groups,
 //! never leaves half of one.
@@ -29,14 +33,15 @@ pub(crate) const EVENT_ID: u8 = b'I';
 pub(crate) const ORIGIN: u8 = b'O';
 pub(crate) const META: u8 = b'X';
 
-/// Size at which the writer closes an `E` chunk. sled keeps up to 17 values in a leaf and
-/// writes a leaf whole when it consolidates it; a write above a quarter of its 512 KiB
-/// segment goes to a separate blob file, which its flush does not `fsync`. Chunks of this
-/// size keep every leaf of them inside the log file.
+/// Most bytes the writer puts in one `E` chunk (unless a single event is larger). Bigger
+/// chunks would save few inserts, and sled splits a leaf only once it holds more than 16
+/// entries and rewrites a leaf whole when it consolidates it: a write above a quarter of
+/// its 512 KiB segments goes to a blob file of its own, which sled never `fsync`s. A leaf of
+/// chunks this size (about 100 KiB) stays in the log file that `SledStore::sync` syncs.
 pub(crate) const MAX_CHUNK_BYTES: usize = 6 * 1024;
 
 /// Bytes an event takes in a chunk before its record: stored-at time and record length.
-const EVENT_HEADER: usize = 12;
+pub(crate) const EVENT_HEADER: usize = 12;
 
 pub(crate) fn event(position: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(9);

@@ -266,8 +266,9 @@ impl<S: Store> Log<S> {
                 hub_types::ValidationError::new("events", "must hold at least one event").into(),
             );
         }
-        // Look the ids up here rather than on the writer thread, which then only checks
-        // them against the ids stored since `checked`.
+        // Look the ids up here, on the caller's thread, so that the single writer only has
+        // to check them against the ids stored after `checked` (see `recent`). The head is
+        // read first: the store holds every event up to it.
         let checked = self.head();
         let positions = events
             .iter()

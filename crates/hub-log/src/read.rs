@@ -251,10 +251,10 @@ pub(crate) fn spans_forwards<S: Store>(
     // The next number expected; a run starting elsewhere means the index has a hole.
     let mut next = None;
     let mut take = |run: Run, from: u64, spans: &mut Vec<(u64, u64)>| -> Result<bool> {
-        if next.is_some_and(|n| n != run.first) {
+        if let Some(expected) = next.filter(|n| *n != run.first) {
             return Err(corrupt(
                 run.position,
-                format!("index run starts at {} instead of {next:?}", run.first),
+                format!("index run starts at {} instead of {expected}", run.first),
             ));
         }
         next = Some(run.last() + 1);
@@ -265,7 +265,11 @@ pub(crate) fn spans_forwards<S: Store>(
             return Ok(false);
         }
         let count = (run.last_position().min(head) - start + 1).min(left);
-        spans.push((start, count));
+        match spans.last_mut() {
+            // Runs at adjacent positions are read in one go.
+            Some((first, n)) if *first + *n == start => *n += count,
+            _ => spans.push((start, count)),
+        }
         left -= count;
         Ok(left > 0 && run.last_position() < head)
     };
@@ -318,7 +322,15 @@ pub(crate) fn spans_backwards<S: Store>(
             return Ok(true);
         }
         let count = (end - run.position + 1).min(left);
-        spans.push((end + 1 - count, count));
+        let start = end + 1 - count;
+        match spans.last_mut() {
+            // Runs at adjacent positions are read in one go.
+            Some((first, n)) if end + 1 == *first => {
+                *first = start;
+                *n += count;
+            }
+            _ => spans.push((start, count)),
+        }
         left -= count;
         Ok(left > 0)
     })?;

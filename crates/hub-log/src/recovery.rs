@@ -366,7 +366,11 @@ mod tests {
             if i == 1 {
                 record.prev_hash = vec![7; 32];
             }
-            keys::push_event(&mut rewritten, stored_at, &prost::Message::encode_to_vec(&record));
+            keys::push_event(
+                &mut rewritten,
+                stored_at,
+                &prost::Message::encode_to_vec(&record),
+            );
         }
         *value = rewritten;
         let err = recover_err(entries);
