@@ -14,7 +14,6 @@ use hub_proto::pb::query_server::QueryServer;
 use hub_proto::pb::streams_server::StreamsServer;
 use hub_view::{View, ViewConfig};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::audit::AuditService;
 use crate::auth::{Authorizer, PublishesFor};
@@ -170,7 +169,11 @@ pub async fn serve(
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         )
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        // Without TCP_NODELAY, small answers wait ~40 ms for delayed ACKs (Nagle).
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            signal,
+        );
 
     let mut stopping = hub.stopping();
     let grace = Duration::from_millis(config.server.shutdown_grace_ms);

@@ -1,0 +1,54 @@
+//! `hub-bench`: measures the hub's parts and prints one line per figure on stdout,
+//!
+//! ```text
+//! BENCH <name> <value> <unit>
+//! ```
+//!
+//! and nothing else there (progress goes to stderr), so runs can be compared by script.
+//! Each subcommand benchmarks one part and lives in its own module.
+
+mod audit;
+mod figure;
+mod grpc;
+mod harness;
+mod log;
+mod replication;
+mod view;
+
+use clap::{Parser, Subcommand};
+
+/// Benchmarks of the Talent Hub node.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Durable append throughput and latency of the event log, and an fsync-per-event
+    /// baseline.
+    Log(log::Args),
+    /// Replay rate of the shared view and the latency of its questions, on a large
+    /// realistic log.
+    View(view::Args),
+    /// Appends, questions and subscriptions through real gRPC on loopback, beside a
+    /// trivial gRPC service.
+    Grpc(grpc::Args),
+    /// Lag of replication between two city nodes through an in-process Kafka mock.
+    Replication(replication::Args),
+    /// History verification rate and proof times on a large tree.
+    Audit(audit::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Log(args) => log::run(args).await,
+        Command::View(args) => view::run(args).await,
+        Command::Grpc(args) => grpc::run(args).await,
+        Command::Replication(args) => replication::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
+    }
+}

@@ -1,0 +1,204 @@
+//! The binary runs tiny `log`, `grpc` and `replication` benchmarks and prints only
+//! well-formed `BENCH` lines.
+
+use std::process::Command;
+
+/// True for `BENCH <name> <value> <unit>` with a plain decimal value.
+fn is_bench_line(line: &str) -> bool {
+    let words: Vec<&str> = line.split(' ').collect();
+    matches!(
+        words.as_slice(),
+        ["BENCH", name, value, unit]
+            if !name.is_empty()
+                && !unit.is_empty()
+                && !value.is_empty()
+                && value.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && !name.contains(char::is_whitespace)
+                && !unit.contains(char::is_whitespace)
+    )
+}
+
+/// Runs `hub-bench log <args>` as [`run_bench`] does.
+fn run_log_bench(args: &[&str]) -> String {
+    run_bench("log", args)
+}
+
+/// Runs `hub-bench <subcommand> <args>` on a temporary directory; returns its stdout after
+/// checking that it succeeded and printed nothing but `BENCH` lines.
+fn run_bench(subcommand: &str, args: &[&str]) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
+        .arg(subcommand)
+        .args(args)
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .expect("run hub-bench");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
+    assert!(
+        output.status.success(),
+        "hub-bench failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in stdout.lines() {
+        assert!(is_bench_line(line), "not a BENCH line: {line:?}");
+    }
+    stdout
+}
+
+fn has_figure(stdout: &str, name: &str) -> bool {
+    stdout.lines().any(|l| l.split(' ').nth(1) == Some(name))
+}
+
+#[test]
+fn log_bench_prints_only_bench_lines() {
+    let stdout = run_log_bench(&["--seconds", "0.2", "--writers", "1,2", "--batches", "1,3"]);
+    for name in [
+        "log.append.batch1.writers1",
+        "log.append.batch3.writers2",
+        "log.append.batch3.writers2.p99",
+        "log.baseline.fsync_per_event",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn log_bench_runs_to_a_fixed_event_count() {
+    let stdout = run_log_bench(&[
+        "--events",
+        "30",
+        "--writers",
+        "4",
+        "--batches",
+        "5",
+        "--no-baseline",
+    ]);
+    assert!(
+        has_figure(&stdout, "log.append.batch5.writers4"),
+        "{stdout}"
+    );
+    assert!(
+        !has_figure(&stdout, "log.baseline.fsync_per_event"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn grpc_bench_measures_every_phase_through_a_real_node() {
+    let stdout = run_bench(
+        "grpc",
+        &[
+            "--seconds",
+            "0.3",
+            "--events",
+            "2000",
+            "--clients",
+            "4",
+            "--batch-clients",
+            "2",
+            "--batch",
+            "10",
+            "--subscribers",
+            "3",
+            "--rate",
+            "500",
+        ],
+    );
+    for name in [
+        "grpc.append.clients4",
+        "grpc.append.clients4.p99",
+        "grpc.append.batch10.clients2",
+        "grpc.query.is_recognized.clients4",
+        "grpc.echo.health_check.clients4",
+        "grpc.query.vs_echo.ratio",
+        "grpc.subscribe.catch_up",
+        "grpc.fanout.subscribers3.publish_rate",
+        "grpc.fanout.subscribers3.p99",
+        "grpc.fanout.subscribers3.from_send.p99",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn grpc_bench_names_its_nodelay_figures_apart() {
+    let stdout = run_bench(
+        "grpc",
+        &[
+            "--seconds",
+            "0.2",
+            "--events",
+            "500",
+            "--clients",
+            "2",
+            "--batch-clients",
+            "1",
+            "--subscribers",
+            "1",
+            "--rate",
+            "200",
+            "--tcp-nodelay",
+        ],
+    );
+    assert!(
+        has_figure(&stdout, "grpc.nodelay.query.vs_echo.ratio"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().all(|l| l.starts_with("BENCH grpc.nodelay.")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn replication_bench_measures_lag_between_two_nodes() {
+    let stdout = run_bench("replication", &["--seconds", "0.3", "--rates", "200"]);
+    for name in [
+        "replication.publish.rate200",
+        "replication.lag.rate200.p50",
+        "replication.lag.rate200.p99",
+        "replication.stored.rate200.p99",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn bench_line_shape_is_enforced() {
+    assert!(is_bench_line(
+        "BENCH log.append.batch1.writers1 1234 events/s"
+    ));
+    assert!(is_bench_line("BENCH x 0.25 us"));
+    assert!(!is_bench_line("BENCH x 12 events/s extra"));
+    assert!(!is_bench_line("BENCH x -1 us"));
+    assert!(!is_bench_line("progress: 50%"));
+}
+
+#[test]
+fn audit_bench_measures_verification_and_proofs() {
+    let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
+        .args([
+            "audit", "--events", "500", "--leaves", "1000", "--proofs", "50",
+        ])
+        .output()
+        .expect("run hub-bench");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for line in stdout.lines() {
+        assert!(is_bench_line(line), "not a BENCH line: {line:?}");
+    }
+    for name in [
+        "audit.verify.rate",
+        "audit.verify.signatures",
+        "audit.inclusion_proof.p99",
+        "audit.consistency_proof.p99",
+    ] {
+        assert!(has_figure(&stdout, name), "{name} missing:\n{stdout}");
+    }
+}
