@@ -1,0 +1,209 @@
+//! Snapshots on a sled log: written every N events, restored by `View::open` and caught up
+//! to the same view a full replay gives; a damaged snapshot, or one of another log, is
+//! refused and the view is rebuilt by full replay.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use hub_log::Log;
+use hub_proto::pb;
+use hub_types::{Body, MemberId};
+use hub_view::{snapshot, Cut, View, ViewConfig};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+use support::*;
+
+const CITIES3: [&str; 3] = [SHANGHAI, HANGZHOU, HEFEI];
+
+/// A fixed random script of `n` events (the same on every run).
+fn events(n: usize, salt: usize) -> Vec<(MemberId, Body)> {
+    let mut runner = TestRunner::deterministic();
+    let mut tree = ops(3, n..n + 1).new_tree(&mut runner).expect("a script");
+    for _ in 0..salt {
+        tree = ops(3, n..n + 1).new_tree(&mut runner).expect("a script");
+    }
+    script(&CITIES3, &tree.current())
+}
+
+fn snapshotting(dir: &Path, every: u64) -> ViewConfig {
+    ViewConfig {
+        snapshot_dir: Some(dir.to_owned()),
+        snapshot_every: every,
+        ..config()
+    }
+}
+
+fn info(view: &View) -> pb::ViewInfoResponse {
+    view.info(&pb::ViewInfoRequest::default())
+        .expect("view info")
+}
+
+/// Asserts that `view` holds exactly what a full replay of `log` holds, on both time axes.
+fn assert_equals_full_replay<S: hub_log::Store>(view: &View, log: &Log<S>) {
+    let full = View::open(config(), log).expect("full replay");
+    assert_eq!(view.position(), full.position());
+    assert_eq!(view.digest(Cut::Newest), full.digest(Cut::Newest));
+    for p in [1, full.position() / 2, full.position()] {
+        assert_eq!(
+            view.digest(Cut::At(p)),
+            full.digest(Cut::At(p)),
+            "digest at {p}"
+        );
+    }
+    let mut mine = info(view);
+    mine.snapshot_position = 0;
+    assert_eq!(mine, info(&full));
+    for p in [0, full.position() / 3] {
+        let time = pb::TimeAxes {
+            at_position: p,
+            ..Default::default()
+        };
+        assert_eq!(
+            battery(view, &time, &CITIES3),
+            battery(&full, &time, &CITIES3),
+            "answers at {p}"
+        );
+    }
+}
+
+/// A sled log in `dir` holding `events`, with a view that snapshots every 10 events into
+/// `snaps`, caught up after every append; returns the snapshot position after each event.
+async fn build(dir: &Path, snaps: &Path, events: &[(MemberId, Body)]) -> Vec<u64> {
+    let log = Log::open(dir).expect("open the sled log");
+    let view = View::open(snapshotting(snaps, 10), &log).expect("open the view");
+    let mut written = Vec::new();
+    for e in events {
+        append_all(&log, std::slice::from_ref(e)).await;
+        view.catch_up(&log).expect("catch up");
+        written.push(info(&view).snapshot_position);
+    }
+    log.close().await;
+    written
+}
+
+struct Dirs {
+    _root: tempfile::TempDir,
+    log: PathBuf,
+    snaps: PathBuf,
+}
+
+fn dirs() -> Dirs {
+    let root = tempfile::tempdir().expect("a temp dir");
+    Dirs {
+        log: root.path().join("log"),
+        snaps: root.path().join("snapshots"),
+        _root: root,
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_is_written_every_n_events_and_restored_on_open() {
+    let d = dirs();
+    let written = build(&d.log, &d.snaps, &events(35, 0)).await;
+    let expected: Vec<u64> = (1..=35).map(|p| p / 10 * 10).collect();
+    assert_eq!(written, expected);
+    assert!(snapshot::path(&d.snaps).exists());
+
+    // Restart: the log reopens from disk, gets five more events, and a new view restores
+    // the snapshot at 30 and catches up.
+    let log = Log::open(&d.log).expect("reopen the sled log");
+    assert_eq!(log.head(), 35);
+    append_all(&log, &events(5, 1)).await;
+    let view = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    let now = info(&view);
+    assert_eq!((now.snapshot_position, now.position), (30, 40));
+    assert_equals_full_replay(&view, &log);
+
+    // One big catch-up writes one snapshot, at its end.
+    let other = dirs();
+    let view = View::open(snapshotting(&other.snaps, 10), &log).expect("open the view");
+    assert_eq!(info(&view).snapshot_position, 40);
+    let restored = View::open(snapshotting(&other.snaps, 10), &log).expect("open the view");
+    assert_eq!(info(&restored).snapshot_position, 40);
+    assert_equals_full_replay(&restored, &log);
+}
+
+/// Builds a log of 35 events with a snapshot at 30, damages the snapshot with `damage`,
+/// and checks that opening falls back to a full replay (and then repairs the snapshot).
+async fn falls_back(damage: impl FnOnce(&Path)) {
+    let d = dirs();
+    build(&d.log, &d.snaps, &events(35, 0)).await;
+    damage(&snapshot::path(&d.snaps));
+    let log = Log::open(&d.log).expect("reopen the sled log");
+
+    let view = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    assert_eq!(info(&view).snapshot_position, 0, "the snapshot was refused");
+    assert_equals_full_replay(&view, &log);
+
+    // A view that snapshots writes a good one again, which the next start uses.
+    let view = View::open(snapshotting(&d.snaps, 10), &log).expect("open the view");
+    assert_eq!(info(&view).snapshot_position, 35);
+    let view = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    assert_eq!(info(&view).snapshot_position, 35);
+    assert_equals_full_replay(&view, &log);
+}
+
+#[tokio::test]
+async fn a_snapshot_with_a_flipped_byte_is_refused() {
+    falls_back(|file| {
+        let mut bytes = std::fs::read(file).expect("read the snapshot");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x01;
+        std::fs::write(file, bytes).expect("write the snapshot");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_snapshot_with_a_flipped_magic_byte_is_refused() {
+    falls_back(|file| {
+        let mut bytes = std::fs::read(file).expect("read the snapshot");
+        bytes[0] ^= 0x20;
+        std::fs::write(file, bytes).expect("write the snapshot");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_truncated_snapshot_is_refused() {
+    falls_back(|file| {
+        let bytes = std::fs::read(file).expect("read the snapshot");
+        std::fs::write(file, &bytes[..bytes.len() - 100]).expect("write the snapshot");
+    })
+    .await;
+    falls_back(|file| std::fs::write(file, &b"THVIEW"[..]).expect("write the snapshot")).await;
+    falls_back(|file| std::fs::write(file, b"").expect("write the snapshot")).await;
+}
+
+#[tokio::test]
+async fn a_snapshot_of_another_log_is_refused() {
+    // Same length, other events: the log holds another event at the snapshot's position.
+    let other = dirs();
+    build(&other.log, &other.snaps, &events(35, 2)).await;
+    let foreign = snapshot::path(&other.snaps);
+    falls_back(|file| {
+        std::fs::copy(&foreign, file).expect("copy the snapshot");
+    })
+    .await;
+
+    // Longer: the log has no event at the snapshot's position.
+    let longer = dirs();
+    build(&longer.log, &longer.snaps, &events(45, 3)).await;
+    let foreign = snapshot::path(&longer.snaps);
+    falls_back(|file| {
+        std::fs::copy(&foreign, file).expect("copy the snapshot");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_missing_snapshot_means_a_full_replay() {
+    let d = dirs();
+    build(&d.log, &d.snaps, &events(12, 4)).await;
+    std::fs::remove_file(snapshot::path(&d.snaps)).expect("remove the snapshot");
+    let log = Log::open(&d.log).expect("reopen the sled log");
+    let view = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    assert_eq!(info(&view).snapshot_position, 0);
+    assert_equals_full_replay(&view, &log);
+}
