@@ -294,3 +294,99 @@ async fn everything_catches_up_after_the_broker_comes_back() {
     a.stop().await.expect("stop a");
     b.stop().await.expect("stop b");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_raw_id_number_reaches_the_topic_or_the_data_directories() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::Message as _;
+
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let (da, db) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let a = city(da.path(), "310000", &brokers).await;
+    let b = city(db.path(), "330400", &brokers).await;
+    let id = "11010519491231002X";
+    let subject = a.hub.alliance_key.subject_ref(id).expect("ref");
+    let event = pb::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        body: Some(pb::EventBody {
+            kind: Some(pb::event_body::Kind::BlacklistEntryAdded(
+                pb::BlacklistEntryAdded {
+                    entry_id: "sh-9".into(),
+                    subject_ref: subject.to_string(),
+                    subject_display: "张*".into(),
+                    category: pb::BlacklistCategory::ApplicationFraud as i32,
+                    decision_ref: "沪人社信〔2026〕9号".into(),
+                    decided_at: "2026-01-05".into(),
+                    effective_from: "2026-01-05".into(),
+                    expires_at: "2028-01-04".into(),
+                    measures: vec![],
+                },
+            )),
+        }),
+        ..Default::default()
+    };
+    publisher(&a, Some(SH))
+        .await
+        .append(append_one("blacklist/310000/sh-9", event))
+        .await
+        .expect("append");
+    converge(&b, &BTreeMap::from([("310000".to_string(), 1)])).await;
+    // A check by ID number on the receiving city.
+    query(&b, Some(JX))
+        .await
+        .check_subject(pb::CheckSubjectRequest {
+            national_id: id.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("check");
+    a.stop().await.expect("stop a");
+    b.stop().await.expect("stop b");
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "scan")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[DEFAULT_TOPIC]).expect("subscribe");
+    let mut payloads = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => {
+                let bytes = m.payload().unwrap_or_default();
+                assert!(!String::from_utf8_lossy(bytes).to_uppercase().contains(id));
+                payloads += 1;
+            }
+            Some(Err(e)) => panic!("kafka: {e}"),
+            None if payloads > 0 => break,
+            None => assert!(std::time::Instant::now() < deadline, "nothing on the topic"),
+        }
+    }
+    assert!(payloads >= 1);
+    for dir in [da.path(), db.path()] {
+        for file in files(dir) {
+            let bytes = std::fs::read(&file).expect("read");
+            let text = String::from_utf8_lossy(&bytes).to_uppercase();
+            assert!(!text.contains(id), "{} holds the raw ID", file.display());
+        }
+    }
+}
+
+fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
