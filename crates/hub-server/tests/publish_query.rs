@@ -458,24 +458,11 @@ async fn subjects_are_checked_by_national_id_without_it_being_kept() {
     node.stop().await.expect("stop");
 
     // Nothing under the data directory holds the number.
-    for entry in walk(dir.path()) {
+    for entry in files_under(dir.path()) {
         let bytes = std::fs::read(&entry).expect("read");
         let hay = String::from_utf8_lossy(&bytes).to_uppercase();
         assert!(!hay.contains(id), "{} holds the raw ID", entry.display());
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -370,23 +370,10 @@ async fn no_raw_id_number_reaches_the_topic_or_the_data_directories() {
     }
     assert!(payloads >= 1);
     for dir in [da.path(), db.path()] {
-        for file in files(dir) {
+        for file in files_under(dir) {
             let bytes = std::fs::read(&file).expect("read");
             let text = String::from_utf8_lossy(&bytes).to_uppercase();
             assert!(!text.contains(id), "{} holds the raw ID", file.display());
         }
     }
-}
-
-fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

@@ -176,3 +176,17 @@ pub async fn collect_positions(
     }
     Ok(out)
 }
+
+/// Every file under `dir`, recursively: for scans that a value appears nowhere on disk.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
