@@ -4,7 +4,7 @@ use clap::Args;
 use hub_proto::pb;
 use serde_json::{json, Value};
 
-use super::{pin, TimeArgs};
+use super::{collect_pages, TimeArgs};
 use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::output::{
@@ -144,28 +144,25 @@ pub async fn check_subject(conn: &Connection, a: &CheckSubjectArgs, format: Form
 
 /// Asks ListEntries, following the pages unless one page was asked for.
 pub async fn list_entries(conn: &Connection, a: &ListEntriesArgs, format: Format) -> Result<()> {
-    let mut client = conn.query();
-    let mut req = pb::ListEntriesRequest {
+    let client = conn.query();
+    let req = pb::ListEntriesRequest {
         time: Some(a.time.to_proto()),
         origin: a.origin.clone(),
         status: a.status.unwrap_or(0),
         page_size: a.page_size.unwrap_or(0),
         page_token: a.page_token.clone().unwrap_or_default(),
     };
-    let mut entries = Vec::new();
-    let (basis, next) = loop {
-        let resp = client
-            .list_entries(req.clone())
-            .await
-            .map_err(|s| CliError::status("query list-entries", &s))?
-            .into_inner();
-        entries.extend(resp.entries);
-        if a.page_size.is_some() || resp.next_page_token.is_empty() {
-            break (resp.basis, resp.next_page_token);
+    let (entries, basis, next) = collect_pages(req, a.page_size.is_some(), |r| {
+        let mut client = client.clone();
+        async move {
+            client
+                .list_entries(r)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| CliError::status("query list-entries", &s))
         }
-        req.page_token = resp.next_page_token;
-        pin(&mut req.time, resp.basis.as_ref());
-    };
+    })
+    .await?;
     if format == Format::Json {
         print_json(&json!({
             "origin": a.origin,

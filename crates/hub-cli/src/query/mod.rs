@@ -43,8 +43,79 @@ impl TimeArgs {
     }
 }
 
-/// Pins the later pages of a list to the first page's answer basis: page tokens name the
-/// last key only, so without this a list could mix two states of the view.
+/// A list request that pages with a token.
+pub(crate) trait PagedRequest: Clone {
+    /// The token of the page to ask for.
+    fn page_token(&mut self) -> &mut String;
+    /// The question's time axes.
+    fn time(&mut self) -> &mut Option<pb::TimeAxes>;
+}
+
+/// One page of a list answer.
+pub(crate) trait PagedResponse {
+    /// What the list holds.
+    type Item;
+    /// The page's items, its answer basis and the next page's token ("" on the last).
+    fn into_parts(self) -> (Vec<Self::Item>, Option<pb::AnswerBasis>, String);
+}
+
+macro_rules! paged {
+    ($req:ty, $resp:ty, $items:ident, $item:ty) => {
+        impl PagedRequest for $req {
+            fn page_token(&mut self) -> &mut String {
+                &mut self.page_token
+            }
+            fn time(&mut self) -> &mut Option<pb::TimeAxes> {
+                &mut self.time
+            }
+        }
+        impl PagedResponse for $resp {
+            type Item = $item;
+            fn into_parts(self) -> (Vec<$item>, Option<pb::AnswerBasis>, String) {
+                (self.$items, self.basis, self.next_page_token)
+            }
+        }
+    };
+}
+paged!(
+    pb::ListEntriesRequest,
+    pb::ListEntriesResponse,
+    entries,
+    pb::BlacklistEntryView
+);
+paged!(
+    pb::ListRecognitionsRequest,
+    pb::ListRecognitionsResponse,
+    rules,
+    pb::RecognitionRule
+);
+
+/// Asks `call` for `req`, following the pages unless `one_page`; returns every item, the
+/// first page's answer basis and the token after the last page fetched. Later pages are
+/// pinned to the first page's basis: page tokens name the last key only, so without this
+/// a list could mix two states of the view.
+pub(crate) async fn collect_pages<Req, Resp, Fut>(
+    mut req: Req,
+    one_page: bool,
+    mut call: impl FnMut(Req) -> Fut,
+) -> Result<(Vec<Resp::Item>, Option<pb::AnswerBasis>, String)>
+where
+    Req: PagedRequest,
+    Resp: PagedResponse,
+    Fut: std::future::Future<Output = Result<Resp>>,
+{
+    let mut all = Vec::new();
+    loop {
+        let (items, basis, next) = call(req.clone()).await?.into_parts();
+        all.extend(items);
+        if one_page || next.is_empty() {
+            return Ok((all, basis, next));
+        }
+        *req.page_token() = next;
+        pin(req.time(), basis.as_ref());
+    }
+}
+
 fn pin(time: &mut Option<pb::TimeAxes>, basis: Option<&pb::AnswerBasis>) {
     let (Some(time), Some(basis)) = (time.as_mut(), basis) else {
         return;

@@ -4,7 +4,7 @@ use clap::Args;
 use hub_proto::pb;
 use serde_json::{json, Value};
 
-use super::{pin, TimeArgs};
+use super::{collect_pages, TimeArgs};
 use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::output::{
@@ -194,8 +194,8 @@ pub async fn is_recognized(conn: &Connection, a: &IsRecognizedArgs, format: Form
 
 /// Asks ListRecognitions, following the pages unless one page was asked for.
 pub async fn list(conn: &Connection, a: &ListRecognitionsArgs, format: Format) -> Result<()> {
-    let mut client = conn.query();
-    let mut req = pb::ListRecognitionsRequest {
+    let client = conn.query();
+    let req = pb::ListRecognitionsRequest {
         time: Some(a.time.to_proto()),
         recognizer: a.recognizer.clone().unwrap_or_default(),
         issuer: a.issuer.clone().unwrap_or_default(),
@@ -203,20 +203,17 @@ pub async fn list(conn: &Connection, a: &ListRecognitionsArgs, format: Format) -
         page_size: a.page_size.unwrap_or(0),
         page_token: a.page_token.clone().unwrap_or_default(),
     };
-    let mut rules = Vec::new();
-    let (basis, next) = loop {
-        let resp = client
-            .list_recognitions(req.clone())
-            .await
-            .map_err(|s| CliError::status("query list-recognitions", &s))?
-            .into_inner();
-        rules.extend(resp.rules);
-        if a.page_size.is_some() || resp.next_page_token.is_empty() {
-            break (resp.basis, resp.next_page_token);
+    let (rules, basis, next) = collect_pages(req, a.page_size.is_some(), |r| {
+        let mut client = client.clone();
+        async move {
+            client
+                .list_recognitions(r)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|s| CliError::status("query list-recognitions", &s))
         }
-        req.page_token = resp.next_page_token;
-        pin(&mut req.time, resp.basis.as_ref());
-    };
+    })
+    .await?;
     if format == Format::Json {
         print_json(&json!({
             "rules": rules.iter().map(rule_json).collect::<Vec<_>>(),
