@@ -46,6 +46,18 @@ impl QueryService {
         ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
     ) -> Result<Response<Resp>, Status> {
         let (caller, _) = self.hub.auth.authorize(&request, action)?;
+        self.answer_for(caller, request, at_position, ask).await
+    }
+
+    /// Admits an authorised caller's question, waits for the view to reach
+    /// `at_position` if needed, and answers it.
+    async fn answer_for<Req, Resp>(
+        &self,
+        caller: crate::auth::Caller,
+        request: Request<Req>,
+        at_position: u64,
+        ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
+    ) -> Result<Response<Resp>, Status> {
         let _permit = self.hub.admit(caller.member)?;
         if at_position > self.hub.view.position() && at_position <= self.hub.log.head() {
             self.hub
@@ -147,7 +159,7 @@ impl Query for QueryService {
         }
         let subject = request.get_ref().subject_ref.clone();
         let answer = self
-            .answer_as(Action::QueryPersonal, request, at, View::check_subject)
+            .answer_for(caller, request, at, View::check_subject)
             .await?;
         // Fail closed: a check that cannot be recorded is not answered.
         self.hub
