@@ -9,6 +9,9 @@
 //!
 //! tree head (63 + node bytes), signed by the node's key:
 //!   "talenthub.v1.tree-head\0" (23) | tree_size: u64 | timestamp_micros: i64 | root (32) | node (UTF-8)
+//!
+//! entry key (25 + 1 + stream + wrapped bytes), signed by the entry's origin:
+//!   "talenthub.v1.entry-key\0" (23) | stream length: u8 | stream (UTF-8) | wrapped key
 //! ```
 //!
 //! A chain head signature on an origin's event `n` covers events `1..=n` of that origin,
@@ -27,6 +30,34 @@ pub const CHAIN_HEAD_LEN: usize = CHAIN_HEAD_DOMAIN.len() + 6 + 8 + 32;
 
 /// Domain tag of a tree head message.
 pub const TREE_HEAD_DOMAIN: &[u8] = b"talenthub.v1.tree-head\0";
+
+/// Domain tag of an entry-key message.
+pub const ENTRY_KEY_DOMAIN: &[u8] = b"talenthub.v1.entry-key\0";
+
+fn entry_key_message(stream: &str, wrapped: &[u8]) -> Result<Vec<u8>> {
+    let len = u8::try_from(stream.len()).map_err(|_| Error::Origin(stream.to_owned()))?;
+    let mut message = ENTRY_KEY_DOMAIN.to_vec();
+    message.push(len);
+    message.extend_from_slice(stream.as_bytes());
+    message.extend_from_slice(wrapped);
+    Ok(message)
+}
+
+/// Signs an entry's wrapped key on its way to the other nodes; fails only for a stream
+/// name longer than 255 bytes.
+pub fn sign_entry_key(key: &SigningKey, stream: &str, wrapped: &[u8]) -> Result<[u8; 64]> {
+    Ok(key.sign(&entry_key_message(stream, wrapped)?).to_bytes())
+}
+
+/// Checks an entry-key signature strictly against the origin's key.
+pub fn verify_entry_key(
+    key: &VerifyingKey,
+    stream: &str,
+    wrapped: &[u8],
+    signature: &[u8],
+) -> Result<()> {
+    verify_strict(key, &entry_key_message(stream, wrapped)?, signature)
+}
 
 /// The bytes a member signs to vouch for its chain up to event `seq` with hash
 /// `record_hash`; fails when `origin` is not six ASCII digits.

@@ -108,10 +108,14 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     cluster
         .create_topic(DEFAULT_TOPIC, 3, 1)
         .context("create the topic")?;
+    cluster
+        .create_topic(&format!("{DEFAULT_TOPIC}.keys"), 3, 1)
+        .context("create the keys topic")?;
     let kafka = KafkaConfig {
         brokers: cluster.bootstrap_servers(),
         topic: DEFAULT_TOPIC.into(),
         group: String::new(),
+        keys_topic: String::new(),
         properties,
     };
     let start = |dir: &std::path::Path, member: &str| {

@@ -25,7 +25,7 @@ use hub_proto::convert::credential_to_proto;
 use hub_proto::pb;
 use hub_types::event::{
     BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    RecognitionWithdrawn,
+    Personal, PersonalFields, RecognitionWithdrawn,
 };
 use hub_types::roster::{Member, Roster};
 use hub_types::values::{
@@ -643,7 +643,11 @@ impl Mix {
         let added = BlacklistEntryAdded {
             entry_id: id,
             subject_ref: *self.rng.pick(&self.subjects),
-            subject_display: self.display.clone(),
+            // Plain: this bench measures the fold and lookups, not the vault.
+            personal: Personal::Plain(PersonalFields {
+                subject_display: self.display.clone(),
+                decision_summary: self.text.clone(),
+            }),
             category: *self.rng.pick(&[
                 BlacklistCategory::ApplicationFraud,
                 BlacklistCategory::AcademicMisconduct,

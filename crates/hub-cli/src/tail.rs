@@ -11,7 +11,7 @@ use clap::Args;
 use hub_proto::convert::{body_from_proto, timestamp_from_proto};
 use hub_proto::pb;
 use hub_proto::pb::subscribe_response::Item;
-use hub_types::event::EntryTransition;
+use hub_types::event::{EntryTransition, Personal};
 use hub_types::{Body, EventKind, MemberId};
 use serde_json::{json, Value};
 use tonic::{Code, Status};
@@ -133,7 +133,10 @@ pub fn summarize(body: &Body) -> String {
         Body::BlacklistEntryAdded(a) => format!(
             "{}: {} {} {}..{} ({})",
             a.entry_id,
-            a.subject_display,
+            match &a.personal {
+                Personal::Plain(p) => p.subject_display.to_string(),
+                Personal::Sealed(_) => "[sealed]".to_owned(),
+            },
             name(&a.category),
             a.effective_from,
             a.expires_at,
@@ -145,6 +148,16 @@ pub fn summarize(body: &Body) -> String {
             transition: t,
             reason,
         } => transition(&format!("revoked ({})", name(reason)), t),
+        Body::BlacklistEntryErased(e) => format!(
+            "{}: personal data erased ({}{})",
+            e.entry_id,
+            name(&e.reason),
+            if e.order_ref.as_str().is_empty() {
+                String::new()
+            } else {
+                format!(", order {}", e.order_ref)
+            }
+        ),
         Body::Unknown => "(a kind this hubctl does not know)".to_owned(),
     }
 }

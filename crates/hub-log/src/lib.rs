@@ -48,6 +48,7 @@ mod recent;
 mod recovery;
 mod store;
 pub mod tamper;
+pub mod vault;
 mod writer;
 
 use std::collections::BTreeMap;

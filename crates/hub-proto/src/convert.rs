@@ -6,12 +6,12 @@
 
 use hub_types::error::{AtField, Result, ValidationError};
 use hub_types::event::{
-    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    RecognitionWithdrawn,
+    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased,
+    EntryTransition, Personal, PersonalFields, RecognitionWithdrawn, Sealed,
 };
 use hub_types::values::{
-    self, BlacklistCategory, CloseReason, Credential, CredentialKind, Education, Industry, PayBand,
-    RevokeReason, Text, MAX_LABEL, MAX_MEASURES, MAX_TEXT,
+    self, BlacklistCategory, CloseReason, Credential, CredentialKind, Education, ErasureReason,
+    Industry, PayBand, RevokeReason, Text, MAX_LABEL, MAX_MEASURES, MAX_TEXT,
 };
 use hub_types::{
     Body, Date, Event, EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Position, StreamId,
@@ -190,6 +190,102 @@ fn revoke_reason_to_proto(r: RevokeReason) -> pb::RevokeReason {
     }
 }
 
+/// Converts an erasure reason from the wire.
+pub fn erasure_reason_from_proto(raw: i32) -> Result<ErasureReason> {
+    Ok(match enum_value(raw, "")? {
+        pb::ErasureReason::RetentionEnded => ErasureReason::RetentionEnded,
+        pb::ErasureReason::Order => ErasureReason::Order,
+        pb::ErasureReason::Unspecified => unreachable!("rejected by enum_value"),
+    })
+}
+
+/// Converts an erasure reason to the wire.
+pub fn erasure_reason_to_proto(r: ErasureReason) -> pb::ErasureReason {
+    match r {
+        ErasureReason::RetentionEnded => pb::ErasureReason::RetentionEnded,
+        ErasureReason::Order => pb::ErasureReason::Order,
+    }
+}
+
+/// Length of a sealed nonce (XChaCha20-Poly1305).
+pub const SEALED_NONCE_LEN: usize = 24;
+/// Length of the authentication tag at the end of a sealed ciphertext.
+pub const SEALED_TAG_LEN: usize = 16;
+/// Longest sealed ciphertext: the longest plaintext fields plus framing and tag.
+pub const MAX_SEALED_LEN: usize = 4096;
+
+/// Validates the personal fields in the clear.
+pub fn personal_fields_from_proto(
+    subject_display: &str,
+    decision_summary: &str,
+) -> Result<PersonalFields> {
+    Ok(PersonalFields {
+        subject_display: parse(subject_display, "subject_display")?,
+        decision_summary: text(decision_summary, "decision_summary", MAX_TEXT, false)?,
+    })
+}
+
+/// Converts personal fields in the clear to the wire (the sealed plaintext).
+pub fn personal_fields_to_proto(p: &PersonalFields) -> pb::PersonalFields {
+    pb::PersonalFields {
+        subject_display: p.subject_display.to_string(),
+        decision_summary: p.decision_summary.to_string(),
+    }
+}
+
+fn personal_from_proto(a: &pb::BlacklistEntryAdded) -> Result<Personal> {
+    let Some(sealed) = &a.sealed else {
+        return personal_fields_from_proto(&a.subject_display, &a.decision_summary)
+            .map(Personal::Plain);
+    };
+    for (field, value) in [
+        ("subject_display", &a.subject_display),
+        ("decision_summary", &a.decision_summary),
+    ] {
+        if !value.is_empty() {
+            return Err(ValidationError::new(
+                field,
+                "must be empty when sealed is set (it is inside the sealed fields)",
+            ));
+        }
+    }
+    if sealed.nonce.len() != SEALED_NONCE_LEN {
+        return Err(ValidationError::new(
+            "sealed.nonce",
+            format!(
+                "expected {SEALED_NONCE_LEN} bytes, got {}",
+                sealed.nonce.len()
+            ),
+        ));
+    }
+    let n = sealed.ciphertext.len();
+    if !(SEALED_TAG_LEN..=MAX_SEALED_LEN).contains(&n) {
+        return Err(ValidationError::new(
+            "sealed.ciphertext",
+            format!("expected {SEALED_TAG_LEN}..={MAX_SEALED_LEN} bytes, got {n}"),
+        ));
+    }
+    Ok(Personal::Sealed(Sealed {
+        nonce: sealed.nonce.clone(),
+        ciphertext: sealed.ciphertext.clone(),
+    }))
+}
+
+fn erased(e: &pb::BlacklistEntryErased) -> Result<Body> {
+    let reason = erasure_reason_from_proto(e.reason).at("reason")?;
+    let order_ref = text(
+        &e.order_ref,
+        "order_ref",
+        MAX_LABEL,
+        reason == ErasureReason::Order,
+    )?;
+    Ok(Body::BlacklistEntryErased(EntryErased {
+        entry_id: parse(&e.entry_id, "entry_id")?,
+        reason,
+        order_ref,
+    }))
+}
+
 #[allow(clippy::too_many_arguments)] // mirrors the eight fields of the two demand messages
 fn demand_terms(
     signal_id: &str,
@@ -277,6 +373,7 @@ pub fn body_from_proto(body: &pb::EventBody) -> Result<Body> {
                 .at("blacklist_entry_reinstated")
         }
         Kind::BlacklistEntryRevoked(r) => revoked(r).at("blacklist_entry_revoked"),
+        Kind::BlacklistEntryErased(e) => erased(e).at("blacklist_entry_erased"),
     }
 }
 
@@ -373,7 +470,7 @@ fn blacklist_added(a: &pb::BlacklistEntryAdded) -> Result<Body> {
     Ok(Body::BlacklistEntryAdded(BlacklistEntryAdded {
         entry_id: parse(&a.entry_id, "entry_id")?,
         subject_ref: parse(&a.subject_ref, "subject_ref")?,
-        subject_display: parse(&a.subject_display, "subject_display")?,
+        personal: personal_from_proto(a)?,
         category: category_from_proto(a.category).at("category")?,
         decision_ref: text(&a.decision_ref, "decision_ref", MAX_LABEL, true)?,
         decided_at,
@@ -441,17 +538,31 @@ pub fn body_to_proto(body: &Body) -> pb::EventBody {
             filled: c.filled,
             closed_at: c.closed_at.to_string(),
         })),
-        Body::BlacklistEntryAdded(a) => Some(Kind::BlacklistEntryAdded(pb::BlacklistEntryAdded {
-            entry_id: a.entry_id.to_string(),
-            subject_ref: a.subject_ref.to_string(),
-            subject_display: a.subject_display.to_string(),
-            category: category_to_proto(a.category) as i32,
-            decision_ref: a.decision_ref.to_string(),
-            decided_at: a.decided_at.to_string(),
-            effective_from: a.effective_from.to_string(),
-            expires_at: a.expires_at.to_string(),
-            measures: a.measures.iter().map(ToString::to_string).collect(),
-        })),
+        Body::BlacklistEntryAdded(a) => {
+            let (plain, sealed) = match &a.personal {
+                Personal::Plain(p) => (personal_fields_to_proto(p), None),
+                Personal::Sealed(s) => (
+                    pb::PersonalFields::default(),
+                    Some(pb::SealedPersonal {
+                        nonce: s.nonce.clone(),
+                        ciphertext: s.ciphertext.clone(),
+                    }),
+                ),
+            };
+            Some(Kind::BlacklistEntryAdded(pb::BlacklistEntryAdded {
+                entry_id: a.entry_id.to_string(),
+                subject_ref: a.subject_ref.to_string(),
+                subject_display: plain.subject_display,
+                category: category_to_proto(a.category) as i32,
+                decision_ref: a.decision_ref.to_string(),
+                decided_at: a.decided_at.to_string(),
+                effective_from: a.effective_from.to_string(),
+                expires_at: a.expires_at.to_string(),
+                measures: a.measures.iter().map(ToString::to_string).collect(),
+                decision_summary: plain.decision_summary,
+                sealed,
+            }))
+        }
         Body::BlacklistEntrySuspended(t) => {
             Some(Kind::BlacklistEntrySuspended(pb::BlacklistEntrySuspended {
                 entry_id: t.entry_id.to_string(),
@@ -472,6 +583,13 @@ pub fn body_to_proto(body: &Body) -> pb::EventBody {
                 reason: revoke_reason_to_proto(*reason) as i32,
                 note: transition.note.to_string(),
                 effective_at: transition.effective_at.to_string(),
+            }))
+        }
+        Body::BlacklistEntryErased(e) => {
+            Some(Kind::BlacklistEntryErased(pb::BlacklistEntryErased {
+                entry_id: e.entry_id.to_string(),
+                reason: erasure_reason_to_proto(e.reason) as i32,
+                order_ref: e.order_ref.to_string(),
             }))
         }
     };
@@ -646,5 +764,6 @@ pub fn kind_of(body: Option<&pb::EventBody>) -> hub_types::EventKind {
         Some(Kind::BlacklistEntrySuspended(_)) => K::BlacklistEntrySuspended,
         Some(Kind::BlacklistEntryReinstated(_)) => K::BlacklistEntryReinstated,
         Some(Kind::BlacklistEntryRevoked(_)) => K::BlacklistEntryRevoked,
+        Some(Kind::BlacklistEntryErased(_)) => K::BlacklistEntryErased,
     }
 }

@@ -9,12 +9,12 @@ use hub_proto::convert::{
 use hub_proto::jsonl::{parse_line, JsonEvent};
 use hub_proto::pb;
 use hub_types::event::{
-    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    RecognitionWithdrawn,
+    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased,
+    EntryTransition, Personal, PersonalFields, RecognitionWithdrawn, Sealed,
 };
 use hub_types::values::{
-    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, Industry, Issuer,
-    MaskedName, OccupationCode, PayBand, RevokeReason, Text, MAX_HEADCOUNT, MAX_LABEL,
+    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, ErasureReason, Industry,
+    Issuer, MaskedName, OccupationCode, PayBand, RevokeReason, Text, MAX_HEADCOUNT, MAX_LABEL,
     MAX_MEASURES, MAX_MONTHLY_PAY, MAX_TEXT, TITLE_LEVELS,
 };
 use hub_types::{
@@ -234,10 +234,23 @@ fn body() -> impl Strategy<Value = Body> {
                 closed_at,
             })
         });
+    let personal = prop_oneof![
+        (masked_name(), long_text(false)).prop_map(|(subject_display, decision_summary)| {
+            Personal::Plain(PersonalFields {
+                subject_display,
+                decision_summary,
+            })
+        }),
+        (
+            prop::collection::vec(any::<u8>(), 24),
+            prop::collection::vec(any::<u8>(), 16..=600)
+        )
+            .prop_map(|(nonce, ciphertext)| Personal::Sealed(Sealed { nonce, ciphertext })),
+    ];
     let added = (
         local_id(),
         any::<[u8; 32]>(),
-        masked_name(),
+        personal,
         prop::sample::select(vec![
             BlacklistCategory::ApplicationFraud,
             BlacklistCategory::AcademicMisconduct,
@@ -253,7 +266,7 @@ fn body() -> impl Strategy<Value = Body> {
             |(
                 entry_id,
                 subject,
-                display,
+                personal,
                 category,
                 decision_ref,
                 ((decided, from), len),
@@ -262,7 +275,7 @@ fn body() -> impl Strategy<Value = Body> {
                 Body::BlacklistEntryAdded(BlacklistEntryAdded {
                     entry_id,
                     subject_ref: SubjectRef::from_bytes(subject),
-                    subject_display: display,
+                    personal,
                     category,
                     decision_ref,
                     decided_at: decided,
@@ -281,6 +294,18 @@ fn body() -> impl Strategy<Value = Body> {
         ]),
     )
         .prop_map(|(transition, reason)| Body::BlacklistEntryRevoked { transition, reason });
+    let erased = (
+        local_id(),
+        prop::sample::select(vec![ErasureReason::RetentionEnded, ErasureReason::Order]),
+        label(),
+    )
+        .prop_map(|(entry_id, reason, order_ref)| {
+            Body::BlacklistEntryErased(EntryErased {
+                entry_id,
+                reason,
+                order_ref,
+            })
+        });
     prop_oneof![
         recognized,
         withdrawn,
@@ -291,6 +316,7 @@ fn body() -> impl Strategy<Value = Body> {
         transition().prop_map(Body::BlacklistEntrySuspended),
         transition().prop_map(Body::BlacklistEntryReinstated),
         revoked,
+        erased,
     ]
 }
 
@@ -311,6 +337,7 @@ fn stream_for(body: &Body, owner: MemberId) -> StreamId {
         Body::BlacklistEntryRevoked { transition, .. } => {
             StreamId::blacklist(owner, transition.entry_id.clone())
         }
+        Body::BlacklistEntryErased(e) => StreamId::blacklist(owner, e.entry_id.clone()),
     }
 }
 

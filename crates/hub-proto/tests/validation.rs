@@ -88,6 +88,8 @@ fn added() -> pb::BlacklistEntryAdded {
         effective_from: "2025-03-20".into(),
         expires_at: "2028-03-19".into(),
         measures: vec!["三年内不得申报各级各类人才计划".into()],
+        decision_summary: "以伪造的职称证书申报人才计划".into(),
+        sealed: None,
     }
 }
 
@@ -1156,6 +1158,7 @@ fn any_kind() -> impl Strategy<Value = Kind> {
                         effective_from: from,
                         expires_at: expires,
                         measures,
+                        ..Default::default()
                     })
                 }
             ),

@@ -63,27 +63,16 @@ pub(crate) struct Inbox {
 impl Inbox {
     pub(crate) fn new(
         config: &KafkaConfig,
+        group: &str,
         log: Log,
         own: BTreeSet<MemberId>,
         roster: Roster,
         status: SharedStatus,
     ) -> Result<Self> {
-        let group = if config.group.is_empty() {
-            match own.iter().next() {
-                Some(m) => format!("talenthub-{m}"),
-                None => "talenthub-replica".to_owned(),
-            }
-        } else {
-            config.group.clone()
-        };
-        let keys = roster
-            .members
-            .iter()
-            .filter_map(|m| Some((m.code, hub_audit::parse_public_key(&m.public_key).ok()?)))
-            .collect();
+        let keys = crate::keys::roster_keys(&roster);
         let consumer: StreamConsumer = config
             .client()
-            .set("group.id", &group)
+            .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")

@@ -18,7 +18,10 @@
 //!   events it waits for arrive.
 
 mod inbox;
+mod keys;
 mod outbox;
+
+pub use keys::KeySharing;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -59,6 +62,9 @@ pub struct KafkaConfig {
     /// This node's consumer group; defaults to `talenthub-<member>`.
     #[serde(default)]
     pub group: String,
+    /// The compacted topic of entry keys; defaults to `<topic>.keys`.
+    #[serde(default)]
+    pub keys_topic: String,
     /// Passed through to librdkafka, e.g. `security.protocol`, `ssl.ca.location`,
     /// `sasl.mechanisms`.
     #[serde(default)]
@@ -70,6 +76,26 @@ fn default_topic() -> String {
 }
 
 impl KafkaConfig {
+    /// The entry keys topic.
+    pub fn keys_topic(&self) -> String {
+        if self.keys_topic.is_empty() {
+            format!("{}.keys", self.topic)
+        } else {
+            self.keys_topic.clone()
+        }
+    }
+
+    /// The consumer group: configured, or `talenthub-<first own member>`.
+    fn group_for(&self, own: &BTreeSet<MemberId>) -> String {
+        if !self.group.is_empty() {
+            return self.group.clone();
+        }
+        match own.iter().next() {
+            Some(m) => format!("talenthub-{m}"),
+            None => "talenthub-replica".to_owned(),
+        }
+    }
+
     fn client(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
@@ -102,6 +128,10 @@ pub struct Status {
     pub consumer_lag: i64,
     /// The last quarantine reason, for operators.
     pub last_quarantine: Option<String>,
+    /// Shared entry keys refused (bad signature, wrong wrapping key, conflicting key).
+    pub keys_rejected: u64,
+    /// The last reason an entry key was refused.
+    pub last_key_rejection: Option<String>,
 }
 
 /// Shared, updated by the tasks.
@@ -118,21 +148,36 @@ pub struct Replication {
 
 impl Replication {
     /// Starts replicating `log`: producing the events of `own` origins and ingesting the
-    /// events of the other `roster` members.
+    /// events of the other `roster` members; with `keys`, also sharing and gathering the
+    /// entry keys on the keys topic.
     pub fn start(
         config: &KafkaConfig,
         log: Log,
         own: BTreeSet<MemberId>,
         roster: Roster,
+        keys: Option<KeySharing>,
     ) -> Result<Self> {
         let status: SharedStatus = Arc::default();
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let group = config.group_for(&own);
         let outbox = outbox::Outbox::new(config, log.clone(), own.clone(), status.clone())?;
-        let inbox = inbox::Inbox::new(config, log.clone(), own, roster, status.clone())?;
-        let tasks = vec![
-            tokio::spawn(outbox.run(stopped.clone())),
-            tokio::spawn(inbox.run(stopped)),
-        ];
+        let mut tasks = Vec::new();
+        if let Some(keys) = keys {
+            let keys = Arc::new(keys);
+            let share = keys::Share::new(config, keys.clone())?;
+            let gather = keys::Gather::new(
+                config,
+                &group,
+                keys,
+                keys::roster_keys(&roster),
+                status.clone(),
+            )?;
+            tasks.push(tokio::spawn(share.run(stopped.clone())));
+            tasks.push(tokio::spawn(gather.run(stopped.clone())));
+        }
+        let inbox = inbox::Inbox::new(config, &group, log.clone(), own, roster, status.clone())?;
+        tasks.push(tokio::spawn(outbox.run(stopped.clone())));
+        tasks.push(tokio::spawn(inbox.run(stopped)));
         Ok(Self {
             status,
             log,

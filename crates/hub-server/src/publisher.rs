@@ -3,16 +3,18 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
+use hub_log::vault::{self, KeyState};
 use hub_proto::convert::append_request_from_proto;
 use hub_proto::pb;
 use hub_proto::pb::publisher_server::Publisher;
-use hub_types::ValidationError;
+use hub_types::event::Personal;
+use hub_types::{Body, Family, NewEvent, StreamId, ValidationError};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::{Action, Caller};
 use crate::hub::Hub;
-use crate::status::{from_log, invalid};
+use crate::status::{from_log, from_vault, invalid};
 
 /// The Publisher service.
 #[derive(Debug, Clone)]
@@ -43,8 +45,9 @@ async fn append_one(
             ),
         )));
     }
-    let (stream, expected, events) = append_request_from_proto(req).map_err(|e| invalid(&e))?;
+    let (stream, expected, mut events) = append_request_from_proto(req).map_err(|e| invalid(&e))?;
     hub.auth.check(caller, Action::Append(&stream))?;
+    seal_personal(hub, &stream, &mut events)?;
     let count = events.len();
     let appended = hub
         .log
@@ -58,6 +61,43 @@ async fn append_one(
         stream_version: appended.stream_version,
         duplicate: appended.duplicate,
     })
+}
+
+/// Seals the personal fields of a blacklist entry under the entry's key before they are
+/// stored, and refuses events for an entry whose personal data is erased (other than a
+/// retried erasure, which the log answers as a duplicate).
+fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Result<(), Status> {
+    if stream.family() != Family::Blacklist {
+        return Ok(());
+    }
+    let Some(keys) = hub.view.vault() else {
+        return Ok(());
+    };
+    let erasures_only = events
+        .iter()
+        .all(|e| matches!(e.body, Body::BlacklistEntryErased(_)));
+    if !erasures_only && matches!(keys.get(stream), KeyState::Destroyed) {
+        return Err(Status::failed_precondition(format!(
+            "the personal data of {stream} is erased: the entry takes no more events"
+        )));
+    }
+    for (i, event) in events.iter_mut().enumerate() {
+        let Body::BlacklistEntryAdded(added) = &mut event.body else {
+            continue;
+        };
+        let fields = match &added.personal {
+            Personal::Plain(fields) => fields,
+            Personal::Sealed(_) => {
+                return Err(invalid(&ValidationError::new(
+                    format!("events[{i}].body.blacklist_entry_added.sealed"),
+                    "is set by the hub; send subject_display and decision_summary in the clear",
+                )))
+            }
+        };
+        let key = keys.get_or_create(stream).map_err(from_vault)?;
+        added.personal = Personal::Sealed(vault::seal(&key, stream, fields));
+    }
+    Ok(())
 }
 
 type AppendStream = Pin<Box<dyn Stream<Item = Result<pb::AppendResponse, Status>> + Send>>;

@@ -47,11 +47,16 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     let own_list: Vec<_> = own.iter().copied().collect();
     let signers = crate::keys::signing_keys(&config.node.signing_key_file, &own_list, &roster)?;
     let signer = Arc::new(crate::keys::CitySigner::new(signers.clone()));
+    let vault = Arc::new(
+        hub_log::vault::Vault::open(data.join("keys"))
+            .context("cannot open the entry-key vault")?,
+    );
     let view_config = ViewConfig {
         roster: roster.clone(),
         thresholds: config.view.thresholds,
         snapshot_dir: Some(data.join("view")),
         snapshot_every: config.view.snapshot_every,
+        vault: Some(vault.clone()),
     };
     let (log, view) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Log, View)> {
         let log = Log::open_signed(data.join("log"), signer)
@@ -92,6 +97,11 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
             .map(|(m, k)| (m.to_string(), k))
             .collect(),
     };
+    let key_sharing = hub_replication::KeySharing {
+        vault,
+        wrap_key: zeroize::Zeroizing::new(alliance_key.derive(hub_log::vault::WRAP_KEY_LABEL)),
+        signers,
+    };
     let hub = Arc::new(Hub::new(
         log.clone(),
         view,
@@ -102,9 +112,15 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     )?);
     tokio::spawn(hub.ledger.clone().follow(hub.log.clone()));
     if let Some(kafka) = kafka {
-        let replication = hub_replication::Replication::start(&kafka, log, own, roster)
-            .context("cannot start replication")?;
-        tracing::info!(brokers = %kafka.brokers, topic = %kafka.topic, "replicating over kafka");
+        let replication =
+            hub_replication::Replication::start(&kafka, log, own, roster, Some(key_sharing))
+                .context("cannot start replication")?;
+        tracing::info!(
+            brokers = %kafka.brokers,
+            topic = %kafka.topic,
+            keys_topic = %kafka.keys_topic(),
+            "replicating over kafka"
+        );
         hub.set_replication(replication);
     }
     Ok(hub)

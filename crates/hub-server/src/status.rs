@@ -40,3 +40,16 @@ pub fn from_view(e: hub_view::Error) -> Status {
         hub_view::Error::Log(e) => from_log(e),
     }
 }
+
+/// Maps an entry-key vault error.
+pub fn from_vault(e: hub_log::vault::VaultError) -> Status {
+    use hub_log::vault::VaultError as E;
+    match &e {
+        E::Erased(_) => Status::failed_precondition(e.to_string()),
+        E::StreamTooLong(_) => Status::invalid_argument(format!("stream: {e}")),
+        E::Io { .. } => {
+            tracing::error!(error = %e, "vault failure");
+            Status::internal(format!("storage failure: {e}"))
+        }
+    }
+}

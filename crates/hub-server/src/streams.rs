@@ -73,9 +73,12 @@ fn visible(mut event: pb::Event, access: Access) -> pb::Event {
         Some(Kind::BlacklistEntryAdded(a)) => {
             a.subject_ref = HIDDEN.into();
             a.subject_display = HIDDEN.into();
+            a.decision_summary = HIDDEN.into();
+            a.sealed = None;
             a.decision_ref = HIDDEN.into();
             a.measures.clear();
         }
+        Some(Kind::BlacklistEntryErased(e)) => e.order_ref = HIDDEN.into(),
         Some(Kind::BlacklistEntrySuspended(s)) => s.appeal_ref = HIDDEN.into(),
         Some(Kind::BlacklistEntryReinstated(r)) => r.note = HIDDEN.into(),
         Some(Kind::BlacklistEntryRevoked(r)) => r.note = HIDDEN.into(),

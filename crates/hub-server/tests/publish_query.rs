@@ -393,6 +393,7 @@ async fn subjects_are_checked_by_national_id_without_it_being_kept() {
                 effective_from: "2026-01-10".into(),
                 expires_at: "2029-01-09".into(),
                 measures: vec!["barred from talent programmes for 3 years".into()],
+                ..Default::default()
             },
         )),
     };

@@ -20,6 +20,9 @@ fn mock_cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerCont
     let cluster = MockCluster::new(1).expect("mock cluster");
     cluster.create_topic(DEFAULT_TOPIC, 3, 1).expect("topic");
     cluster
+        .create_topic(&format!("{DEFAULT_TOPIC}.keys"), 3, 1)
+        .expect("keys topic");
+    cluster
 }
 
 async fn city(dir: &std::path::Path, member: &str, brokers: &str) -> RunningNode {
@@ -31,6 +34,7 @@ async fn city(dir: &std::path::Path, member: &str, brokers: &str) -> RunningNode
             brokers,
             topic: DEFAULT_TOPIC.into(),
             group: String::new(),
+            keys_topic: String::new(),
             properties: BTreeMap::new(),
         });
     })
@@ -324,6 +328,7 @@ async fn no_raw_id_number_reaches_the_topic_or_the_data_directories() {
                     effective_from: "2026-01-05".into(),
                     expires_at: "2028-01-04".into(),
                     measures: vec![],
+                    ..Default::default()
                 },
             )),
         }),

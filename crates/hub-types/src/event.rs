@@ -6,8 +6,8 @@ use crate::error::{Result, ValidationError};
 use crate::ids::{EventId, Family, LocalId, MemberId, OriginSeq, Position, StreamId, SubjectRef};
 use crate::time::{Date, Period, Timestamp};
 use crate::values::{
-    BlacklistCategory, CloseReason, Credential, Education, Industry, Issuer, MaskedName,
-    OccupationCode, PayBand, RevokeReason, Text,
+    BlacklistCategory, CloseReason, Credential, Education, ErasureReason, Industry, Issuer,
+    MaskedName, OccupationCode, PayBand, RevokeReason, Text,
 };
 
 /// A city recognises a credential issued by another city (or any member city).
@@ -79,15 +79,19 @@ pub struct DemandSignalClosed {
 }
 
 /// A city records a dishonesty decision about a person.
+///
+/// In JSON the personal fields sit beside the others: `subject_display` and
+/// `decision_summary` in the clear, or `sealed` as the hub stores them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "AddedFields", into = "AddedFields")]
 pub struct BlacklistEntryAdded {
     /// The entry, equal to the last part of its stream.
     pub entry_id: LocalId,
     /// Keyed hash of the person's national ID.
     pub subject_ref: SubjectRef,
-    /// Masked name for display.
-    pub subject_display: MaskedName,
+    /// The fields that describe the person: plain as a client sends them, sealed under
+    /// the entry's own key as the hub stores them.
+    pub personal: Personal,
     /// What kind of dishonesty.
     pub category: BlacklistCategory,
     /// Decision document number (决定文号).
@@ -100,6 +104,121 @@ pub struct BlacklistEntryAdded {
     pub expires_at: Date,
     /// Measures imposed.
     pub measures: Vec<Text>,
+}
+
+/// The serde shape of [`BlacklistEntryAdded`], with the personal fields flattened.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddedFields {
+    entry_id: LocalId,
+    subject_ref: SubjectRef,
+    #[serde(default)]
+    subject_display: Option<MaskedName>,
+    #[serde(default)]
+    decision_summary: Option<Text>,
+    #[serde(default)]
+    sealed: Option<Sealed>,
+    category: BlacklistCategory,
+    decision_ref: Text,
+    decided_at: Date,
+    effective_from: Date,
+    expires_at: Date,
+    measures: Vec<Text>,
+}
+
+impl TryFrom<AddedFields> for BlacklistEntryAdded {
+    type Error = String;
+
+    fn try_from(f: AddedFields) -> std::result::Result<Self, String> {
+        let personal = match (f.sealed, f.subject_display) {
+            (Some(sealed), None) if f.decision_summary.is_none() => Personal::Sealed(sealed),
+            (None, Some(subject_display)) => Personal::Plain(PersonalFields {
+                subject_display,
+                decision_summary: f.decision_summary.unwrap_or_default(),
+            }),
+            (Some(_), _) => {
+                return Err("give either sealed or subject_display and decision_summary".into())
+            }
+            (None, None) => return Err("missing field `subject_display`".into()),
+        };
+        Ok(Self {
+            entry_id: f.entry_id,
+            subject_ref: f.subject_ref,
+            personal,
+            category: f.category,
+            decision_ref: f.decision_ref,
+            decided_at: f.decided_at,
+            effective_from: f.effective_from,
+            expires_at: f.expires_at,
+            measures: f.measures,
+        })
+    }
+}
+
+impl From<BlacklistEntryAdded> for AddedFields {
+    fn from(a: BlacklistEntryAdded) -> Self {
+        let (subject_display, decision_summary, sealed) = match a.personal {
+            Personal::Plain(p) => (Some(p.subject_display), Some(p.decision_summary), None),
+            Personal::Sealed(s) => (None, None, Some(s)),
+        };
+        Self {
+            entry_id: a.entry_id,
+            subject_ref: a.subject_ref,
+            subject_display,
+            decision_summary,
+            sealed,
+            category: a.category,
+            decision_ref: a.decision_ref,
+            decided_at: a.decided_at,
+            effective_from: a.effective_from,
+            expires_at: a.expires_at,
+            measures: a.measures,
+        }
+    }
+}
+
+/// The personal fields of a blacklist entry in the clear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonalFields {
+    /// Masked name for display.
+    pub subject_display: MaskedName,
+    /// What the person did, in the decision's words (may be empty).
+    pub decision_summary: Text,
+}
+
+/// Personal fields encrypted under the entry's key (XChaCha20-Poly1305). Destroying the
+/// key erases them everywhere while the event, its hash and its signature stay intact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    /// 24-byte nonce.
+    pub nonce: Vec<u8>,
+    /// Ciphertext with its 16-byte tag.
+    pub ciphertext: Vec<u8>,
+}
+
+/// The personal fields of an entry, in the clear or sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Personal {
+    /// As a client sends them; the hub seals them before storing.
+    Plain(PersonalFields),
+    /// As the hub stores and replicates them.
+    Sealed(Sealed),
+}
+
+/// The personal data of a blacklist entry is erased: its key is destroyed on every node
+/// the event reaches. The entry stays in the history, without the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryErased {
+    /// The entry concerned.
+    pub entry_id: LocalId,
+    /// Why.
+    pub reason: ErasureReason,
+    /// The order's reference; required when `reason` is an order.
+    pub order_ref: Text,
 }
 
 /// A change to an entry's lifecycle taking effect on a date.
@@ -142,6 +261,8 @@ pub enum Body {
         /// Why.
         reason: RevokeReason,
     },
+    /// See [`EntryErased`].
+    BlacklistEntryErased(EntryErased),
     /// A kind this build does not know.
     Unknown,
 }
@@ -168,13 +289,15 @@ pub enum EventKind {
     BlacklistEntryReinstated,
     /// `blacklist_entry_revoked`
     BlacklistEntryRevoked,
+    /// `blacklist_entry_erased`
+    BlacklistEntryErased,
     /// A kind this build does not know.
     Unknown,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::CredentialRecognized,
         Self::RecognitionWithdrawn,
         Self::DemandSignalPublished,
@@ -184,6 +307,7 @@ impl EventKind {
         Self::BlacklistEntrySuspended,
         Self::BlacklistEntryReinstated,
         Self::BlacklistEntryRevoked,
+        Self::BlacklistEntryErased,
         Self::Unknown,
     ];
 
@@ -199,6 +323,7 @@ impl EventKind {
             Self::BlacklistEntrySuspended => "blacklist_entry_suspended",
             Self::BlacklistEntryReinstated => "blacklist_entry_reinstated",
             Self::BlacklistEntryRevoked => "blacklist_entry_revoked",
+            Self::BlacklistEntryErased => "blacklist_entry_erased",
             Self::Unknown => "unknown",
         }
     }
@@ -218,7 +343,8 @@ impl EventKind {
             Self::BlacklistEntryAdded
             | Self::BlacklistEntrySuspended
             | Self::BlacklistEntryReinstated
-            | Self::BlacklistEntryRevoked => Some(Family::Blacklist),
+            | Self::BlacklistEntryRevoked
+            | Self::BlacklistEntryErased => Some(Family::Blacklist),
             Self::Unknown => None,
         }
     }
@@ -237,6 +363,7 @@ impl Body {
             Self::BlacklistEntrySuspended(_) => EventKind::BlacklistEntrySuspended,
             Self::BlacklistEntryReinstated(_) => EventKind::BlacklistEntryReinstated,
             Self::BlacklistEntryRevoked { .. } => EventKind::BlacklistEntryRevoked,
+            Self::BlacklistEntryErased(_) => EventKind::BlacklistEntryErased,
             Self::Unknown => EventKind::Unknown,
         }
     }
@@ -251,6 +378,7 @@ impl Body {
                 Some(&t.entry_id)
             }
             Self::BlacklistEntryRevoked { transition, .. } => Some(&transition.entry_id),
+            Self::BlacklistEntryErased(e) => Some(&e.entry_id),
             Self::CredentialRecognized(_) | Self::RecognitionWithdrawn(_) | Self::Unknown => None,
         }
     }

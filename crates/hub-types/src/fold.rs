@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::event::{
-    BlacklistEntryAdded, Body, CredentialRecognized, DemandSignalClosed, DemandTerms,
+    BlacklistEntryAdded, Body, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased,
     EntryTransition, Event, EventKind, RecognitionWithdrawn,
 };
 use crate::ids::{LocalId, MemberId, Position, SubjectRef};
@@ -123,6 +123,8 @@ pub enum EntryStatus {
     Expired,
     /// Revoked for good.
     Revoked,
+    /// The personal data is erased; the entry no longer names anyone.
+    Erased,
 }
 
 impl EntryStatus {
@@ -134,6 +136,7 @@ impl EntryStatus {
             Self::Suspended => "suspended",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
+            Self::Erased => "erased",
         }
     }
 }
@@ -159,12 +162,17 @@ pub struct BlacklistEntry {
     pub added: BlacklistEntryAdded,
     /// Lifecycle steps in stream order.
     pub steps: Vec<(Step, EntryTransition)>,
+    /// Set once the personal data is erased; nothing changes the entry after that.
+    pub erased: Option<EntryErased>,
 }
 
 impl BlacklistEntry {
-    /// The entry's status on `date`: revocation wins, then the entry's period, then the
-    /// last suspension or reinstatement in force on that date.
+    /// The entry's status on `date`: erasure wins whatever the date, then revocation, then
+    /// the entry's period, then the last suspension or reinstatement in force on that date.
     pub fn status_on(&self, date: Date) -> EntryStatus {
+        if self.erased.is_some() {
+            return EntryStatus::Erased;
+        }
         let in_force = |t: &EntryTransition| t.effective_at <= date;
         if self
             .steps
@@ -339,6 +347,7 @@ impl ViewState {
                     origin: owner,
                     added: added.clone(),
                     steps: Vec::new(),
+                    erased: None,
                 };
                 self.entries.insert(key, History::new(pos, entry));
                 Applied::Changed
@@ -357,6 +366,18 @@ impl ViewState {
                 self.step_entry(owner, pos, transition, Step::Revoked(*reason), |last| {
                     !matches!(last, Some(Step::Revoked(_)))
                 })
+            }
+            Body::BlacklistEntryErased(erased) => {
+                let Some(history) = self.entries.get_mut(&(owner, erased.entry_id.clone())) else {
+                    return Applied::Ignored;
+                };
+                if history.current().erased.is_some() {
+                    return Applied::Ignored;
+                }
+                let mut entry = history.current().clone();
+                entry.erased = Some(erased.clone());
+                history.push(pos, entry);
+                Applied::Changed
             }
         }
     }
@@ -391,7 +412,7 @@ impl ViewState {
         let Some(history) = self.entries.get_mut(&(owner, transition.entry_id.clone())) else {
             return Applied::Ignored;
         };
-        if !allowed_after(history.current().lifecycle()) {
+        if history.current().erased.is_some() || !allowed_after(history.current().lifecycle()) {
             return Applied::Ignored;
         }
         let mut entry = history.current().clone();

@@ -52,6 +52,16 @@ impl AllianceKey {
         mac.update(id.as_bytes());
         Ok(SubjectRef::from_bytes(mac.finalize().into_bytes().into()))
     }
+
+    /// A 32-byte key for another purpose, derived as HMAC-SHA256(alliance key, `label`).
+    /// Labels contain `/`, so they never collide with a normalised ID number.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        debug_assert!(label.contains('/'), "derivation labels contain '/'");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC accepts keys of any length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// Checks a national ID number (18 characters: 17 digits, a check character per GB 11643,

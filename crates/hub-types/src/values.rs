@@ -468,6 +468,16 @@ pub enum RevokeReason {
 /// Most measures one blacklist entry may list.
 pub const MAX_MEASURES: usize = 16;
 
+/// Why a blacklist entry's personal data is erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureReason {
+    /// The retention period ended (PIPL art. 19, 47).
+    RetentionEnded,
+    /// An order (court, regulator or the person's request upheld) requires it.
+    Order,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hub_types::event::{
     BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    RecognitionWithdrawn,
+    Personal, PersonalFields, RecognitionWithdrawn,
 };
 use hub_types::fold::{Applied, EntryStatus, Step, ViewState};
 use hub_types::values::{
@@ -167,7 +167,10 @@ fn added(entry: &str, subject_byte: u8, from: &str, expires: &str) -> Body {
     Body::BlacklistEntryAdded(BlacklistEntryAdded {
         entry_id: id(entry),
         subject_ref: subject(subject_byte),
-        subject_display: "张*".parse().expect("masked"),
+        personal: Personal::Plain(PersonalFields {
+            subject_display: "张*".parse().expect("test display name"),
+            decision_summary: Text::default(),
+        }),
         category: BlacklistCategory::ApplicationFraud,
         decision_ref: text("沪人社信〔2025〕12号"),
         decided_at: d(from),

@@ -2,12 +2,14 @@
 
 use std::ops::Bound;
 
-use hub_proto::convert::category_to_proto;
+use hub_log::vault::{self, KeyState, Vault};
+use hub_proto::convert::{category_to_proto, erasure_reason_to_proto};
 use hub_proto::pb;
 use hub_types::error::AtField;
+use hub_types::event::{Personal, PersonalFields};
 use hub_types::fold::{BlacklistEntry, EntryStatus, Step};
 use hub_types::values::RevokeReason;
-use hub_types::{Date, MemberId, SubjectRef, ValidationError};
+use hub_types::{Date, MemberId, StreamId, SubjectRef, ValidationError};
 
 use crate::axes::resolve;
 use crate::paging::{page_size, parse_token, token};
@@ -21,6 +23,7 @@ pub fn status_to_proto(s: EntryStatus) -> pb::EntryStatus {
         EntryStatus::Suspended => pb::EntryStatus::Suspended,
         EntryStatus::Expired => pb::EntryStatus::Expired,
         EntryStatus::Revoked => pb::EntryStatus::Revoked,
+        EntryStatus::Erased => pb::EntryStatus::Erased,
     }
 }
 
@@ -32,13 +35,55 @@ fn revoke_to_proto(r: RevokeReason) -> pb::RevokeReason {
     }
 }
 
-fn entry_to_proto(e: &BlacklistEntry, date: Date) -> pb::BlacklistEntryView {
+/// The personal fields of an entry as this node can show them.
+fn personal(
+    e: &BlacklistEntry,
+    vault: Option<&Vault>,
+) -> (Option<PersonalFields>, pb::PersonalState) {
+    if e.erased.is_some() {
+        return (None, pb::PersonalState::Erased);
+    }
+    let sealed = match &e.added.personal {
+        Personal::Plain(fields) => return (Some(fields.clone()), pb::PersonalState::Shown),
+        Personal::Sealed(sealed) => sealed,
+    };
+    let stream = StreamId::blacklist(e.origin, e.added.entry_id.clone());
+    match vault.map(|v| v.get(&stream)) {
+        Some(KeyState::Live(key)) => match vault::open(&key, &stream, sealed) {
+            Some(fields) => (Some(fields), pb::PersonalState::Shown),
+            None => {
+                tracing::warn!(%stream, "the entry's key does not open its sealed fields");
+                (None, pb::PersonalState::KeyMissing)
+            }
+        },
+        Some(KeyState::Destroyed) => (None, pb::PersonalState::Erased),
+        Some(KeyState::Missing) | None => (None, pb::PersonalState::KeyMissing),
+    }
+}
+
+fn entry_to_proto(e: &BlacklistEntry, date: Date, vault: Option<&Vault>) -> pb::BlacklistEntryView {
     let a = &e.added;
+    let (fields, state) = personal(e, vault);
+    let (subject_display, decision_summary) = fields
+        .map(|f| {
+            (
+                f.subject_display.to_string(),
+                f.decision_summary.to_string(),
+            )
+        })
+        .unwrap_or_default();
     pb::BlacklistEntryView {
         origin: e.origin.to_string(),
         entry_id: a.entry_id.to_string(),
-        subject_ref: a.subject_ref.to_string(),
-        subject_display: a.subject_display.to_string(),
+        // An erased entry no longer names anyone, not even by reference.
+        subject_ref: if e.erased.is_some() {
+            String::new()
+        } else {
+            a.subject_ref.to_string()
+        },
+        subject_display,
+        decision_summary,
+        personal: state as i32,
         category: category_to_proto(a.category) as i32,
         decision_ref: a.decision_ref.to_string(),
         decided_at: a.decided_at.to_string(),
@@ -47,6 +92,15 @@ fn entry_to_proto(e: &BlacklistEntry, date: Date) -> pb::BlacklistEntryView {
         measures: a.measures.iter().map(ToString::to_string).collect(),
         status: status_to_proto(e.status_on(date)) as i32,
         revoke_reason: e.revocation().map_or(0, |(r, _)| revoke_to_proto(r) as i32),
+        erasure_reason: e
+            .erased
+            .as_ref()
+            .map_or(0, |x| erasure_reason_to_proto(x.reason) as i32),
+        erasure_order_ref: e
+            .erased
+            .as_ref()
+            .map(|x| x.order_ref.to_string())
+            .unwrap_or_default(),
         history: e
             .steps
             .iter()
@@ -58,6 +112,7 @@ fn entry_to_proto(e: &BlacklistEntry, date: Date) -> pb::BlacklistEntryView {
                 };
                 format!("{what} {}", t.effective_at)
             })
+            .chain(e.erased.iter().map(|_| "erased".to_owned()))
             .collect(),
     }
 }
@@ -70,6 +125,7 @@ fn status_filter(raw: i32) -> Result<Option<EntryStatus>, ValidationError> {
         Ok(pb::EntryStatus::Suspended) => Some(EntryStatus::Suspended),
         Ok(pb::EntryStatus::Expired) => Some(EntryStatus::Expired),
         Ok(pb::EntryStatus::Revoked) => Some(EntryStatus::Revoked),
+        Ok(pb::EntryStatus::Erased) => Some(EntryStatus::Erased),
         Err(_) => {
             return Err(ValidationError::new(
                 "status",
@@ -81,7 +137,7 @@ fn status_filter(raw: i32) -> Result<Option<EntryStatus>, ValidationError> {
 
 impl View {
     /// Answers `CheckSubject`: every city's entries for the subject with their status on
-    /// the date.
+    /// the date. Erased entries no longer name the subject and are left out.
     pub fn check_subject(&self, req: &pb::CheckSubjectRequest) -> Result<pb::CheckSubjectResponse> {
         if req.subject_ref.is_empty() {
             return Err(ValidationError::new("subject_ref", "must be set").into());
@@ -97,7 +153,8 @@ impl View {
             .flatten()
             .filter_map(|k| inner.state.entries.get(k))
             .filter_map(|h| axes.version(h))
-            .map(|e| entry_to_proto(e, axes.date))
+            .filter(|e| e.erased.is_none())
+            .map(|e| entry_to_proto(e, axes.date, self.vault()))
             .collect();
         let active = pb::EntryStatus::Active as i32;
         Ok(pb::CheckSubjectResponse {
@@ -147,7 +204,7 @@ impl View {
                 }
                 break;
             }
-            entries.push(entry_to_proto(entry, axes.date));
+            entries.push(entry_to_proto(entry, axes.date, self.vault()));
             last = Some(id);
         }
         Ok(pb::ListEntriesResponse {

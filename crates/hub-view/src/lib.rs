@@ -24,11 +24,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
+use hub_log::vault::Vault;
 use hub_log::{Log, Store, StoredEvent};
 use hub_proto::convert::event_from_record;
 use hub_types::fold::{Applied, ViewState};
 use hub_types::roster::Roster;
-use hub_types::{EventKind, MemberId, ValidationError};
+use hub_types::{Body, EventKind, MemberId, StreamId, ValidationError};
 use serde::{Deserialize, Serialize};
 
 pub use axes::{Axes, Cut};
@@ -88,6 +89,10 @@ pub struct ViewConfig {
     pub snapshot_dir: Option<PathBuf>,
     /// Write a snapshot every this many events (0 = never).
     pub snapshot_every: u64,
+    /// The entry keys: the view opens sealed personal fields with them and destroys an
+    /// entry's key when it folds the entry's erasure. `None` (offline verification, tools)
+    /// shows personal fields as missing and destroys nothing.
+    pub vault: Option<Arc<Vault>>,
 }
 
 /// Everything the view holds, behind one lock.
@@ -115,7 +120,8 @@ impl Inner {
         self.stored_at.len() as u64
     }
 
-    fn apply(&mut self, stored: &StoredEvent) {
+    /// Folds one event; returns the stream whose key must be destroyed if it is an erasure.
+    fn apply(&mut self, stored: &StoredEvent) -> Option<StreamId> {
         let pos = stored.position.get();
         debug_assert_eq!(
             pos,
@@ -136,12 +142,23 @@ impl Inner {
                 if self.state.apply(&event) == Applied::Ignored {
                     self.ignored_positions.push(pos);
                 }
+                matches!(event.body, Body::BlacklistEntryErased(_)).then_some(event.stream)
             }
             Err(e) => {
                 tracing::warn!(position = pos, error = %e, "stored event does not decode; skipped");
                 self.undecodable += 1;
+                None
             }
         }
+    }
+}
+
+fn destroy_key(vault: &Vault, stream: &StreamId) {
+    match vault.destroy(stream) {
+        Ok(true) => tracing::info!(%stream, "entry key destroyed: personal data erased"),
+        Ok(false) => {}
+        // The erasure stays in the log and is retried when the view is next opened.
+        Err(e) => tracing::error!(%stream, error = %e, "cannot destroy an erased entry's key"),
     }
 }
 
@@ -172,7 +189,23 @@ impl View {
         let view = Self::new(config);
         view.restore(log);
         view.catch_up(log)?;
+        view.destroy_erased_keys();
         Ok(view)
+    }
+
+    /// Destroys the key of every erased entry, in case a crash came between folding an
+    /// erasure and destroying its key, or the erasure was folded into a snapshot before
+    /// this node held a vault.
+    fn destroy_erased_keys(&self) {
+        let Some(vault) = &self.config.vault else {
+            return;
+        };
+        let inner = self.read();
+        for ((origin, id), history) in &inner.state.entries {
+            if history.current().erased.is_some() {
+                destroy_key(vault, &StreamId::blacklist(*origin, id.clone()));
+            }
+        }
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Inner> {
@@ -182,6 +215,11 @@ impl View {
     /// The configuration.
     pub fn config(&self) -> &ViewConfig {
         &self.config
+    }
+
+    /// The entry-key vault, if the view has one.
+    pub fn vault(&self) -> Option<&Vault> {
+        self.config.vault.as_deref()
     }
 
     /// The last position folded.
@@ -202,7 +240,11 @@ impl View {
             let position = {
                 let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
                 for e in &events {
-                    inner.apply(e);
+                    // The key goes before the lock is released: no answer after the
+                    // erasure is folded can still open the entry's fields.
+                    if let (Some(stream), Some(vault)) = (inner.apply(e), &self.config.vault) {
+                        destroy_key(vault, &stream);
+                    }
                 }
                 inner.position()
             };

@@ -12,7 +12,7 @@ use hub_proto::convert::{body_from_proto, body_to_proto, timestamp_to_proto};
 use hub_proto::pb;
 use hub_types::event::{
     BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    RecognitionWithdrawn,
+    Personal, PersonalFields, RecognitionWithdrawn,
 };
 use hub_types::roster::{Member, Roster};
 use hub_types::values::{
@@ -156,7 +156,10 @@ pub fn added(entry_id: &str, subject_ref: &str, from: &str, expires: &str) -> Bo
     Body::BlacklistEntryAdded(BlacklistEntryAdded {
         entry_id: id(entry_id),
         subject_ref: subject_ref.parse().expect("test subject ref"),
-        subject_display: "张*".parse().expect("test display name"),
+        personal: Personal::Plain(PersonalFields {
+            subject_display: "张*".parse().expect("test display name"),
+            decision_summary: Text::default(),
+        }),
         category: BlacklistCategory::ApplicationFraud,
         decision_ref: text("沪人社信〔2026〕1号"),
         decided_at: d(from),
@@ -209,6 +212,7 @@ pub fn stream_of(origin: MemberId, body: &Body) -> StreamId {
         Body::BlacklistEntryRevoked { transition, .. } => {
             StreamId::blacklist(origin, transition.entry_id.clone())
         }
+        Body::BlacklistEntryErased(e) => StreamId::blacklist(origin, e.entry_id.clone()),
     }
 }
 

@@ -1,0 +1,310 @@
+//! Entry keys between nodes: the keys topic (`<topic>.keys`, compacted, key = stream).
+//!
+//! - **Share**: this node produces the key of every entry of its own origins, wrapped with
+//!   the alliance's wrapping key and signed by the origin, when the key is created and
+//!   again at every start (so a crash between creating and producing loses nothing). When
+//!   the key is destroyed it produces a tombstone, so compaction drops the wrapped key
+//!   from the topic too.
+//! - **Gather**: every node reads the whole topic from the beginning at start and then
+//!   follows it, checks each key's signature against the origin's roster key, unwraps it
+//!   and stores it in the vault. The vault refuses a key whose entry was already erased.
+//!
+//! Tombstones never destroy a key: only the erasure event, which is signed and verified
+//! with the origin's chain, does (see `hub_view`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hub_audit::{SigningKey, VerifyingKey};
+use hub_log::vault::{self, Change, Inserted, Vault};
+use hub_proto::pb;
+use hub_types::{Family, MemberId, StreamId};
+use prost::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::broadcast::error::RecvError;
+use zeroize::Zeroizing;
+
+use crate::{KafkaConfig, Result, SharedStatus};
+
+/// Wait after a failed delivery or metadata read before trying again.
+const BACKOFF: Duration = Duration::from_millis(500);
+
+/// What a node needs to exchange entry keys.
+#[derive(Debug)]
+pub struct KeySharing {
+    /// The node's vault.
+    pub vault: Arc<Vault>,
+    /// The wrapping key, derived from the alliance key with
+    /// [`hub_log::vault::WRAP_KEY_LABEL`].
+    pub wrap_key: Zeroizing<[u8; 32]>,
+    /// Signing keys of the origins this node publishes for.
+    pub signers: BTreeMap<MemberId, SigningKey>,
+}
+
+pub(crate) struct Share {
+    producer: FutureProducer,
+    topic: String,
+    keys: Arc<KeySharing>,
+}
+
+impl Share {
+    pub(crate) fn new(config: &KafkaConfig, keys: Arc<KeySharing>) -> Result<Self> {
+        let producer = config
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .create()?;
+        Ok(Self {
+            producer,
+            topic: config.keys_topic(),
+            keys,
+        })
+    }
+
+    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut changes = self.keys.vault.subscribe();
+        let mut full_pass = true;
+        loop {
+            if full_pass {
+                full_pass = false;
+                for (stream, key) in self.keys.vault.entries() {
+                    if !self.deliver(&stream, key.as_deref(), &mut stop).await {
+                        return;
+                    }
+                }
+            }
+            let change = tokio::select! {
+                c = changes.recv() => c,
+                _ = stop.changed() => return,
+            };
+            let delivered = match change {
+                Ok(Change::Stored(stream)) => match self.keys.vault.get(&stream) {
+                    vault::KeyState::Live(key) => {
+                        self.deliver(&stream, Some(&key), &mut stop).await
+                    }
+                    _ => true,
+                },
+                Ok(Change::Destroyed(stream)) => self.deliver(&stream, None, &mut stop).await,
+                Err(RecvError::Lagged(_)) => {
+                    full_pass = true;
+                    true
+                }
+                Err(RecvError::Closed) => return,
+            };
+            if !delivered {
+                return;
+            }
+        }
+    }
+
+    /// Produces `stream`'s wrapped key (or a tombstone when `key` is `None`) if this node
+    /// publishes for the stream's origin, retrying until delivered; false when stopped.
+    async fn deliver(
+        &self,
+        stream: &StreamId,
+        key: Option<&[u8; 32]>,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> bool {
+        let Some(signer) = self.keys.signers.get(&stream.owner()) else {
+            return true;
+        };
+        let name = stream.to_string();
+        let payload = match key {
+            Some(key) => {
+                let wrapped = vault::wrap(&self.keys.wrap_key, stream, key);
+                let signature = match hub_audit::sign_entry_key(signer, &name, &wrapped) {
+                    Ok(s) => s.to_vec(),
+                    Err(e) => {
+                        tracing::error!(%stream, error = %e, "cannot sign an entry key");
+                        return true;
+                    }
+                };
+                Some(
+                    pb::EntryKey {
+                        stream: name.clone(),
+                        wrapped,
+                        signature,
+                    }
+                    .encode_to_vec(),
+                )
+            }
+            None => None,
+        };
+        loop {
+            let mut record = FutureRecord::<String, Vec<u8>>::to(&self.topic).key(&name);
+            if let Some(p) = &payload {
+                record = record.payload(p);
+            }
+            match self.producer.send(record, Duration::from_secs(10)).await {
+                Ok(_) => {
+                    tracing::debug!(%stream, tombstone = payload.is_none(), "entry key shared");
+                    return true;
+                }
+                Err((e, _)) => {
+                    tracing::warn!(%stream, error = %e, "cannot share an entry key; retrying")
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(BACKOFF) => {}
+                _ = stop.changed() => return false,
+            }
+        }
+    }
+}
+
+pub(crate) struct Gather {
+    consumer: Arc<StreamConsumer>,
+    topic: String,
+    keys: Arc<KeySharing>,
+    roster: BTreeMap<MemberId, VerifyingKey>,
+    status: SharedStatus,
+}
+
+impl Gather {
+    pub(crate) fn new(
+        config: &KafkaConfig,
+        group: &str,
+        keys: Arc<KeySharing>,
+        roster: BTreeMap<MemberId, VerifyingKey>,
+        status: SharedStatus,
+    ) -> Result<Self> {
+        // Offsets are never committed: the whole (compacted) topic is read at every start.
+        let consumer: StreamConsumer = config
+            .client()
+            .set("group.id", format!("{group}-keys"))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()?;
+        Ok(Self {
+            consumer: Arc::new(consumer),
+            topic: config.keys_topic(),
+            keys,
+            roster,
+            status,
+        })
+    }
+
+    async fn assign(&self, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+        loop {
+            let consumer = self.consumer.clone();
+            let topic = self.topic.clone();
+            let partitions = tokio::task::spawn_blocking(move || {
+                consumer
+                    .fetch_metadata(Some(&topic), Duration::from_secs(5))
+                    .map(|m| {
+                        m.topics()
+                            .iter()
+                            .filter(|t| t.name() == topic && t.error().is_none())
+                            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                            .collect::<Vec<i32>>()
+                    })
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+            match partitions {
+                Ok(partitions) if !partitions.is_empty() => {
+                    let mut list = TopicPartitionList::new();
+                    for p in partitions {
+                        let _ = list.add_partition_offset(&self.topic, p, Offset::Beginning);
+                    }
+                    match self.consumer.assign(&list) {
+                        Ok(()) => return true,
+                        Err(e) => tracing::warn!(error = %e, "cannot assign the keys topic"),
+                    }
+                }
+                Ok(_) => tracing::info!(topic = %self.topic, "waiting for the keys topic to exist"),
+                Err(e) => tracing::warn!(error = %e, "cannot read keys topic metadata; retrying"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(BACKOFF) => {}
+                _ = stop.changed() => return false,
+            }
+        }
+    }
+
+    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        if !self.assign(&mut stop).await {
+            return;
+        }
+        loop {
+            let message = tokio::select! {
+                m = self.consumer.recv() => m,
+                _ = stop.changed() => return,
+            };
+            match message {
+                Ok(m) => {
+                    use rdkafka::Message as _;
+                    if let Some(payload) = m.payload() {
+                        self.receive(payload);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "keys topic read failed");
+                    tokio::select! {
+                        () = tokio::time::sleep(BACKOFF) => {}
+                        _ = stop.changed() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks and stores one shared key.
+    fn receive(&self, payload: &[u8]) {
+        match self.check(payload) {
+            Ok((stream, key)) => match self.keys.vault.insert(&stream, key) {
+                Ok(Inserted::New) => tracing::debug!(%stream, "entry key received"),
+                Ok(Inserted::Held) => {}
+                Ok(Inserted::Refused) => {
+                    tracing::info!(%stream, "entry key refused: the entry is erased")
+                }
+                Ok(Inserted::Conflict) => {
+                    self.reject(format!("{stream}: another key is already held"))
+                }
+                Err(e) => tracing::error!(%stream, error = %e, "cannot store an entry key"),
+            },
+            Err(reason) => self.reject(reason),
+        }
+    }
+
+    fn check(&self, payload: &[u8]) -> Result<(StreamId, vault::EntryKey), String> {
+        let shared = pb::EntryKey::decode(payload).map_err(|e| format!("not an EntryKey: {e}"))?;
+        let stream: StreamId = shared
+            .stream
+            .parse()
+            .map_err(|e| format!("stream {:?}: {e}", shared.stream))?;
+        if stream.family() != Family::Blacklist {
+            return Err(format!("{stream}: only blacklist entries have keys"));
+        }
+        let origin = stream.owner();
+        let Some(public) = self.roster.get(&origin) else {
+            return Err(format!("{stream}: origin {origin} is not on the roster"));
+        };
+        hub_audit::verify_entry_key(public, &shared.stream, &shared.wrapped, &shared.signature)
+            .map_err(|e| format!("{stream}: signature does not verify: {e}"))?;
+        let key = vault::unwrap(&self.keys.wrap_key, &stream, &shared.wrapped)
+            .ok_or_else(|| format!("{stream}: the key does not unwrap with the alliance key"))?;
+        Ok((stream, key))
+    }
+
+    fn reject(&self, reason: String) {
+        tracing::warn!(%reason, "shared entry key rejected");
+        let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
+        status.keys_rejected += 1;
+        status.last_key_rejection = Some(reason);
+    }
+}
+
+/// The roster's public keys by member, skipping unparsable ones.
+pub(crate) fn roster_keys(roster: &hub_types::roster::Roster) -> BTreeMap<MemberId, VerifyingKey> {
+    roster
+        .members
+        .iter()
+        .filter_map(|m| Some((m.code, hub_audit::parse_public_key(&m.public_key).ok()?)))
+        .collect()
+}
