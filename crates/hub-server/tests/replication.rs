@@ -299,11 +299,61 @@ async fn everything_catches_up_after_the_broker_comes_back() {
     b.stop().await.expect("stop b");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_raw_id_number_reaches_the_topic_or_the_data_directories() {
+/// Waits until `check` holds for `node`'s entries of Shanghai.
+async fn entries_until(
+    node: &RunningNode,
+    check: impl Fn(&[pb::BlacklistEntryView]) -> bool,
+) -> Vec<pb::BlacklistEntryView> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let entries = query(node, Some(JX))
+            .await
+            .list_entries(pb::ListEntriesRequest {
+                origin: "310000".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("list entries")
+            .into_inner()
+            .entries;
+        if check(&entries) {
+            return entries;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out; last answer: {entries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every payload on `topic`, from the beginning.
+fn payloads(brokers: &str, topic: &str) -> Vec<Vec<u8>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::Message as _;
 
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("scan-{topic}"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => out.push(m.payload().unwrap_or_default().to_vec()),
+            Some(Err(e)) => panic!("kafka: {e}"),
+            None if !out.is_empty() => return out,
+            None => assert!(std::time::Instant::now() < deadline, "nothing on {topic}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_destroys_the_key_in_every_city_and_leaves_no_personal_data_behind() {
+    capture_logs();
     let cluster = mock_cluster();
     let brokers = cluster.bootstrap_servers();
     let (da, db) = (
@@ -312,73 +362,70 @@ async fn no_raw_id_number_reaches_the_topic_or_the_data_directories() {
     );
     let a = city(da.path(), "310000", &brokers).await;
     let b = city(db.path(), "330400", &brokers).await;
-    let id = "11010519491231002X";
-    let subject = a.hub.alliance_key.subject_ref(id).expect("ref");
-    let event = pb::Event {
-        event_id: uuid::Uuid::new_v4().to_string(),
-        body: Some(pb::EventBody {
-            kind: Some(pb::event_body::Kind::BlacklistEntryAdded(
-                pb::BlacklistEntryAdded {
-                    entry_id: "sh-9".into(),
-                    subject_ref: subject.to_string(),
-                    subject_display: "张*".into(),
-                    category: pb::BlacklistCategory::ApplicationFraud as i32,
-                    decision_ref: "沪人社信〔2026〕9号".into(),
-                    decided_at: "2026-01-05".into(),
-                    effective_from: "2026-01-05".into(),
-                    expires_at: "2028-01-04".into(),
-                    measures: vec![],
-                    ..Default::default()
-                },
-            )),
-        }),
-        ..Default::default()
-    };
+    let (stream, event) = blacklist_entry(&a, "310000", "sh-9");
     publisher(&a, Some(SH))
         .await
-        .append(append_one("blacklist/310000/sh-9", event))
+        .append(append_one(&stream, event))
         .await
         .expect("append");
-    converge(&b, &BTreeMap::from([("310000".to_string(), 1)])).await;
+    // The event and its key reach Jiaxing, which shows the fields to its members.
+    let shown = entries_until(&b, |e| {
+        e.first()
+            .is_some_and(|e| e.personal == pb::PersonalState::Shown as i32)
+    })
+    .await;
+    assert_eq!(shown[0].subject_display, DISPLAY);
+    assert_eq!(shown[0].decision_summary, SUMMARY);
+    let key = live_key(&a, &stream).expect("key in shanghai");
+    assert_eq!(live_key(&b, &stream), Some(key));
     // A check by ID number on the receiving city.
-    query(&b, Some(JX))
+    let found = query(&b, Some(JX))
         .await
         .check_subject(pb::CheckSubjectRequest {
-            national_id: id.into(),
+            national_id: NATIONAL_ID.into(),
             ..Default::default()
         })
         .await
-        .expect("check");
+        .expect("check")
+        .into_inner();
+    assert_eq!(found.entries.len(), 1);
+
+    publisher(&a, Some(SH))
+        .await
+        .append(append_one(&stream, erasure("sh-9", "沪高法〔2026〕3号")))
+        .await
+        .expect("erase");
+    let erased = entries_until(&b, |e| {
+        e.first()
+            .is_some_and(|e| e.status == pb::EntryStatus::Erased as i32)
+    })
+    .await;
+    assert_eq!(erased[0].personal, pb::PersonalState::Erased as i32);
+    assert_eq!(live_key(&b, &stream), None);
+    assert_eq!(live_key(&a, &stream), None);
     a.stop().await.expect("stop a");
     b.stop().await.expect("stop b");
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &brokers)
-        .set("group.id", "scan")
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .expect("consumer");
-    consumer.subscribe(&[DEFAULT_TOPIC]).expect("subscribe");
-    let mut payloads = 0;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        match consumer.poll(Duration::from_millis(500)) {
-            Some(Ok(m)) => {
-                let bytes = m.payload().unwrap_or_default();
-                assert!(!String::from_utf8_lossy(bytes).to_uppercase().contains(id));
-                payloads += 1;
-            }
-            Some(Err(e)) => panic!("kafka: {e}"),
-            None if payloads > 0 => break,
-            None => assert!(std::time::Instant::now() < deadline, "nothing on the topic"),
+    let mut secrets = personal_secrets();
+    secrets.push(("destroyed entry key", key.to_vec()));
+    let events = payloads(&brokers, DEFAULT_TOPIC);
+    assert!(events.len() >= 2);
+    let keys = payloads(&brokers, &format!("{DEFAULT_TOPIC}.keys"));
+    assert!(!keys.is_empty());
+    for payload in events.iter().chain(&keys) {
+        for (what, secret) in &secrets {
+            assert!(
+                !contains(payload, secret),
+                "a kafka payload holds the {what}"
+            );
         }
     }
-    assert!(payloads >= 1);
     for dir in [da.path(), db.path()] {
-        for file in files_under(dir) {
-            let bytes = std::fs::read(&file).expect("read");
-            let text = String::from_utf8_lossy(&bytes).to_uppercase();
-            assert!(!text.contains(id), "{} holds the raw ID", file.display());
-        }
+        assert_nowhere_under(dir, &secrets);
+    }
+    let logs = captured_logs();
+    assert!(!logs.is_empty(), "the logs are captured");
+    for (what, secret) in &secrets {
+        assert!(!contains(&logs, secret), "the logs hold the {what}");
     }
 }

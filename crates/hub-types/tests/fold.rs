@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use hub_types::event::{
-    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    Personal, PersonalFields, RecognitionWithdrawn,
+    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased,
+    EntryTransition, Personal, PersonalFields, RecognitionWithdrawn,
 };
 use hub_types::fold::{Applied, EntryStatus, Step, ViewState};
 use hub_types::values::{
-    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, Industry, Issuer,
-    PayBand, RevokeReason, Text,
+    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, ErasureReason, Industry,
+    Issuer, PayBand, RevokeReason, Text,
 };
 use hub_types::{
     Body, Date, Event, EventId, EventKind, LocalId, MemberId, OriginSeq, Position, StreamId,
@@ -201,6 +201,14 @@ fn revoked(entry: &str, at: &str, reason: RevokeReason) -> Body {
         transition: transition(entry, at),
         reason,
     }
+}
+
+fn erased(entry: &str, reason: ErasureReason, order_ref: &str) -> Body {
+    Body::BlacklistEntryErased(EntryErased {
+        entry_id: id(entry),
+        reason,
+        order_ref: text(order_ref),
+    })
 }
 
 // ---------------------------------------------------------------------------------------

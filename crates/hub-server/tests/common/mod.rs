@@ -190,3 +190,139 @@ pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A national ID number that must never be stored, logged or replicated.
+pub const NATIONAL_ID: &str = "11010519491231002X";
+/// A masked name that is personal data.
+pub const DISPLAY: &str = "欧阳*";
+/// A decision summary that is personal data.
+pub const SUMMARY: &str = "以伪造的博士学位证书申报二〇二六年度领军人才计划";
+
+/// A blacklist entry of `member` about the person with [`NATIONAL_ID`], with the personal
+/// fields [`DISPLAY`] and [`SUMMARY`] in the clear.
+pub fn blacklist_entry(node: &RunningNode, member: &str, entry: &str) -> (String, pb::Event) {
+    let subject = node
+        .hub
+        .alliance_key
+        .subject_ref(NATIONAL_ID)
+        .expect("subject ref");
+    let body = pb::EventBody {
+        kind: Some(pb::event_body::Kind::BlacklistEntryAdded(
+            pb::BlacklistEntryAdded {
+                entry_id: entry.into(),
+                subject_ref: subject.to_string(),
+                subject_display: DISPLAY.into(),
+                decision_summary: SUMMARY.into(),
+                category: pb::BlacklistCategory::CredentialForgery as i32,
+                decision_ref: "沪人社信〔2026〕7号".into(),
+                decided_at: "2026-01-05".into(),
+                effective_from: "2026-01-05".into(),
+                expires_at: "2029-01-04".into(),
+                measures: vec!["barred from talent programmes for 3 years".into()],
+                sealed: None,
+            },
+        )),
+    };
+    (
+        format!("blacklist/{member}/{entry}"),
+        pb::Event {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            body: Some(body),
+            ..Default::default()
+        },
+    )
+}
+
+/// An erasure of `entry` by order.
+pub fn erasure(entry: &str, order_ref: &str) -> pb::Event {
+    pb::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        body: Some(pb::EventBody {
+            kind: Some(pb::event_body::Kind::BlacklistEntryErased(
+                pb::BlacklistEntryErased {
+                    entry_id: entry.into(),
+                    reason: pb::ErasureReason::Order as i32,
+                    order_ref: order_ref.into(),
+                },
+            )),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The live key of `stream` in `node`'s vault.
+pub fn live_key(node: &RunningNode, stream: &str) -> Option<[u8; 32]> {
+    let stream = stream.parse().expect("stream");
+    match node.hub.view.vault().expect("vault").get(&stream) {
+        hub_log::vault::KeyState::Live(k) => Some(*k),
+        _ => None,
+    }
+}
+
+/// True if `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The personal data of [`blacklist_entry`] as byte strings to scan for: the ID number
+/// (both spellings of its check character), the display name and the summary.
+pub fn personal_secrets() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("raw ID number", NATIONAL_ID.as_bytes().to_vec()),
+        ("raw ID number", NATIONAL_ID.to_lowercase().into_bytes()),
+        ("display name", DISPLAY.as_bytes().to_vec()),
+        ("decision summary", SUMMARY.as_bytes().to_vec()),
+    ]
+}
+
+/// Fails naming the file if any file under `dir` holds one of `secrets`.
+pub fn assert_nowhere_under(dir: &Path, secrets: &[(&str, Vec<u8>)]) {
+    for file in files_under(dir) {
+        let bytes = std::fs::read(&file).expect("read");
+        for (what, secret) in secrets {
+            assert!(
+                !contains(&bytes, secret),
+                "{} holds the {what}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// Everything the test binary's tracing wrote, at trace level for the hub's crates.
+pub fn captured_logs() -> Vec<u8> {
+    LOGS.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Sends the test binary's tracing, at trace level for the hub's crates, to a buffer read
+/// by [`captured_logs`]. Call at the start of every test that scans the logs.
+pub fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::new(
+            "info,hub_server=trace,hub_log=trace,hub_view=trace,hub_replication=trace",
+        );
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(|| LogWriter)
+            .try_init();
+    });
+}
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

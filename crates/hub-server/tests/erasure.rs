@@ -1,0 +1,256 @@
+//! Personal data of blacklist entries: sealed under a per-entry key on arrival, shown to
+//! members, erased for good by destroying the key, with the history still verifying.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use hub_proto::pb;
+use hub_server::RunningNode;
+use tonic::Code;
+
+const STREAM: &str = "blacklist/310000/sh-erase-1";
+const ENTRY: &str = "sh-erase-1";
+
+async fn publish_entry(node: &RunningNode) -> u64 {
+    let (stream, event) = blacklist_entry(node, "310000", ENTRY);
+    let r = publisher(node, Some(SH))
+        .await
+        .append(append_one(&stream, event))
+        .await
+        .expect("append entry")
+        .into_inner();
+    assert!(
+        node.hub
+            .view
+            .wait_for(r.last_position, Duration::from_secs(5))
+            .await
+    );
+    r.last_position
+}
+
+async fn check(node: &RunningNode, at_position: u64) -> pb::CheckSubjectResponse {
+    query(node, Some(JX))
+        .await
+        .check_subject(pb::CheckSubjectRequest {
+            national_id: NATIONAL_ID.into(),
+            time: Some(pb::TimeAxes {
+                on_date: "2026-06-01".into(),
+                at_position,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("check subject")
+        .into_inner()
+}
+
+async fn list(node: &RunningNode) -> Vec<pb::BlacklistEntryView> {
+    query(node, Some(JX))
+        .await
+        .list_entries(pb::ListEntriesRequest {
+            origin: "310000".into(),
+            time: Some(pb::TimeAxes {
+                on_date: "2026-06-01".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("list entries")
+        .into_inner()
+        .entries
+}
+
+#[tokio::test]
+async fn personal_fields_are_stored_sealed_and_shown_to_members() {
+    capture_logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    publish_entry(&node).await;
+
+    let answer = check(&node, 0).await;
+    assert_eq!(answer.entries.len(), 1);
+    let e = &answer.entries[0];
+    assert_eq!(e.subject_display, DISPLAY);
+    assert_eq!(e.decision_summary, SUMMARY);
+    assert_eq!(e.personal, pb::PersonalState::Shown as i32);
+    assert_eq!(e.status, pb::EntryStatus::Active as i32);
+
+    // The stored event carries only the sealed form.
+    let events = read_everything(&mut streams(&node, Some(JX)).await).await;
+    let Some(pb::event_body::Kind::BlacklistEntryAdded(stored)) =
+        events[0].body.as_ref().and_then(|b| b.kind.clone())
+    else {
+        panic!("not an entry: {:?}", events[0]);
+    };
+    assert!(stored.subject_display.is_empty() && stored.decision_summary.is_empty());
+    let sealed = stored.sealed.expect("sealed");
+    assert_eq!(sealed.nonce.len(), 24);
+    // Operators see neither form.
+    let events = read_everything(&mut streams(&node, Some("dev-operator")).await).await;
+    let Some(pb::event_body::Kind::BlacklistEntryAdded(redacted)) =
+        events[0].body.as_ref().and_then(|b| b.kind.clone())
+    else {
+        panic!("not an entry");
+    };
+    assert!(redacted.sealed.is_none());
+    assert_eq!(redacted.subject_ref, "<redacted>");
+
+    node.stop().await.expect("stop");
+    assert_nowhere_under(dir.path(), &personal_secrets());
+    let logs = captured_logs();
+    for (what, secret) in personal_secrets() {
+        assert!(!contains(&logs, &secret), "the logs hold the {what}");
+    }
+}
+
+#[tokio::test]
+async fn erasure_destroys_the_key_and_the_history_still_verifies() {
+    capture_logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    let added_at = publish_entry(&node).await;
+    let key = live_key(&node, STREAM).expect("the entry has a key");
+    assert!(contains(
+        &std::fs::read(dir.path().join("keys/entry-keys")).expect("vault"),
+        &key
+    ));
+
+    let erase = append_one(STREAM, erasure(ENTRY, "(2026)沪0101民初1号"));
+    let mut publisher = publisher(&node, Some(SH)).await;
+    let r = publisher
+        .append(erase.clone())
+        .await
+        .expect("erase")
+        .into_inner();
+    assert!(
+        node.hub
+            .view
+            .wait_for(r.last_position, Duration::from_secs(5))
+            .await
+    );
+    assert_eq!(live_key(&node, STREAM), None);
+
+    // Now: the entry is listed as erased, names nobody, and no check finds it.
+    let listed = list(&node).await;
+    assert_eq!(listed.len(), 1);
+    let e = &listed[0];
+    assert_eq!(e.status, pb::EntryStatus::Erased as i32);
+    assert_eq!(e.personal, pb::PersonalState::Erased as i32);
+    assert_eq!(e.erasure_reason, pb::ErasureReason::Order as i32);
+    assert_eq!(e.erasure_order_ref, "(2026)沪0101民初1号");
+    assert!(e.subject_ref.is_empty() && e.subject_display.is_empty());
+    assert!(e.decision_summary.is_empty());
+    assert!(check(&node, 0).await.entries.is_empty());
+    // As of before the erasure the entry was active, but its fields are gone for good.
+    let then = check(&node, added_at).await;
+    assert_eq!(then.entries.len(), 1);
+    assert_eq!(then.entries[0].status, pb::EntryStatus::Active as i32);
+    assert_eq!(then.entries[0].personal, pb::PersonalState::Erased as i32);
+    assert!(then.entries[0].subject_display.is_empty());
+
+    // The history still verifies: chains, signatures and the Merkle tree.
+    let verified = audit(&node, Some("dev-auditor"))
+        .await
+        .verify_range(pb::VerifyRangeRequest { to_position: 0 })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert!(verified.ok, "{}", verified.problem);
+    assert_eq!(verified.verified, 2);
+
+    // A retried erasure is a duplicate; anything else on the entry is refused.
+    let again = publisher.append(erase).await.expect("retry").into_inner();
+    assert!(again.duplicate);
+    let (_, readd) = blacklist_entry(&node, "310000", ENTRY);
+    let refused = publisher
+        .append(append_one(STREAM, readd))
+        .await
+        .expect_err("re-adding an erased entry");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("erased"),
+        "{}",
+        refused.message()
+    );
+
+    // After a restart the key stays destroyed and the entry erased.
+    node.stop().await.expect("stop");
+    let node = start(dir.path(), |_| {}).await;
+    assert_eq!(live_key(&node, STREAM), None);
+    assert_eq!(list(&node).await[0].status, pb::EntryStatus::Erased as i32);
+    node.stop().await.expect("stop again");
+
+    let mut secrets = personal_secrets();
+    secrets.push(("destroyed entry key", key.to_vec()));
+    assert_nowhere_under(dir.path(), &secrets);
+    let logs = captured_logs();
+    assert!(
+        contains(&logs, b"entry key destroyed"),
+        "the logs are captured"
+    );
+    for (what, secret) in secrets {
+        assert!(!contains(&logs, &secret), "the logs hold the {what}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_origin_erases_and_only_the_hub_seals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |c| c.node.sandbox = true).await;
+    publish_entry(&node).await;
+
+    let denied = publisher(&node, Some(JX))
+        .await
+        .append(append_one(STREAM, erasure(ENTRY, "order 1")))
+        .await
+        .expect_err("a foreign city erases");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+
+    let mut sh = publisher(&node, Some(SH)).await;
+    let (stream, mut event) = blacklist_entry(&node, "310000", "sh-sealed");
+    if let Some(pb::event_body::Kind::BlacklistEntryAdded(a)) =
+        event.body.as_mut().and_then(|b| b.kind.as_mut())
+    {
+        a.subject_display.clear();
+        a.decision_summary.clear();
+        a.sealed = Some(pb::SealedPersonal {
+            nonce: vec![0; 24],
+            ciphertext: vec![0; 40],
+        });
+    }
+    let invalid = sh
+        .append(append_one(&stream, event))
+        .await
+        .expect_err("a client seals");
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    assert!(
+        invalid
+            .message()
+            .starts_with("events[0].body.blacklist_entry_added.sealed"),
+        "{}",
+        invalid.message()
+    );
+
+    let mut no_order = erasure(ENTRY, "");
+    no_order.event_id = uuid::Uuid::new_v4().to_string();
+    let invalid = sh
+        .append(append_one(STREAM, no_order))
+        .await
+        .expect_err("an order without its reference");
+    assert_eq!(invalid.code(), Code::InvalidArgument);
+    assert!(
+        invalid
+            .message()
+            .contains("blacklist_entry_erased.order_ref"),
+        "{}",
+        invalid.message()
+    );
+    // Nothing was erased by the refused calls.
+    assert!(live_key(&node, STREAM).is_some());
+    assert_eq!(check(&node, 0).await.entries.len(), 1);
+    node.stop().await.expect("stop");
+}
