@@ -39,6 +39,9 @@
 //!
 //! [`Log`] is generic over its [`Store`]: [`SledStore`] on disk, [`MemStore`] for tests; the
 //! [`conformance`] suite states the contract as tests any store must pass.
+//!
+//! Beside the log, [`vault`] keeps the one thing that must be destroyable: the per-entry
+//! keys that seal the personal fields of blacklist entries (crypto-shredding).
 
 pub mod conformance;
 mod error;

@@ -267,6 +267,13 @@ impl Vault {
         all
     }
 
+    /// How many keys are live and how many destroyed.
+    pub fn counts(&self) -> (u64, u64) {
+        let inner = self.lock();
+        let live = inner.slots.values().filter(|s| s.key.is_some()).count() as u64;
+        (live, inner.slots.len() as u64 - live)
+    }
+
     /// Changes from now on. A receiver that lags far behind misses changes and should
     /// re-read [`Vault::entries`].
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {

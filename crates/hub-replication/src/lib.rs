@@ -16,6 +16,9 @@
 //!   coming back are skipped, duplicates are no-ops, and anything that does not verify is
 //!   quarantined (kept aside in the log's meta, counted, logged) and retried when the
 //!   events it waits for arrive.
+//! - `keys`: the entry keys that seal blacklist personal fields travel on a second,
+//!   compacted topic (`<topic>.keys`, key = stream), wrapped with the alliance's wrapping key
+//!   and signed by the origin; each node gathers the whole topic at start and follows it.
 
 mod inbox;
 mod keys;

@@ -114,6 +114,11 @@ pub struct PrivacyConfig {
     pub alliance_key: String,
     /// A file with the key's raw bytes; wins when set.
     pub alliance_key_file: String,
+    /// Erase the personal data of this node's own blacklist entries this many days after
+    /// they end (expiry or revocation); 0 = only by order.
+    pub retention_days: u32,
+    /// How often the node looks for entries past their retention, in seconds.
+    pub retention_sweep_s: u64,
 }
 
 impl std::fmt::Debug for PrivacyConfig {
@@ -121,6 +126,8 @@ impl std::fmt::Debug for PrivacyConfig {
         f.debug_struct("PrivacyConfig")
             .field("alliance_key", &"<redacted>")
             .field("alliance_key_file", &self.alliance_key_file)
+            .field("retention_days", &self.retention_days)
+            .field("retention_sweep_s", &self.retention_sweep_s)
             .finish()
     }
 }
@@ -256,6 +263,7 @@ impl Config {
             ("subscribe.buffer", self.subscribe.buffer as u64),
             ("subscribe.lag_timeout_ms", self.subscribe.lag_timeout_ms),
             ("subscribe.heartbeat_ms", self.subscribe.heartbeat_ms),
+            ("privacy.retention_sweep_s", self.privacy.retention_sweep_s),
         ];
         for (key, v) in positive {
             if v == 0 {

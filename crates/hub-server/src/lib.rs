@@ -19,6 +19,7 @@ pub mod hub;
 pub mod keys;
 pub mod publisher;
 pub mod query;
+pub mod retention;
 pub mod server;
 pub mod status;
 pub mod streams;

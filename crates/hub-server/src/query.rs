@@ -207,5 +207,7 @@ fn replication_info(status: hub_replication::Status) -> pb::ReplicationInfo {
         quarantined: status.quarantined,
         consumer_lag: status.consumer_lag,
         last_quarantine: status.last_quarantine.unwrap_or_default(),
+        keys_rejected: status.keys_rejected,
+        last_key_rejection: status.last_key_rejection.unwrap_or_default(),
     }
 }

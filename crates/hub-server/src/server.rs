@@ -111,6 +111,9 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         audit_keys,
     )?);
     tokio::spawn(hub.ledger.clone().follow(hub.log.clone()));
+    if hub.config.privacy.retention_days > 0 && !own.is_empty() {
+        tokio::spawn(crate::retention::sweep_forever(hub.clone(), own.clone()));
+    }
     if let Some(kafka) = kafka {
         let replication =
             hub_replication::Replication::start(&kafka, log, own, roster, Some(key_sharing))

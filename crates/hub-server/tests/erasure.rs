@@ -254,3 +254,124 @@ async fn only_the_origin_erases_and_only_the_hub_seals() {
     assert_eq!(check(&node, 0).await.entries.len(), 1);
     node.stop().await.expect("stop");
 }
+
+/// Publishes an entry of Shanghai in force from `from` to `expires`, revoked from
+/// `revoked` if given.
+async fn publish_dated(
+    node: &RunningNode,
+    entry: &str,
+    from: &str,
+    expires: &str,
+    revoked: Option<&str>,
+) {
+    let (stream, mut event) = blacklist_entry(node, "310000", entry);
+    if let Some(pb::event_body::Kind::BlacklistEntryAdded(a)) =
+        event.body.as_mut().and_then(|b| b.kind.as_mut())
+    {
+        a.decided_at = from.into();
+        a.effective_from = from.into();
+        a.expires_at = expires.into();
+    }
+    let mut events = vec![event];
+    if let Some(at) = revoked {
+        events.push(pb::Event {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            body: Some(pb::EventBody {
+                kind: Some(pb::event_body::Kind::BlacklistEntryRevoked(
+                    pb::BlacklistEntryRevoked {
+                        entry_id: entry.into(),
+                        reason: pb::RevokeReason::AppealUpheld as i32,
+                        note: "appeal upheld".into(),
+                        effective_at: at.into(),
+                    },
+                )),
+            }),
+            ..Default::default()
+        });
+    }
+    let r = publisher(node, Some(SH))
+        .await
+        .append(pb::AppendRequest {
+            stream,
+            expected_version: None,
+            events,
+        })
+        .await
+        .expect("append")
+        .into_inner();
+    assert!(
+        node.hub
+            .view
+            .wait_for(r.last_position, Duration::from_secs(5))
+            .await
+    );
+}
+
+fn statuses(entries: &[pb::BlacklistEntryView]) -> Vec<(String, i32)> {
+    entries
+        .iter()
+        .map(|e| (e.entry_id.clone(), e.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn entries_are_erased_once_their_retention_has_run_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    publish_dated(&node, "a-expired", "2019-01-01", "2020-01-01", None).await;
+    publish_dated(
+        &node,
+        "b-revoked",
+        "2019-01-01",
+        "2030-01-01",
+        Some("2021-01-01"),
+    )
+    .await;
+    publish_dated(&node, "c-current", "2025-01-01", "2030-01-01", None).await;
+    let own = ["310000".parse::<hub_types::MemberId>().expect("member")].into();
+    let sweep = |today: &str| {
+        let today = today.parse().expect("date");
+        hub_server::retention::sweep_once(&node.hub, &own, today, 30)
+    };
+    let erased = pb::EntryStatus::Erased as i32;
+
+    // Thirty days after expiry is still within retention; the day after is not.
+    assert_eq!(sweep("2020-01-31").await.expect("sweep"), 0);
+    assert_eq!(sweep("2020-02-01").await.expect("sweep"), 1);
+    let now = statuses(&list(&node).await);
+    assert_eq!(now[0], ("a-expired".to_owned(), erased));
+    assert_ne!(now[1].1, erased);
+    // A revoked entry ends at its revocation.
+    assert_eq!(sweep("2021-02-01").await.expect("sweep"), 1);
+    let listed = list(&node).await;
+    assert_eq!(listed[1].status, erased);
+    assert_eq!(
+        listed[1].erasure_reason,
+        pb::ErasureReason::RetentionEnded as i32
+    );
+    assert_ne!(listed[2].status, erased);
+    assert!(live_key(&node, "blacklist/310000/b-revoked").is_none());
+    assert!(live_key(&node, "blacklist/310000/c-current").is_some());
+    // Nothing is erased twice.
+    assert_eq!(sweep("2021-02-01").await.expect("sweep"), 0);
+    node.stop().await.expect("stop");
+
+    // The node sweeps by itself when configured to.
+    let node = start(dir.path(), |c| {
+        c.privacy.retention_days = 30;
+        c.privacy.retention_sweep_s = 1;
+    })
+    .await;
+    publish_dated(&node, "d-expired", "2019-01-01", "2020-01-01", None).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while live_key(&node, "blacklist/310000/d-expired").is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the node did not sweep"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(list(&node).await[3].status, erased);
+    assert!(live_key(&node, "blacklist/310000/c-current").is_some());
+    node.stop().await.expect("stop");
+}

@@ -403,6 +403,8 @@ async fn erasure_destroys_the_key_in_every_city_and_leaves_no_personal_data_behi
     assert_eq!(erased[0].personal, pb::PersonalState::Erased as i32);
     assert_eq!(live_key(&b, &stream), None);
     assert_eq!(live_key(&a, &stream), None);
+    let i = info(&b).await;
+    assert_eq!((i.entry_keys_live, i.entry_keys_destroyed), (0, 1));
     a.stop().await.expect("stop a");
     b.stop().await.expect("stop b");
 
@@ -428,4 +430,56 @@ async fn erasure_destroys_the_key_in_every_city_and_leaves_no_personal_data_behi
     for (what, secret) in &secrets {
         assert!(!contains(&logs, secret), "the logs hold the {what}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_entry_keys_are_refused_and_counted() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let db = tempfile::tempdir().expect("b");
+    let b = city(db.path(), "330400", &brokers).await;
+    let stream = "blacklist/310000/sh-forged";
+    // Wrapped correctly but signed by a key that is not Shanghai's.
+    let wrap_key = b.hub.alliance_key.derive(hub_log::vault::WRAP_KEY_LABEL);
+    let wrapped = hub_log::vault::wrap(&wrap_key, &stream.parse().expect("stream"), &[7; 32]);
+    let signature = hub_audit::sign_entry_key(&hub_audit::generate(), stream, &wrapped)
+        .expect("sign")
+        .to_vec();
+    let forged = pb::EntryKey {
+        stream: stream.into(),
+        wrapped,
+        signature,
+    };
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .expect("producer");
+    let topic = format!("{DEFAULT_TOPIC}.keys");
+    for payload in [forged.encode_to_vec(), b"not a key".to_vec()] {
+        producer
+            .send(
+                FutureRecord::to(&topic).key(stream).payload(&payload),
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("produce");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let r = loop {
+        let r = info(&b).await.replication.expect("replication info");
+        if r.keys_rejected >= 2 {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "not refused: {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(r.keys_rejected, 2);
+    assert!(
+        r.last_key_rejection.contains("EntryKey"),
+        "{}",
+        r.last_key_rejection
+    );
+    assert_eq!(live_key(&b, stream), None);
+    assert_eq!(info(&b).await.entry_keys_live, 0);
+    b.stop().await.expect("stop b");
 }

@@ -50,6 +50,8 @@ impl View {
             .iter()
             .find(|c| c.kind == hub_types::EventKind::Unknown.as_str())
             .map_or(0, |c| c.count);
+        // The vault only knows the present: its counts are the newest whatever `at` says.
+        let (entry_keys_live, entry_keys_destroyed) = self.vault().map_or((0, 0), |v| v.counts());
         Ok(pb::ViewInfoResponse {
             position: at,
             origin_vector,
@@ -60,6 +62,8 @@ impl View {
             snapshot_position: inner.snapshot_position,
             log_head: 0,
             replication: None,
+            entry_keys_live,
+            entry_keys_destroyed,
         })
     }
 }

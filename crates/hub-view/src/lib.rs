@@ -10,6 +10,9 @@
 //! - Valid time: the question's `on_date` is evaluated against the dates inside events.
 //! - [`snapshot`]: the state is written every N events and restored on start; a missing
 //!   or damaged snapshot falls back to a full replay.
+//! - Personal data: the view opens an entry's sealed fields with its key from the
+//!   [`hub_log::vault`] when answering, and destroys the key as it folds the entry's
+//!   erasure (before the lock is released, so no later answer can still open them).
 
 mod axes;
 mod blacklist;
@@ -32,7 +35,7 @@ use hub_types::roster::Roster;
 use hub_types::{Body, EventKind, MemberId, StreamId, ValidationError};
 use serde::{Deserialize, Serialize};
 
-pub use axes::{Axes, Cut};
+pub use axes::{today, Axes, Cut};
 
 /// Why a question could not be answered.
 #[derive(Debug, thiserror::Error)]

@@ -47,10 +47,14 @@ pub fn info_json(info: &pb::ViewInfoResponse) -> Value {
         "skipped_unknown": info.skipped_unknown,
         "ignored": info.ignored,
         "snapshot_position": info.snapshot_position,
+        "entry_keys_live": info.entry_keys_live,
+        "entry_keys_destroyed": info.entry_keys_destroyed,
         "replication": info.replication.as_ref().map(|r| json!({
             "quarantined": r.quarantined,
             "consumer_lag": r.consumer_lag,
             "last_quarantine": r.last_quarantine,
+            "keys_rejected": r.keys_rejected,
+            "last_key_rejection": r.last_key_rejection,
             "origins": r.origins.iter().map(|o| json!({
                 "origin": o.origin,
                 "local_seq": o.local_seq,
@@ -81,6 +85,10 @@ pub async fn info(conn: &Connection, a: &InfoArgs, format: Format) -> Result<()>
         p => format!("at position {p}"),
     };
     println!("snapshot   {snapshot}");
+    println!(
+        "entry keys {} live, {} destroyed by erasure",
+        info.entry_keys_live, info.entry_keys_destroyed
+    );
     let mut origins = Table::new(["ORIGIN", "SEQ"]);
     for o in &info.origin_vector {
         origins.row(vec![o.origin.clone(), o.origin_seq.to_string()]);
@@ -106,6 +114,12 @@ pub async fn info(conn: &Connection, a: &InfoArgs, format: Format) -> Result<()>
             );
             if !r.last_quarantine.is_empty() {
                 println!("last quarantined: {}", r.last_quarantine);
+            }
+            if r.keys_rejected > 0 {
+                println!(
+                    "entry keys refused: {} (last: {})",
+                    r.keys_rejected, r.last_key_rejection
+                );
             }
             let mut table = Table::new(["ORIGIN", "LOCAL", "SEEN ON TOPIC", "PRODUCED"]);
             for o in &r.origins {
