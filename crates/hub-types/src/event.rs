@@ -217,7 +217,9 @@ pub struct EntryErased {
     pub entry_id: LocalId,
     /// Why.
     pub reason: ErasureReason,
-    /// The order's reference; required when `reason` is an order.
+    /// The order's reference; required when `reason` is an order (may be left out of
+    /// JSON otherwise).
+    #[serde(default)]
     pub order_ref: Text,
 }
 

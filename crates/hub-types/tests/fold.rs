@@ -611,6 +611,236 @@ fn entries_are_indexed_by_subject_across_cities() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Erasure
+
+const SH_ENTRY_STREAM: &str = "blacklist/310000/sh-2025-0012";
+const SH_ENTRY: &str = "sh-2025-0012";
+
+const ORDER_REF: &str = "（2026）浙0106民初1号";
+
+#[test]
+fn an_erased_entry_is_erased_on_every_date() {
+    let mut log = Log::default();
+    log.apply(ENTRY_STREAM, added(ENTRY, 1, "2025-06-15", "2027-06-14"));
+    log.apply(ENTRY_STREAM, suspended(ENTRY, "2025-11-03"));
+    let before_erasure = log.position();
+    log.changed(
+        ENTRY_STREAM,
+        erased(ENTRY, ErasureReason::RetentionEnded, ""),
+    );
+
+    // Before, during and after the period, suspended or not: erased.
+    for day in [
+        "2000-01-01",
+        "2025-06-14",
+        "2025-06-15",
+        "2025-11-02",
+        "2025-11-03",
+        "2027-06-14",
+        "2027-06-15",
+        "2199-12-31",
+    ] {
+        assert_eq!(status(&log, day), EntryStatus::Erased, "{day}");
+    }
+    let history = &log.view.entries[&entry_key()];
+    let entry = history.current();
+    assert_eq!(
+        entry.erased,
+        Some(EntryErased {
+            entry_id: id(ENTRY),
+            reason: ErasureReason::RetentionEnded,
+            order_ref: Text::default(),
+        })
+    );
+    // The entry stays in the view, its decision and steps with it.
+    assert_eq!(entry.added.subject_ref, subject(1));
+    assert_eq!(
+        entry.steps.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        vec![Step::Suspended]
+    );
+    assert_eq!(log.view.entries_by_subject[&subject(1)], vec![entry_key()]);
+    assert_eq!(log.view.counts[&EventKind::BlacklistEntryErased], 1);
+    assert_eq!(log.view.ignored, 0);
+
+    // What the hub knew before the erasure was recorded: the old statuses.
+    let then = history.at(Some(before_erasure)).expect("entry existed");
+    assert!(then.erased.is_none());
+    assert_eq!(then.status_on(d("2025-06-14")), EntryStatus::Pending);
+    assert_eq!(then.status_on(d("2025-11-02")), EntryStatus::Active);
+    assert_eq!(then.status_on(d("2025-11-03")), EntryStatus::Suspended);
+    assert_eq!(then.status_on(d("2027-06-15")), EntryStatus::Expired);
+    assert_eq!(history.at(Some(log.position())), Some(entry));
+    assert_ne!(
+        log.view.digest(Some(before_erasure)),
+        log.view.digest(None),
+        "the erasure is part of the digest"
+    );
+}
+
+#[test]
+fn erasure_wins_over_a_revocation() {
+    let mut log = Log::default();
+    log.apply(ENTRY_STREAM, added(ENTRY, 1, "2025-08-10", "2028-08-09"));
+    log.apply(
+        ENTRY_STREAM,
+        revoked(ENTRY, "2026-01-01", RevokeReason::Error),
+    );
+    let revoked_at = log.position();
+    log.changed(ENTRY_STREAM, erased(ENTRY, ErasureReason::Order, ORDER_REF));
+
+    for day in ["2025-08-09", "2025-12-31", "2026-01-01", "2028-08-10"] {
+        assert_eq!(status(&log, day), EntryStatus::Erased, "{day}");
+    }
+    let history = &log.view.entries[&entry_key()];
+    let erasure = history.current().erased.as_ref().expect("erased");
+    assert_eq!(erasure.reason, ErasureReason::Order);
+    assert_eq!(erasure.order_ref, text(ORDER_REF));
+    // The revocation is still recorded.
+    assert_eq!(
+        history.current().revocation().map(|(r, _)| r),
+        Some(RevokeReason::Error)
+    );
+    let then = history.at(Some(revoked_at)).expect("entry existed");
+    assert_eq!(then.status_on(d("2026-01-01")), EntryStatus::Revoked);
+    assert_eq!(then.status_on(d("2025-12-31")), EntryStatus::Active);
+}
+
+#[test]
+fn nothing_follows_an_erasure() {
+    let mut log = Log::default();
+    // Suspended, then erased: a reinstatement or a revocation would be allowed otherwise.
+    log.apply(ENTRY_STREAM, added(ENTRY, 1, "2025-06-15", "2027-06-14"));
+    log.apply(ENTRY_STREAM, suspended(ENTRY, "2025-11-03"));
+    log.changed(ENTRY_STREAM, erased(ENTRY, ErasureReason::Order, ORDER_REF));
+    // Erased with no step: a suspension would be allowed otherwise.
+    log.apply(
+        SH_ENTRY_STREAM,
+        added(SH_ENTRY, 2, "2025-03-20", "2028-03-19"),
+    );
+    log.changed(
+        SH_ENTRY_STREAM,
+        erased(SH_ENTRY, ErasureReason::RetentionEnded, ""),
+    );
+    let hz_before = log.view.entries[&entry_key()].current().clone();
+    let sh_key = (member(SHANGHAI), id(SH_ENTRY));
+    let sh_before = log.view.entries[&sh_key].current().clone();
+    assert_eq!(log.view.ignored, 0);
+
+    log.ignored(ENTRY_STREAM, reinstated(ENTRY, "2026-01-20"));
+    log.ignored(
+        ENTRY_STREAM,
+        revoked(ENTRY, "2026-02-01", RevokeReason::AppealUpheld),
+    );
+    log.ignored(SH_ENTRY_STREAM, suspended(SH_ENTRY, "2026-02-01"));
+    log.ignored(
+        SH_ENTRY_STREAM,
+        revoked(SH_ENTRY, "2026-02-01", RevokeReason::CreditRepaired),
+    );
+
+    assert_eq!(log.view.entries[&entry_key()].current(), &hz_before);
+    assert_eq!(log.view.entries[&sh_key].current(), &sh_before);
+    assert_eq!(status(&log, "2026-03-01"), EntryStatus::Erased);
+    assert_eq!(log.view.ignored, 4);
+    assert_eq!(log.view.event_count(), 9);
+    assert_eq!(log.view.counts[&EventKind::BlacklistEntryReinstated], 1);
+    assert_eq!(log.view.counts[&EventKind::BlacklistEntryRevoked], 2);
+    assert_eq!(log.view.counts[&EventKind::BlacklistEntrySuspended], 2);
+}
+
+#[test]
+fn erasing_twice_or_an_unknown_entry_is_ignored() {
+    let mut log = Log::default();
+    // No such entry yet.
+    log.ignored(ENTRY_STREAM, erased(ENTRY, ErasureReason::Order, ORDER_REF));
+    assert!(log.view.entries.is_empty());
+
+    log.apply(ENTRY_STREAM, added(ENTRY, 1, "2025-06-15", "2027-06-14"));
+    log.changed(ENTRY_STREAM, erased(ENTRY, ErasureReason::Order, ORDER_REF));
+    let first = log.view.entries[&entry_key()].current().clone();
+    // Erasing it again, for another reason.
+    log.ignored(
+        ENTRY_STREAM,
+        erased(ENTRY, ErasureReason::RetentionEnded, ""),
+    );
+    // Another city cannot erase Hangzhou's entry by naming the same id in its own stream.
+    log.ignored(
+        "blacklist/310000/hz-2025-0007",
+        erased(ENTRY, ErasureReason::Order, ORDER_REF),
+    );
+
+    // The first erasure stands.
+    let entry = log.view.entries[&entry_key()].current();
+    assert_eq!(entry, &first);
+    assert_eq!(
+        entry.erased.as_ref().map(|e| e.reason),
+        Some(ErasureReason::Order)
+    );
+    assert_eq!(log.view.entries.len(), 1);
+    assert_eq!(log.view.ignored, 3);
+    assert_eq!(log.view.counts[&EventKind::BlacklistEntryErased], 4);
+    assert_eq!(log.view.event_count(), 5);
+}
+
+#[test]
+fn an_erasure_folds_alike_before_or_after_another_origins_events() {
+    // Hangzhou adds and erases its entry; Shanghai adds, suspends and revokes an entry
+    // about the same person.
+    let hangzhou = [
+        (ENTRY_STREAM, added(ENTRY, 7, "2025-06-15", "2027-06-14")),
+        (ENTRY_STREAM, erased(ENTRY, ErasureReason::Order, ORDER_REF)),
+    ];
+    let shanghai = [
+        (
+            SH_ENTRY_STREAM,
+            added(SH_ENTRY, 7, "2025-03-20", "2028-03-19"),
+        ),
+        (SH_ENTRY_STREAM, suspended(SH_ENTRY, "2025-06-01")),
+        (
+            SH_ENTRY_STREAM,
+            revoked(SH_ENTRY, "2025-08-01", RevokeReason::AppealUpheld),
+        ),
+    ];
+    let fold = |order: &[&(&str, Body)]| {
+        let mut log = Log::default();
+        for (stream, body) in order {
+            log.changed(stream, body.clone());
+        }
+        log
+    };
+    let [hz_add, hz_erase] = &hangzhou;
+    let [sh_add, sh_suspend, sh_revoke] = &shanghai;
+    // The erasure before Shanghai's events, and after them.
+    let erased_first = fold(&[hz_add, hz_erase, sh_add, sh_suspend, sh_revoke]);
+    let erased_last = fold(&[sh_add, hz_add, sh_suspend, sh_revoke, hz_erase]);
+    let erased_between = fold(&[hz_add, sh_add, sh_suspend, hz_erase, sh_revoke]);
+    for other in [&erased_last, &erased_between] {
+        assert_eq!(other.view.digest(None), erased_first.view.digest(None));
+        assert_eq!(observable(&other.view), observable(&erased_first.view));
+    }
+
+    // The erasure counts in the digest: the same events without it differ.
+    let unerased = fold(&[hz_add, sh_add, sh_suspend, sh_revoke]);
+    assert_ne!(unerased.view.digest(None), erased_first.view.digest(None));
+
+    // Hangzhou's entry is erased, Shanghai's is revoked, both still indexed by subject.
+    let view = &erased_last.view;
+    assert_eq!(
+        view.entries[&entry_key()]
+            .current()
+            .status_on(d("2026-01-01")),
+        EntryStatus::Erased
+    );
+    let sh_key = (member(SHANGHAI), id(SH_ENTRY));
+    let sh = view.entries[&sh_key].current();
+    assert!(sh.erased.is_none());
+    assert_eq!(sh.status_on(d("2026-01-01")), EntryStatus::Revoked);
+    assert_eq!(
+        view.entries_by_subject[&subject(7)],
+        vec![sh_key, entry_key()]
+    );
+}
+
+// ---------------------------------------------------------------------------------------
 // Unknown kinds, counts, record time
 
 #[test]
@@ -741,6 +971,10 @@ enum Op {
         entry: u8,
         at: i32,
     },
+    Erase {
+        entry: u8,
+        order: bool,
+    },
     Unknown,
 }
 
@@ -776,6 +1010,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..3, day()).prop_map(|(entry, at)| Op::Suspend { entry, at }),
         (0u8..3, day()).prop_map(|(entry, at)| Op::Reinstate { entry, at }),
         (0u8..3, day()).prop_map(|(entry, at)| Op::Revoke { entry, at }),
+        (0u8..3, any::<bool>()).prop_map(|(entry, order)| Op::Erase { entry, order }),
         Just(Op::Unknown),
     ]
 }
@@ -871,6 +1106,14 @@ fn materialise(origin: MemberId, op: &Op) -> (StreamId, Body) {
                 reason: RevokeReason::AppealUpheld,
             },
         ),
+        Op::Erase { entry: e, order } => {
+            let (reason, order_ref) = if order {
+                (ErasureReason::Order, "order")
+            } else {
+                (ErasureReason::RetentionEnded, "")
+            };
+            (blacklist(e), erased(entry(e).as_str(), reason, order_ref))
+        }
         Op::Unknown => (list, Body::Unknown),
     }
 }
