@@ -209,6 +209,58 @@ async fn measure<S: Store>(log: Log<S>, args: &Args) -> anyhow::Result<()> {
         "us",
     );
     log.close().await;
+    personal_data(&args)?;
+    Ok(())
+}
+
+/// What sealed personal fields add: a durable key per new entry, and opening the fields
+/// of each entry in an answer.
+fn personal_data(args: &Args) -> anyhow::Result<()> {
+    use hub_log::vault::{self, Vault};
+
+    // On disk even when the log is in memory: creating and destroying a key is a sync.
+    let parent = args.sled.clone().unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::Builder::new()
+        .prefix("hub-bench-vault-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("create a temporary vault under {}", parent.display()))?;
+    let keys = Vault::open(dir.path())?;
+    let fields = PersonalFields {
+        subject_display: "欧阳*".parse()?,
+        decision_summary: Text::new(&"以伪造的学位证书申报人才计划。".repeat(8), MAX_TEXT, false)?,
+    };
+    let n = 200;
+    let mut create = Vec::with_capacity(n);
+    let mut sealed = Vec::with_capacity(n);
+    for i in 0..n {
+        let stream: StreamId = format!("blacklist/310000/bench-{i}").parse()?;
+        let started = Instant::now();
+        let key = keys.get_or_create(&stream)?;
+        create.push(started.elapsed().as_nanos() as u64);
+        sealed.push((
+            stream.clone(),
+            key.clone(),
+            vault::seal(&key, &stream, &fields),
+        ));
+    }
+    create.sort_unstable();
+    report_latency("vault.create_key", &create);
+    let opens: Vec<usize> = (0..args.queries.min(100_000)).map(|i| i % n).collect();
+    let latencies = time_each(&opens, |&i| {
+        let (stream, key, s) = &sealed[i];
+        vault::open(key, stream, s).ok_or_else(|| {
+            hub_view::Error::Invalid(hub_types::ValidationError::reason("does not open"))
+        })
+    })?;
+    report_latency("view.personal_open", &latencies);
+    let mut destroy = Vec::with_capacity(n);
+    for (stream, _, _) in &sealed {
+        let started = Instant::now();
+        keys.destroy(stream)?;
+        destroy.push(started.elapsed().as_nanos() as u64);
+    }
+    destroy.sort_unstable();
+    report_latency("vault.destroy_key", &destroy);
     Ok(())
 }
 

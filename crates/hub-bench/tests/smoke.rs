@@ -166,6 +166,34 @@ fn replication_bench_measures_lag_between_two_nodes() {
 }
 
 #[test]
+fn view_bench_measures_replay_queries_and_the_vault() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
+        .args(["view", "--events", "3000", "--queries", "300", "--replays", "1"])
+        .arg("--sled")
+        .arg(dir.path())
+        .output()
+        .expect("run hub-bench");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
+    assert!(
+        output.status.success(),
+        "hub-bench failed: {}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.lines().all(is_bench_line), "{stdout}");
+    for name in [
+        "view.replay",
+        "view.check_subject.p99",
+        "vault.create_key.p99",
+        "view.personal_open.p99",
+        "vault.destroy_key.p99",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+}
+
+#[test]
 fn bench_line_shape_is_enforced() {
     assert!(is_bench_line(
         "BENCH log.append.batch1.writers1 1234 events/s"
