@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::client::Connection;
 use crate::error::Result;
 use crate::output::Format;
-use crate::{audit, demo, keys, publish, query, replay, tail};
+use crate::{audit, demo, erase, keys, publish, query, replay, tail};
 
 /// Publishes, queries, tails and replays a Talent Hub node (talent-hub) over gRPC.
 #[derive(Debug, Parser)]
@@ -50,6 +50,16 @@ pub struct Cli {
 pub enum Command {
     /// Append the events of a JSON Lines file (`-` = stdin); loading it again appends nothing.
     Publish(publish::PublishArgs),
+    /// Erase a blacklist entry's personal data: destroys the entry's key on every node,
+    /// which cannot be undone.
+    ///
+    /// Appends one blacklist_entry_erased event to the entry's stream. Every node that
+    /// receives it destroys the entry's key, so its display name and decision summary can
+    /// never be read again, anywhere; there is no undo. The entry's history, hashes and
+    /// signatures stay intact, and the entry lists as `erased`. Only the entry's city may
+    /// erase it. The event id used is printed: after a failure of unknown outcome, retry
+    /// with the same --event-id.
+    Erase(erase::EraseArgs),
     /// Ask the shared view a question.
     Query {
         /// The question.
@@ -95,6 +105,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let (endpoint, token) = (cli.endpoint.as_str(), cli.token.as_str());
     match &cli.command {
         Command::Publish(a) => publish::run(endpoint, token, a, format).await,
+        Command::Erase(a) => erase::run(endpoint, token, a, format).await,
         Command::Query { question } => {
             let conn = Connection::open(endpoint, token).await?;
             query::run(&conn, question, format).await
@@ -150,5 +161,101 @@ mod tests {
         let bad_date =
             Cli::try_parse_from(["hubctl", "query", "matrix", "--on-date", "2026-13-01"]);
         assert!(bad_date.is_err());
+    }
+
+    const ENTRY: &str = "blacklist/310000/sh-2025-0012";
+
+    fn erase(args: &[&str]) -> Result<crate::erase::EraseArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["hubctl", "erase"].iter().chain(args))?;
+        match cli.command {
+            Command::Erase(a) => Ok(a),
+            other => panic!("not erase: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn erase_takes_an_entry_and_one_reason() {
+        let order =
+            erase(&["--entry", ENTRY, "--order-ref", "(2026)沪0101民初1号"]).expect("order");
+        assert_eq!(order.entry.to_string(), ENTRY);
+        assert_eq!(order.order_ref.as_deref(), Some("(2026)沪0101民初1号"));
+        assert!(!order.retention_ended);
+        assert_eq!(order.event_id, None);
+
+        let id = "6f1c2a4e-0b7d-4c55-9a3e-1d2f3a4b5c6d";
+        let retention =
+            erase(&["--entry", ENTRY, "--retention-ended", "--event-id", id]).expect("retention");
+        assert!(retention.retention_ended);
+        assert_eq!(retention.order_ref, None);
+        assert_eq!(
+            retention.event_id.map(|e| e.to_string()).as_deref(),
+            Some(id)
+        );
+
+        let global = Cli::try_parse_from([
+            "hubctl",
+            "erase",
+            "--entry",
+            ENTRY,
+            "--retention-ended",
+            "--json",
+        ])
+        .expect("global flags after the subcommand");
+        assert!(global.json);
+    }
+
+    #[test]
+    fn erase_refuses_both_reasons_or_none() {
+        let both = erase(&["--entry", ENTRY, "--order-ref", "x", "--retention-ended"])
+            .expect_err("both reasons");
+        assert_eq!(both.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let none = erase(&["--entry", ENTRY]).expect_err("no reason");
+        assert_eq!(none.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+        let msg = none.to_string();
+        assert!(
+            msg.contains("--order-ref") && msg.contains("--retention-ended"),
+            "{msg}"
+        );
+        let no_entry = erase(&["--retention-ended"]).expect_err("no entry");
+        assert_eq!(
+            no_entry.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+        assert!(no_entry.to_string().contains("--entry"), "{no_entry}");
+        let no_text = erase(&["--entry", ENTRY, "--order-ref"]).expect_err("no order text");
+        assert_eq!(no_text.kind(), clap::error::ErrorKind::InvalidValue);
+        assert_eq!(no_text.exit_code(), 2);
+    }
+
+    #[test]
+    fn erase_refuses_a_bad_entry_naming_the_flag() {
+        for bad in [
+            "demand/310000/sig-1",
+            "recognition/310000",
+            "blacklist/310000",
+            "blacklist/123456/x",
+            "blacklist/310000/bad id",
+            "sh-2025-0012",
+        ] {
+            let err = erase(&["--entry", bad, "--retention-ended"]).expect_err(bad);
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            assert_eq!(err.exit_code(), 2);
+            let msg = err.to_string();
+            assert!(msg.contains("--entry"), "{bad}: {msg}");
+        }
+        let demand = erase(&["--entry", "demand/310000/sig-1", "--retention-ended"])
+            .expect_err("demand")
+            .to_string();
+        assert!(demand.contains("blacklist/<member>/<entry_id>"), "{demand}");
+    }
+
+    #[test]
+    fn erase_refuses_a_bad_event_id() {
+        for bad in ["not-a-uuid", "00000000-0000-0000-0000-000000000000"] {
+            let err =
+                erase(&["--entry", ENTRY, "--retention-ended", "--event-id", bad]).expect_err(bad);
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            assert!(err.to_string().contains("--event-id"), "{err}");
+        }
     }
 }

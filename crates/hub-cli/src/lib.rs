@@ -2,8 +2,8 @@
 //!
 //! - [`cli`]: the flags and subcommands, and [`run`], which dispatches them.
 //! - [`client`]: the connection and the bearer token every call carries.
-//! - [`publish`], [`query`], [`tail`], [`replay`], [`demo`], [`audit`], [`keys`]: one
-//!   module per command.
+//! - [`publish`], [`erase`], [`query`], [`tail`], [`replay`], [`demo`], [`audit`],
+//!   [`keys`]: one module per command.
 //! - [`output`]: aligned tables for people, JSON for machines, enum names.
 //! - [`error`]: one readable line per failure, and the exit code (2 bad input, 1 server
 //!   error, 3 unreachable node).
@@ -15,6 +15,7 @@ pub mod audit;
 pub mod cli;
 pub mod client;
 pub mod demo;
+pub mod erase;
 pub mod error;
 pub mod keys;
 pub mod output;

@@ -140,6 +140,10 @@ enum_names! {
     revoke_reason_name, parse_revoke_reason: pb::RevokeReason, "REVOKE_REASON_";
     /// `industry`, `city`, …
     group_by_name, parse_group_by: pb::GroupBy, "GROUP_BY_";
+    /// `shown`, `redacted`, `erased`, `key_missing`
+    personal_state_name, parse_personal_state: pb::PersonalState, "PERSONAL_STATE_";
+    /// `retention_ended`, `order`
+    erasure_reason_name, parse_erasure_reason: pb::ErasureReason, "ERASURE_REASON_";
 }
 
 /// `-` for an empty cell, so columns stay readable.
@@ -192,6 +196,13 @@ mod tests {
         assert_eq!(industry_name(4), "integrated_circuits");
         assert_eq!(entry_status_name(2), "active");
         assert_eq!(industry_name(99), "unknown(99)");
+        assert_eq!(entry_status_name(6), "erased");
+        assert_eq!(parse_entry_status("erased"), Ok(6));
+        assert_eq!(personal_state_name(1), "shown");
+        assert_eq!(personal_state_name(4), "key_missing");
+        assert_eq!(parse_personal_state("key_missing"), Ok(4));
+        assert_eq!(erasure_reason_name(1), "retention_ended");
+        assert_eq!(erasure_reason_name(2), "order");
         assert_eq!(parse_industry("aerospace"), Ok(2));
         assert!(parse_industry("unspecified").is_err());
         let err = parse_group_by("town").expect_err("unknown");

@@ -64,8 +64,8 @@ async fn append_one(
 }
 
 /// Seals the personal fields of a blacklist entry under the entry's key before they are
-/// stored, and refuses events for an entry whose personal data is erased (other than a
-/// retried erasure, which the log answers as a duplicate).
+/// stored, and refuses new events for an entry whose personal data is erased (a retry of
+/// stored ones goes on to the log, which answers it as a duplicate).
 fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Result<(), Status> {
     if stream.family() != Family::Blacklist {
         return Ok(());
@@ -73,13 +73,20 @@ fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Resul
     let Some(keys) = hub.view.vault() else {
         return Ok(());
     };
-    let erasures_only = events
-        .iter()
-        .all(|e| matches!(e.body, Body::BlacklistEntryErased(_)));
-    if !erasures_only && matches!(keys.get(stream), KeyState::Destroyed) {
-        return Err(Status::failed_precondition(format!(
-            "the personal data of {stream} is erased: the entry takes no more events"
-        )));
+    if matches!(keys.get(stream), KeyState::Destroyed) {
+        let mut retry = true;
+        for e in events.iter() {
+            retry &= hub
+                .log
+                .position_of(&e.event_id)
+                .map_err(from_log)?
+                .is_some();
+        }
+        if !retry {
+            return Err(Status::failed_precondition(format!(
+                "the personal data of {stream} is erased: the entry takes no more events"
+            )));
+        }
     }
     for (i, event) in events.iter_mut().enumerate() {
         let Body::BlacklistEntryAdded(added) = &mut event.body else {

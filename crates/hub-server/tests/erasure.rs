@@ -162,9 +162,14 @@ async fn erasure_destroys_the_key_and_the_history_still_verifies() {
     assert!(verified.ok, "{}", verified.problem);
     assert_eq!(verified.verified, 2);
 
-    // A retried erasure is a duplicate; anything else on the entry is refused.
+    // A retried erasure is a duplicate; anything new on the entry is refused.
     let again = publisher.append(erase).await.expect("retry").into_inner();
     assert!(again.duplicate);
+    let twice = publisher
+        .append(append_one(STREAM, erasure(ENTRY, "(2026)沪0101民初2号")))
+        .await
+        .expect_err("a second erasure");
+    assert_eq!(twice.code(), Code::FailedPrecondition, "{twice:?}");
     let (_, readd) = blacklist_entry(&node, "310000", ENTRY);
     let refused = publisher
         .append(append_one(STREAM, readd))

@@ -8,8 +8,8 @@ use super::{collect_pages, TimeArgs};
 use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::output::{
-    basis_json, basis_line, category_name, entry_status_name, or_dash, parse_entry_status,
-    print_json, revoke_reason_name, Format, Table,
+    basis_json, basis_line, category_name, entry_status_name, erasure_reason_name, or_dash,
+    parse_entry_status, personal_state_name, print_json, revoke_reason_name, Format, Table,
 };
 
 /// `query check-subject`: by subject reference, or by national ID number, which the
@@ -34,8 +34,8 @@ pub struct ListEntriesArgs {
     /// The deciding city (member code).
     #[arg(long)]
     origin: String,
-    /// Only entries with this status on the date: pending, active, suspended, expired or
-    /// revoked.
+    /// Only entries with this status on the date: pending, active, suspended, expired,
+    /// revoked or erased.
     #[arg(long, value_parser = parse_entry_status)]
     status: Option<i32>,
     /// Fetch one page of this size (and print the next page token) instead of every page.
@@ -46,6 +46,15 @@ pub struct ListEntriesArgs {
     page_token: Option<String>,
     #[command(flatten)]
     time: TimeArgs,
+}
+
+/// A wire enum's name, or null when unset.
+fn name_or_null(raw: i32, name: fn(i32) -> String) -> Value {
+    if raw == 0 {
+        Value::Null
+    } else {
+        Value::from(name(raw))
+    }
 }
 
 fn entry_json(e: &pb::BlacklistEntryView) -> Value {
@@ -61,13 +70,39 @@ fn entry_json(e: &pb::BlacklistEntryView) -> Value {
         "expires_at": e.expires_at,
         "measures": e.measures,
         "status": entry_status_name(e.status),
-        "revoke_reason": if e.revoke_reason == 0 {
+        "revoke_reason": name_or_null(e.revoke_reason, revoke_reason_name),
+        "history": e.history,
+        "decision_summary": e.decision_summary,
+        "personal": name_or_null(e.personal, personal_state_name),
+        "erasure_reason": name_or_null(e.erasure_reason, erasure_reason_name),
+        "erasure_order_ref": if e.erasure_order_ref.is_empty() {
             Value::Null
         } else {
-            Value::from(revoke_reason_name(e.revoke_reason))
+            Value::from(e.erasure_order_ref.as_str())
         },
-        "history": e.history,
     })
+}
+
+/// The SUBJECT cell: the masked name when the node shows it, otherwise why it does not.
+fn subject_cell(e: &pb::BlacklistEntryView) -> String {
+    match pb::PersonalState::try_from(e.personal) {
+        Ok(pb::PersonalState::Redacted) => "[redacted]".to_owned(),
+        Ok(pb::PersonalState::Erased) => "[erased]".to_owned(),
+        Ok(pb::PersonalState::KeyMissing) => "[key missing]".to_owned(),
+        // Unspecified: a node that predates personal states sends the name as it is.
+        Ok(pb::PersonalState::Shown | pb::PersonalState::Unspecified) => e.subject_display.clone(),
+        Err(_) => format!("[{}]", personal_state_name(e.personal)),
+    }
+}
+
+/// The STATUS cell: the status, and why for a revoked or erased entry.
+fn status_cell(e: &pb::BlacklistEntryView) -> String {
+    let status = entry_status_name(e.status);
+    match (e.erasure_reason, e.revoke_reason) {
+        (0, 0) => status,
+        (0, r) => format!("{status} ({})", revoke_reason_name(r)),
+        (r, _) => format!("{status} ({})", erasure_reason_name(r)),
+    }
 }
 
 fn entries_table(entries: &[pb::BlacklistEntryView]) -> Table {
@@ -76,20 +111,12 @@ fn entries_table(entries: &[pb::BlacklistEntryView]) -> Table {
         "HISTORY",
     ]);
     for e in entries {
-        let status = match e.revoke_reason {
-            0 => entry_status_name(e.status),
-            r => format!(
-                "{} ({})",
-                entry_status_name(e.status),
-                revoke_reason_name(r)
-            ),
-        };
         t.row(vec![
             e.origin.clone(),
             e.entry_id.clone(),
-            e.subject_display.clone(),
+            subject_cell(e),
             category_name(e.category),
-            status,
+            status_cell(e),
             e.effective_from.clone(),
             e.expires_at.clone(),
             e.decision_ref.clone(),
@@ -182,4 +209,97 @@ pub async fn list_entries(conn: &Connection, a: &ListEntriesArgs, format: Format
         println!("next page: --page-token {next}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(personal: pb::PersonalState) -> pb::BlacklistEntryView {
+        pb::BlacklistEntryView {
+            origin: "310000".into(),
+            entry_id: "sh-2025-0012".into(),
+            subject_ref: "f9e5".into(),
+            subject_display: "张*".into(),
+            decision_summary: "伪造申报材料".into(),
+            category: pb::BlacklistCategory::ApplicationFraud as i32,
+            status: pb::EntryStatus::Active as i32,
+            personal: personal as i32,
+            ..Default::default()
+        }
+    }
+
+    fn erased(reason: pb::ErasureReason, order_ref: &str) -> pb::BlacklistEntryView {
+        pb::BlacklistEntryView {
+            subject_ref: String::new(),
+            subject_display: String::new(),
+            decision_summary: String::new(),
+            status: pb::EntryStatus::Erased as i32,
+            erasure_reason: reason as i32,
+            erasure_order_ref: order_ref.into(),
+            ..entry(pb::PersonalState::Erased)
+        }
+    }
+
+    #[test]
+    fn json_carries_the_personal_state_and_the_erasure() {
+        let shown = entry_json(&entry(pb::PersonalState::Shown));
+        assert_eq!(shown["subject_display"], "张*");
+        assert_eq!(shown["decision_summary"], "伪造申报材料");
+        assert_eq!(shown["personal"], "shown");
+        assert_eq!(shown["erasure_reason"], Value::Null);
+        assert_eq!(shown["erasure_order_ref"], Value::Null);
+        assert_eq!(shown["revoke_reason"], Value::Null);
+
+        let gone = entry_json(&erased(pb::ErasureReason::Order, "(2026)沪0101民初1号"));
+        assert_eq!(gone["status"], "erased");
+        assert_eq!(gone["personal"], "erased");
+        assert_eq!(gone["decision_summary"], "");
+        assert_eq!(gone["erasure_reason"], "order");
+        assert_eq!(gone["erasure_order_ref"], "(2026)沪0101民初1号");
+
+        let retention = entry_json(&erased(pb::ErasureReason::RetentionEnded, ""));
+        assert_eq!(retention["erasure_reason"], "retention_ended");
+        assert_eq!(retention["erasure_order_ref"], Value::Null);
+
+        let missing = entry_json(&entry(pb::PersonalState::KeyMissing));
+        assert_eq!(missing["personal"], "key_missing");
+        let old = entry_json(&entry(pb::PersonalState::Unspecified));
+        assert_eq!(old["personal"], Value::Null);
+    }
+
+    #[test]
+    fn the_subject_column_says_why_a_name_is_not_shown() {
+        let cell = |p| subject_cell(&entry(p));
+        assert_eq!(cell(pb::PersonalState::Shown), "张*");
+        assert_eq!(cell(pb::PersonalState::Unspecified), "张*");
+        assert_eq!(cell(pb::PersonalState::Redacted), "[redacted]");
+        assert_eq!(cell(pb::PersonalState::Erased), "[erased]");
+        assert_eq!(cell(pb::PersonalState::KeyMissing), "[key missing]");
+        let unknown = pb::BlacklistEntryView {
+            personal: 9,
+            ..entry(pb::PersonalState::Shown)
+        };
+        assert_eq!(subject_cell(&unknown), "[unknown(9)]");
+    }
+
+    #[test]
+    fn the_table_shows_erased_entries_with_their_reason() {
+        let table = entries_table(&[
+            entry(pb::PersonalState::Shown),
+            erased(pb::ErasureReason::Order, "x"),
+        ])
+        .to_string();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert!(lines[0].starts_with("ORIGIN"), "{table}");
+        assert!(!lines[0].contains("SUMMARY"), "{table}");
+        let first: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(first[2], "张*");
+        assert_eq!(first[4], "active");
+        let second: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(second[2], "[erased]");
+        assert_eq!(second[4..6], ["erased", "(order)"]);
+        assert!(!table.contains("伪造申报材料"), "the summary is JSON only");
+    }
 }
