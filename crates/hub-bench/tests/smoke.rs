@@ -169,7 +169,15 @@ fn replication_bench_measures_lag_between_two_nodes() {
 fn view_bench_measures_replay_queries_and_the_vault() {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
-        .args(["view", "--events", "3000", "--queries", "300", "--replays", "1"])
+        .args([
+            "view",
+            "--events",
+            "3000",
+            "--queries",
+            "300",
+            "--replays",
+            "1",
+        ])
         .arg("--sled")
         .arg(dir.path())
         .output()
