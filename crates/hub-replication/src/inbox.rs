@@ -94,22 +94,9 @@ impl Inbox {
     /// Assigns every partition of the topic at the offsets stored in the log.
     async fn assign(&mut self, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
         loop {
-            let consumer = self.consumer.clone();
-            let topic = self.topic.clone();
-            let partitions = tokio::task::spawn_blocking(move || {
-                consumer
-                    .fetch_metadata(Some(&topic), Duration::from_secs(5))
-                    .map(|m| {
-                        m.topics()
-                            .iter()
-                            .filter(|t| t.name() == topic && t.error().is_none())
-                            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                            .collect::<Vec<i32>>()
-                    })
-            })
-            .await;
+            let partitions = crate::partitions(self.consumer.clone(), &self.topic).await;
             match partitions {
-                Ok(Ok(partitions)) if !partitions.is_empty() => {
+                Ok(partitions) if !partitions.is_empty() => {
                     let mut list = TopicPartitionList::new();
                     for p in partitions {
                         let next = self
@@ -131,9 +118,8 @@ impl Inbox {
                         Err(e) => tracing::warn!(error = %e, "cannot assign partitions; retrying"),
                     }
                 }
-                Ok(Ok(_)) => tracing::info!(topic = %self.topic, "waiting for the topic to exist"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "cannot read topic metadata; retrying"),
-                Err(e) => tracing::warn!(error = %e, "metadata task failed; retrying"),
+                Ok(_) => tracing::info!(topic = %self.topic, "waiting for the topic to exist"),
+                Err(e) => tracing::warn!(error = %e, "retrying"),
             }
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(500)) => {}

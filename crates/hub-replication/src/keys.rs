@@ -190,22 +190,7 @@ impl Gather {
 
     async fn assign(&self, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
         loop {
-            let consumer = self.consumer.clone();
-            let topic = self.topic.clone();
-            let partitions = tokio::task::spawn_blocking(move || {
-                consumer
-                    .fetch_metadata(Some(&topic), Duration::from_secs(5))
-                    .map(|m| {
-                        m.topics()
-                            .iter()
-                            .filter(|t| t.name() == topic && t.error().is_none())
-                            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                            .collect::<Vec<i32>>()
-                    })
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            let partitions = crate::partitions(self.consumer.clone(), &self.topic).await;
             match partitions {
                 Ok(partitions) if !partitions.is_empty() => {
                     let mut list = TopicPartitionList::new();
@@ -218,7 +203,7 @@ impl Gather {
                     }
                 }
                 Ok(_) => tracing::info!(topic = %self.topic, "waiting for the keys topic to exist"),
-                Err(e) => tracing::warn!(error = %e, "cannot read keys topic metadata; retrying"),
+                Err(e) => tracing::warn!(topic = %self.topic, error = %e, "retrying"),
             }
             tokio::select! {
                 () = tokio::time::sleep(BACKOFF) => {}

@@ -211,6 +211,30 @@ impl Replication {
     }
 }
 
+/// The partitions of `topic` from the brokers' metadata (read on a blocking thread); empty
+/// while the topic does not exist.
+pub(crate) async fn partitions(
+    consumer: Arc<rdkafka::consumer::StreamConsumer>,
+    topic: &str,
+) -> std::result::Result<Vec<i32>, String> {
+    use rdkafka::consumer::Consumer;
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        consumer
+            .fetch_metadata(Some(&topic), std::time::Duration::from_secs(5))
+            .map(|m| {
+                m.topics()
+                    .iter()
+                    .filter(|t| t.name() == topic && t.error().is_none())
+                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                    .collect()
+            })
+            .map_err(|e| format!("cannot read topic metadata: {e}"))
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("metadata task failed: {e}")))
+}
+
 /// Meta key of the outbox progress of `origin`.
 pub(crate) fn outbox_key(origin: MemberId) -> Vec<u8> {
     format!("replication/outbox/{origin}").into_bytes()

@@ -202,6 +202,15 @@ async fn erasure_destroys_the_key_and_the_history_still_verifies() {
     }
 }
 
+fn assert_invalid(status: &tonic::Status, field: &str) {
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().starts_with(&format!("{field}:")),
+        "expected {field}: {}",
+        status.message()
+    );
+}
+
 #[tokio::test]
 async fn only_the_origin_erases_and_only_the_hub_seals() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -231,14 +240,7 @@ async fn only_the_origin_erases_and_only_the_hub_seals() {
         .append(append_one(&stream, event))
         .await
         .expect_err("a client seals");
-    assert_eq!(invalid.code(), Code::InvalidArgument);
-    assert!(
-        invalid
-            .message()
-            .starts_with("events[0].body.blacklist_entry_added.sealed"),
-        "{}",
-        invalid.message()
-    );
+    assert_invalid(&invalid, "events[0].body.blacklist_entry_added.sealed");
 
     let mut no_order = erasure(ENTRY, "");
     no_order.event_id = uuid::Uuid::new_v4().to_string();
@@ -246,14 +248,7 @@ async fn only_the_origin_erases_and_only_the_hub_seals() {
         .append(append_one(STREAM, no_order))
         .await
         .expect_err("an order without its reference");
-    assert_eq!(invalid.code(), Code::InvalidArgument);
-    assert!(
-        invalid
-            .message()
-            .contains("blacklist_entry_erased.order_ref"),
-        "{}",
-        invalid.message()
-    );
+    assert_invalid(&invalid, "events[0].body.blacklist_entry_erased.order_ref");
     // Nothing was erased by the refused calls.
     assert!(live_key(&node, STREAM).is_some());
     assert_eq!(check(&node, 0).await.entries.len(), 1);
