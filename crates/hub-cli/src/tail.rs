@@ -155,7 +155,7 @@ pub fn summarize(body: &Body) -> String {
             if e.order_ref.as_str().is_empty() {
                 String::new()
             } else {
-                format!(", order {}", e.order_ref)
+                format!(" {}", e.order_ref)
             }
         ),
         Body::Unknown => "(a kind this hubctl does not know)".to_owned(),
