@@ -209,7 +209,7 @@ async fn measure<S: Store>(log: Log<S>, args: &Args) -> anyhow::Result<()> {
         "us",
     );
     log.close().await;
-    personal_data(&args)?;
+    personal_data(args)?;
     Ok(())
 }
 
