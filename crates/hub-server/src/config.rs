@@ -441,6 +441,11 @@ mod tests {
             ("[node]\nmember = \"320300\"\n", "node.member"),
             ("[server]\nmax_in_flight = 0\n", "server.max_in_flight"),
             (
+                "[privacy]\nretention_sweep_s = 0\n",
+                "privacy.retention_sweep_s",
+            ),
+            ("[privacy]\nretention_days = -1\n", "retention_days"),
+            (
                 "[view.thresholds]\ngrowth = -1.0\n",
                 "view.thresholds.growth",
             ),
