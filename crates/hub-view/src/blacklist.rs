@@ -13,7 +13,7 @@ use hub_types::values::RevokeReason;
 use hub_types::{Date, MemberId, StreamId, SubjectRef, ValidationError};
 
 use crate::axes::resolve;
-use crate::paging::{page_size, parse_token, token};
+use crate::paging::{page_size, page_time, parse_token, token};
 use crate::{Result, View};
 
 /// Converts a status to the wire.
@@ -204,13 +204,14 @@ impl View {
         let status = status_filter(req.status)?;
         let limit = page_size(req.page_size)?;
         let after = parse_token(&req.page_token)?;
-        if after.as_ref().is_some_and(|(m, _)| *m != origin) {
+        if after.as_ref().is_some_and(|a| a.key.0 != origin) {
             return Err(ValidationError::new("page_token", "belongs to another origin").into());
         }
+        let time = page_time(req.time.as_ref(), after.as_ref())?;
         let inner = self.read();
-        let axes = resolve(req.time.as_ref(), &inner)?;
+        let axes = resolve(time.as_ref(), &inner)?;
         let lower = match after {
-            Some(k) => Bound::Excluded(k),
+            Some(a) => Bound::Excluded(a.key),
             None => Bound::Unbounded,
         };
         let mut entries = Vec::new();
@@ -231,7 +232,7 @@ impl View {
             }
             if entries.len() == limit {
                 if let Some(last) = last {
-                    next = token(origin, last);
+                    next = token(axes.position, origin, last);
                 }
                 break;
             }

@@ -1,5 +1,7 @@
-//! Opaque page tokens: the hex of the last key returned.
+//! Opaque page tokens: the hex of the position the listing is answered at and the last key
+//! returned.
 
+use hub_proto::pb;
 use hub_types::{LocalId, MemberId, ValidationError};
 
 /// Default and largest page sizes.
@@ -18,22 +20,69 @@ pub(crate) fn page_size(requested: u32) -> Result<usize, ValidationError> {
     }
 }
 
-/// Encodes the key of the last item of a page.
-pub(crate) fn token(member: MemberId, id: &LocalId) -> String {
-    hex::encode(format!("{member}/{id}"))
+/// A decoded page token: the position the first page was answered at, and the key of the
+/// last item returned so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct After {
+    /// The record-time position every page of the listing is answered at.
+    pub(crate) position: u64,
+    /// The last key returned.
+    pub(crate) key: (MemberId, LocalId),
+}
+
+/// Encodes the position a listing is answered at and the key of its page's last item.
+pub(crate) fn token(position: u64, member: MemberId, id: &LocalId) -> String {
+    hex::encode(format!("{position}/{member}/{id}"))
 }
 
 /// Decodes a page token; `None` for the first page.
-pub(crate) fn parse_token(token: &str) -> Result<Option<(MemberId, LocalId)>, ValidationError> {
+pub(crate) fn parse_token(token: &str) -> Result<Option<After>, ValidationError> {
     if token.is_empty() {
         return Ok(None);
     }
     let bad = || ValidationError::new("page_token", "not a token this server issued");
     let bytes = hex::decode(token).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (member, id) = text.split_once('/').ok_or_else(bad)?;
-    Ok(Some((
-        member.parse().map_err(|_| bad())?,
-        id.parse().map_err(|_| bad())?,
-    )))
+    let mut parts = text.splitn(3, '/');
+    let (Some(position), Some(member), Some(id)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    Ok(Some(After {
+        position: position.parse().map_err(|_| bad())?,
+        key: (
+            member.parse().map_err(|_| bad())?,
+            id.parse().map_err(|_| bad())?,
+        ),
+    }))
+}
+
+/// The time axes a page is answered on: a later page stays at the position of the first,
+/// so a listing never mixes two states of the view. A request that names its own
+/// `at_position` must name that one; an `as_of` instant resolves to the same position
+/// anyway.
+pub(crate) fn page_time(
+    time: Option<&pb::TimeAxes>,
+    after: Option<&After>,
+) -> Result<Option<pb::TimeAxes>, ValidationError> {
+    let Some(after) = after else {
+        return Ok(time.cloned());
+    };
+    let mut time = time.cloned().unwrap_or_default();
+    if time.as_of.is_none() {
+        match time.at_position {
+            0 => time.at_position = after.position,
+            p if p == after.position => {}
+            p => {
+                return Err(ValidationError::new(
+                    "page_token",
+                    format!(
+                        "was issued for at_position {}, the request asks for {p}",
+                        after.position
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(Some(time))
 }

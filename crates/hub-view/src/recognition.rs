@@ -11,7 +11,7 @@ use hub_types::values::{Credential, Issuer};
 use hub_types::{Date, MemberId, ValidationError};
 
 use crate::axes::resolve;
-use crate::paging::{page_size, parse_token, token};
+use crate::paging::{page_size, page_time, parse_token, token};
 use crate::{Result, View};
 
 fn rule_to_proto(rule: &RecognitionRule, date: Date) -> pb::RecognitionRule {
@@ -102,10 +102,11 @@ impl View {
         let issuer = opt_member(&req.issuer, "issuer")?;
         let limit = page_size(req.page_size)?;
         let after = parse_token(&req.page_token)?;
+        let time = page_time(req.time.as_ref(), after.as_ref())?;
         let inner = self.read();
-        let axes = resolve(req.time.as_ref(), &inner)?;
-        let lower = match &after {
-            Some(k) => Bound::Excluded(k.clone()),
+        let axes = resolve(time.as_ref(), &inner)?;
+        let lower = match after {
+            Some(a) => Bound::Excluded(a.key),
             None => Bound::Unbounded,
         };
         let mut rules = Vec::new();
@@ -129,7 +130,7 @@ impl View {
             }
             if rules.len() == limit {
                 if let Some((r, i)) = last {
-                    next = token(r, i);
+                    next = token(axes.position, r, i);
                 }
                 break;
             }
