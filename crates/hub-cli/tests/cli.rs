@@ -897,3 +897,34 @@ fn erase_refusals_exit_with_the_reason_and_change_nothing() {
     );
     assert_eq!(node.json(&["info"])["log_head"], 59, "nothing was appended");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_hubctl_quietly() {
+    use std::io::BufRead;
+
+    let node = TestNode::start(true);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut tail = node.command(&["tail", "--from", "0"]);
+    tail.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = tail.spawn().expect("spawn tail");
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let file = dir.path().join("events.jsonl");
+    let path = file.to_str().expect("utf-8 path");
+    std::fs::write(&file, demand_line("sh-pipe-0", 900, 3)).expect("write");
+    node.hubctl(&["publish", path]).ok();
+    let mut first = String::new();
+    reader.read_line(&mut first).expect("a line");
+    assert!(first.contains("sh-pipe-0"), "{first}");
+    drop(reader); // as `| head -1` does
+                  // The next events find the pipe closed.
+    for n in 1..=3 {
+        let line = demand_line(&format!("sh-pipe-{n}"), 900 + n, 3);
+        std::fs::write(&file, line).expect("write");
+        node.hubctl(&["publish", path]).ok();
+    }
+    let out = child.wait_with_output().expect("tail ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
