@@ -22,10 +22,11 @@
 //!
 //! # Sealing
 //!
-//! [`seal`] encrypts [`PersonalFields`] with XChaCha20-Poly1305 under the entry's key, with
-//! `talenthub/personal/v1` and the stream as associated data. The nonce is synthetic:
-//! HMAC-SHA256(key, stream, plaintext) cut to 24 bytes, so sealing the same fields twice
-//! gives the same bytes and a retried append stays idempotent.
+//! [`seal`] encrypts [`PersonalFields`] with XChaCha20-Poly1305 under a cipher key derived
+//! from the entry's key, with `talenthub/personal/v1` and the stream as associated data.
+//! The nonce is synthetic: HMAC-SHA256 under a second derived key over the stream and the
+//! plaintext, cut to 24 bytes, so sealing the same fields twice gives the same bytes and a
+//! retried append stays idempotent.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -364,17 +365,28 @@ fn aad(stream: &StreamId) -> Vec<u8> {
     aad
 }
 
+const CIPHER_KEY_LABEL: &[u8] = b"talenthub/personal-cipher-key/v1";
+const NONCE_KEY_LABEL: &[u8] = b"talenthub/personal-nonce-key/v1";
+
+/// A key for one purpose, derived from an entry's key: HMAC-SHA256(entry key, label). The
+/// entry key itself feeds nothing but this derivation.
+fn subkey(key: &[u8; 32], label: &[u8]) -> Zeroizing<[u8; 32]> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(label);
+    Zeroizing::new(mac.finalize().into_bytes().into())
+}
+
 /// Seals the personal fields of `stream`'s entry under its key.
 pub fn seal(key: &[u8; 32], stream: &StreamId, fields: &PersonalFields) -> Sealed {
     let plaintext = Zeroizing::new(personal_fields_to_proto(fields).encode_to_vec());
     let aad = aad(stream);
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(b"talenthub/personal-nonce/v1");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(subkey(key, NONCE_KEY_LABEL).as_ref())
+        .expect("HMAC takes any key length");
     mac.update(&(aad.len() as u64).to_be_bytes());
     mac.update(&aad);
     mac.update(&plaintext);
     let nonce = mac.finalize().into_bytes()[..24].to_vec();
-    let ciphertext = XChaCha20Poly1305::new(key.into())
+    let ciphertext = XChaCha20Poly1305::new(subkey(key, CIPHER_KEY_LABEL).as_ref().into())
         .encrypt(
             XNonce::from_slice(&nonce),
             Payload {
@@ -394,7 +406,7 @@ pub fn open(key: &[u8; 32], stream: &StreamId, sealed: &Sealed) -> Option<Person
     }
     let aad = aad(stream);
     let plaintext = Zeroizing::new(
-        XChaCha20Poly1305::new(key.into())
+        XChaCha20Poly1305::new(subkey(key, CIPHER_KEY_LABEL).as_ref().into())
             .decrypt(
                 XNonce::from_slice(&sealed.nonce),
                 Payload {
