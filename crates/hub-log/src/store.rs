@@ -56,17 +56,34 @@ pub struct SledStore {
     data_file: File,
 }
 
+/// How long opening waits for a lock held by a store closing in this process; a store
+/// held by another process stays refused after that.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl SledStore {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
             .mode(sled::Mode::HighThroughput)
             // The writer flushes and syncs every group itself; a timer flush would only
             // compete with it for sled's log.
-            .flush_every_ms(None)
-            .open()?;
+            .flush_every_ms(None);
+        // A store just closed in this process may still be locked for a moment: sled's
+        // background threads let go of the file lock shortly after the last handle drops.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         let tree = db.open_tree("log")?;
         let data_file = File::open(dir.join("db"))?;
         // Make the directory entries of a fresh store durable too.
