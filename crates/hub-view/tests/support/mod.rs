@@ -1,6 +1,7 @@
 //! Fixtures shared by the hub-view integration tests: builders for valid event bodies,
 //! appending them to a real [`Log`], random event scripts for the property tests, and a
-//! battery of questions whose answers two views must agree on.
+//! battery of questions whose answers two views must agree on. The query tests' shared
+//! fixture lives in [`query_fixture`].
 
 // Each test binary compiles this module and uses its own subset of the helpers.
 #![allow(dead_code)]
@@ -24,6 +25,8 @@ use hub_types::{
 };
 use hub_view::{View, ViewConfig};
 use proptest::prelude::*;
+
+pub mod query_fixture;
 
 pub const SHANGHAI: &str = "310000";
 pub const NANJING: &str = "320100";
