@@ -133,7 +133,7 @@ impl Share {
             }
             None => None,
         };
-        loop {
+        for attempt in 0u64.. {
             let mut record = FutureRecord::<String, Vec<u8>>::to(&self.topic).key(&name);
             if let Some(p) = &payload {
                 record = record.payload(p);
@@ -143,15 +143,21 @@ impl Share {
                     tracing::debug!(%stream, tombstone = payload.is_none(), "entry key shared");
                     return true;
                 }
-                Err((e, _)) => {
-                    tracing::warn!(%stream, error = %e, "cannot share an entry key; retrying")
-                }
+                // Once per key and then every minute or so, not every half second.
+                Err((e, _)) if attempt % 120 == 0 => tracing::warn!(
+                    %stream,
+                    topic = %self.topic,
+                    error = %e,
+                    "cannot share an entry key; retrying (is the keys topic created?)"
+                ),
+                Err((e, _)) => tracing::debug!(%stream, error = %e, "entry key not shared yet"),
             }
             tokio::select! {
                 () = tokio::time::sleep(BACKOFF) => {}
                 _ = stop.changed() => return false,
             }
         }
+        false
     }
 }
 
@@ -189,7 +195,7 @@ impl Gather {
     }
 
     async fn assign(&self, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
-        loop {
+        for attempt in 0u64.. {
             let partitions = crate::partitions(self.consumer.clone(), &self.topic).await;
             match partitions {
                 Ok(partitions) if !partitions.is_empty() => {
@@ -202,7 +208,11 @@ impl Gather {
                         Err(e) => tracing::warn!(error = %e, "cannot assign the keys topic"),
                     }
                 }
-                Ok(_) => tracing::info!(topic = %self.topic, "waiting for the keys topic to exist"),
+                Ok(_) if attempt % 120 == 0 => tracing::warn!(
+                    topic = %self.topic,
+                    "waiting for the keys topic to exist (create it with cleanup.policy=compact)"
+                ),
+                Ok(_) => {}
                 Err(e) => tracing::warn!(topic = %self.topic, error = %e, "retrying"),
             }
             tokio::select! {
@@ -210,6 +220,7 @@ impl Gather {
                 _ = stop.changed() => return false,
             }
         }
+        false
     }
 
     pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
