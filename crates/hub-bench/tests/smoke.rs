@@ -23,14 +23,21 @@ fn run_log_bench(args: &[&str]) -> String {
     run_bench("log", args)
 }
 
-/// Runs `hub-bench <subcommand> <args>` on a temporary directory; returns its stdout after
-/// checking that it succeeded and printed nothing but `BENCH` lines.
+/// Runs `hub-bench <subcommand> <args> --dir <a temporary directory>`, as
+/// [`run_bench_in`] does.
 fn run_bench(subcommand: &str, args: &[&str]) -> String {
+    run_bench_in(subcommand, args, "--dir")
+}
+
+/// Runs `hub-bench <subcommand> <args>` with `dir_flag` naming a temporary directory;
+/// returns its stdout after checking that it succeeded and printed nothing but `BENCH`
+/// lines.
+fn run_bench_in(subcommand: &str, args: &[&str], dir_flag: &str) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
     let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
         .arg(subcommand)
         .args(args)
-        .arg("--dir")
+        .arg(dir_flag)
         .arg(dir.path())
         .output()
         .expect("run hub-bench");
@@ -167,29 +174,8 @@ fn replication_bench_measures_lag_between_two_nodes() {
 
 #[test]
 fn view_bench_measures_replay_queries_and_the_vault() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
-        .args([
-            "view",
-            "--events",
-            "3000",
-            "--queries",
-            "300",
-            "--replays",
-            "1",
-        ])
-        .arg("--sled")
-        .arg(dir.path())
-        .output()
-        .expect("run hub-bench");
-    let stdout = String::from_utf8(output.stdout).expect("utf-8 stdout");
-    assert!(
-        output.status.success(),
-        "hub-bench failed: {}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.lines().all(is_bench_line), "{stdout}");
+    let args = ["--events", "3000", "--queries", "300", "--replays", "1"];
+    let stdout = run_bench_in("view", &args, "--sled");
     for name in [
         "view.replay",
         "view.check_subject.p99",
