@@ -70,13 +70,7 @@ impl Inbox {
         status: SharedStatus,
     ) -> Result<Self> {
         let keys = crate::keys::roster_keys(&roster);
-        let consumer: StreamConsumer = config
-            .client()
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .create()?;
+        let consumer: StreamConsumer = config.consumer(group)?;
         Ok(Self {
             consumer: Arc::new(consumer),
             topic: config.topic.clone(),

@@ -178,13 +178,7 @@ impl Gather {
         status: SharedStatus,
     ) -> Result<Self> {
         // Offsets are never committed: the whole (compacted) topic is read at every start.
-        let consumer: StreamConsumer = config
-            .client()
-            .set("group.id", format!("{group}-keys"))
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .create()?;
+        let consumer: StreamConsumer = config.consumer(&format!("{group}-keys"))?;
         Ok(Self {
             consumer: Arc::new(consumer),
             topic: config.keys_topic(),

@@ -99,6 +99,19 @@ impl KafkaConfig {
         }
     }
 
+    /// A consumer in `group` that never commits offsets to Kafka (the node keeps its own,
+    /// or rereads the topic) and starts at the beginning of a partition it has no offset
+    /// for.
+    fn consumer(&self, group: &str) -> Result<rdkafka::consumer::StreamConsumer> {
+        Ok(self
+            .client()
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()?)
+    }
+
     fn client(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
