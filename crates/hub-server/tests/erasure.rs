@@ -13,13 +13,14 @@ use tonic::Code;
 const STREAM: &str = "blacklist/310000/sh-erase-1";
 const ENTRY: &str = "sh-erase-1";
 
-async fn publish_entry(node: &RunningNode) -> u64 {
-    let (stream, event) = blacklist_entry(node, "310000", ENTRY);
+/// Appends `req` as Shanghai and waits until the view has folded it; returns the last
+/// position.
+async fn append_folded(node: &RunningNode, req: pb::AppendRequest) -> u64 {
     let r = publisher(node, Some(SH))
         .await
-        .append(append_one(&stream, event))
+        .append(req)
         .await
-        .expect("append entry")
+        .expect("append")
         .into_inner();
     assert!(
         node.hub
@@ -28,6 +29,11 @@ async fn publish_entry(node: &RunningNode) -> u64 {
             .await
     );
     r.last_position
+}
+
+async fn publish_entry(node: &RunningNode) -> u64 {
+    let (stream, event) = blacklist_entry(node, "310000", ENTRY);
+    append_folded(node, append_one(&stream, event)).await
 }
 
 async fn check(node: &RunningNode, at_position: u64) -> pb::CheckSubjectResponse {
@@ -120,18 +126,8 @@ async fn erasure_destroys_the_key_and_the_history_still_verifies() {
     ));
 
     let erase = append_one(STREAM, erasure(ENTRY, "(2026)沪0101民初1号"));
+    append_folded(&node, erase.clone()).await;
     let mut publisher = publisher(&node, Some(SH)).await;
-    let r = publisher
-        .append(erase.clone())
-        .await
-        .expect("erase")
-        .into_inner();
-    assert!(
-        node.hub
-            .view
-            .wait_for(r.last_position, Duration::from_secs(5))
-            .await
-    );
     assert_eq!(live_key(&node, STREAM), None);
 
     // Now: the entry is listed as erased, names nobody, and no check finds it.
@@ -289,22 +285,12 @@ async fn publish_dated(
             ..Default::default()
         });
     }
-    let r = publisher(node, Some(SH))
-        .await
-        .append(pb::AppendRequest {
-            stream,
-            expected_version: None,
-            events,
-        })
-        .await
-        .expect("append")
-        .into_inner();
-    assert!(
-        node.hub
-            .view
-            .wait_for(r.last_position, Duration::from_secs(5))
-            .await
-    );
+    let req = pb::AppendRequest {
+        stream,
+        expected_version: None,
+        events,
+    };
+    append_folded(node, req).await;
 }
 
 fn statuses(entries: &[pb::BlacklistEntryView]) -> Vec<(String, i32)> {
