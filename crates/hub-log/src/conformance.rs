@@ -37,6 +37,7 @@ pub async fn run_all<S: Store>(new_log: impl Fn() -> Log<S>) {
     positions_are_gap_free_and_streams_versioned(new_log()).await;
     expected_versions_are_enforced(new_log()).await;
     retries_are_idempotent_forever(new_log()).await;
+    a_retry_must_repeat_the_stored_batch(new_log()).await;
     origins_are_hash_chained(new_log()).await;
     ingest_accepts_only_the_next_link(new_log()).await;
     reads_respect_direction_and_limits(new_log()).await;
@@ -150,6 +151,74 @@ pub async fn retries_are_idempotent_forever<S: Store>(log: Log<S>) {
         .expect_err("partial retry");
     assert!(matches!(err, Error::PartialRetry { .. }), "{err}");
     assert_eq!(log.stream_version(&s).expect("version"), 2);
+}
+
+/// A retry answers the stored positions only when it repeats one stored batch exactly:
+/// reordered, shortened or stitched-together retries are refused and change nothing.
+pub async fn a_retry_must_repeat_the_stored_batch<S: Store>(log: Log<S>) {
+    let filler = stream("310000", "filler");
+    for i in 0..5 {
+        log.append(
+            &filler,
+            ExpectedVersion::Any,
+            vec![demand_event(&filler, i)],
+        )
+        .await
+        .expect("filler");
+    }
+    let s = stream("330400", "order");
+    let batch = vec![demand_event(&s, 1), demand_event(&s, 2)];
+    let stored = log
+        .append(&s, ExpectedVersion::NoStream, batch.clone())
+        .await
+        .expect("batch");
+    assert_eq!(
+        (stored.first, stored.last, stored.stream_version),
+        (6, 7, 2)
+    );
+    let singles = stream("330400", "singles");
+    let one = demand_event(&singles, 1);
+    let two = demand_event(&singles, 2);
+    for e in [&one, &two] {
+        log.append(&singles, ExpectedVersion::Any, vec![e.clone()])
+            .await
+            .expect("single");
+    }
+    let head = log.head();
+
+    let refused: [(&str, &StreamId, Vec<NewEvent>); 4] = [
+        ("reordered", &s, vec![batch[1].clone(), batch[0].clone()]),
+        ("first half", &s, vec![batch[0].clone()]),
+        ("second half", &s, vec![batch[1].clone()]),
+        (
+            "two batches as one",
+            &singles,
+            vec![one.clone(), two.clone()],
+        ),
+    ];
+    for (what, stream, events) in refused {
+        let err = log
+            .append(stream, ExpectedVersion::Any, events)
+            .await
+            .expect_err(what);
+        assert!(
+            matches!(err, Error::NotTheStoredBatch { .. }),
+            "{what}: {err}"
+        );
+    }
+    assert_eq!(log.head(), head, "refused retries wrote nothing");
+
+    let again = log
+        .append(&s, ExpectedVersion::Exact(0), batch)
+        .await
+        .expect("true retry");
+    assert!(again.duplicate);
+    assert_eq!((again.first, again.last, again.stream_version), (6, 7, 2));
+    let again = log
+        .append(&singles, ExpectedVersion::Any, vec![two])
+        .await
+        .expect("retry of a single");
+    assert_eq!((again.first, again.last, again.stream_version), (9, 9, 2));
 }
 
 /// Each origin's events carry 1, 2, 3, … and link to the previous event's hash.

@@ -29,6 +29,18 @@ pub enum Error {
         /// The first id already stored.
         event_id: EventId,
     },
+    /// Every event id of a batch is stored, but not as one stored batch in this order: a
+    /// retry must repeat the batch exactly.
+    #[error(
+        "event id {event_id} is stored at position {position}, but this append does not repeat \
+         its batch: a retry must send the same events in the same order, no more and no fewer"
+    )]
+    NotTheStoredBatch {
+        /// The id whose stored place does not fit.
+        event_id: EventId,
+        /// Where that id is stored.
+        position: u64,
+    },
     /// A foreign event is not the next one of its origin.
     #[error("origin {origin} is at sequence {head}, event has sequence {got}")]
     Gap {

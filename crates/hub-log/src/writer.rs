@@ -358,29 +358,7 @@ impl WriterState {
             });
         }
         if let Some(i) = found.iter().position(Option::is_some) {
-            let mut last = None;
-            for (j, (e, pos)) in events.iter().zip(&found).enumerate() {
-                let Some(pos) = *pos else {
-                    return Err(Error::PartialRetry {
-                        event_id: events[i].event_id,
-                    });
-                };
-                let stored = self.record_at(store, group, pos)?;
-                if stored.stream != stream_name || stored.body != bodies[j] {
-                    return Err(Error::EventIdReused {
-                        event_id: e.event_id,
-                        position: pos,
-                    });
-                }
-                last = Some((pos, stored.stream_version));
-            }
-            let (last_pos, version) = last.expect("events is not empty");
-            return Ok(Appended {
-                first: found[0].expect("checked above"),
-                last: last_pos,
-                stream_version: version,
-                duplicate: true,
-            });
+            return self.answer_retry(store, group, &stream_name, &events, &bodies, &found, i);
         }
 
         let version = self.stream_version(store, &stream_name)?;
@@ -445,6 +423,74 @@ impl WriterState {
             last: self.next_position - 1,
             stream_version,
             duplicate: false,
+        })
+    }
+
+    /// Answers an append some of whose event ids are stored (`found[i]` is the first): it is
+    /// a retry only if it repeats one stored batch exactly, the same events in the same
+    /// order, nothing more or less; then it answers the stored positions.
+    ///
+    /// The events of one append get consecutive positions and one `recorded_at`, which no
+    /// other append of the stream shares, so the stored batch is the run of positions around
+    /// the first id with the same stream and `recorded_at`.
+    #[allow(clippy::too_many_arguments)] // the parts of one append, split by prepare_append
+    fn answer_retry<S: Store>(
+        &self,
+        store: &S,
+        group: &Group,
+        stream_name: &str,
+        events: &[NewEvent],
+        bodies: &[Vec<u8>],
+        found: &[Option<u64>],
+        i: usize,
+    ) -> Result<Appended> {
+        let Some(first) = found[0] else {
+            return Err(Error::PartialRetry {
+                event_id: events[i].event_id,
+            });
+        };
+        let mut batch_time = None;
+        let mut version = 0;
+        for (j, (e, pos)) in events.iter().zip(found).enumerate() {
+            let Some(pos) = *pos else {
+                return Err(Error::PartialRetry {
+                    event_id: events[i].event_id,
+                });
+            };
+            let stored = self.record_at(store, group, pos)?;
+            if stored.stream != stream_name || stored.body != bodies[j] {
+                return Err(Error::EventIdReused {
+                    event_id: e.event_id,
+                    position: pos,
+                });
+            }
+            let time = batch_time.get_or_insert(stored.recorded_at);
+            if pos != first + j as u64 || stored.recorded_at != *time {
+                return Err(Error::NotTheStoredBatch {
+                    event_id: e.event_id,
+                    position: pos,
+                });
+            }
+            version = stored.stream_version;
+        }
+        let last = first + events.len() as u64 - 1;
+        let same_batch = |pos: u64| -> Result<bool> {
+            let r = self.record_at(store, group, pos)?;
+            Ok(r.stream == stream_name && Some(r.recorded_at) == batch_time)
+        };
+        let more_before = first > 1 && same_batch(first - 1)?;
+        let more_after = last + 1 < self.next_position && same_batch(last + 1)?;
+        if more_before || more_after {
+            return Err(Error::NotTheStoredBatch {
+                event_id: events[0].event_id,
+                position: first,
+            });
+        }
+        Ok(Appended {
+            first,
+            last,
+            stream_version: version,
+            duplicate: true,
         })
     }
 
