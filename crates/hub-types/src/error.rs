@@ -53,6 +53,33 @@ impl fmt::Display for ValidationError {
 /// Result of validating a value.
 pub type Result<T, E = ValidationError> = std::result::Result<T, E>;
 
+/// Longest prefix of a bad value an error quotes, in characters: a status message travels in
+/// an HTTP/2 header, which clients cap at 8-16 KiB.
+pub const QUOTE_CHARS: usize = 64;
+
+/// Quotes a bad value for an error message: in double quotes with Rust-style escapes, cut to
+/// its first [`QUOTE_CHARS`] characters (then `…` and the value's length) so that an error
+/// never carries a long value back to the client.
+#[derive(Debug, Clone, Copy)]
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(QUOTE_CHARS) {
+            None => write!(f, "{:?}", self.0),
+            Some((cut, _)) => {
+                let shown = format!("{:?}", &self.0[..cut]);
+                write!(
+                    f,
+                    "{}…\" ({} characters)",
+                    &shown[..shown.len() - 1],
+                    self.0.chars().count()
+                )
+            }
+        }
+    }
+}
+
 /// Adds a field path to the error of a validation result.
 pub trait AtField<T> {
     /// Names the field the value came from.
@@ -68,6 +95,28 @@ impl<T> AtField<T> for Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_values_are_quoted_whole() {
+        assert_eq!(Quoted("2026-Q5").to_string(), "\"2026-Q5\"");
+        assert_eq!(Quoted("a\"b").to_string(), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn long_values_are_quoted_as_a_prefix_with_their_length() {
+        let long = "x".repeat(20_000);
+        let q = Quoted(&long).to_string();
+        assert_eq!(
+            q,
+            format!("\"{}…\" (20000 characters)", "x".repeat(QUOTE_CHARS))
+        );
+        let wide = "名".repeat(100);
+        let q = Quoted(&wide).to_string();
+        assert!(
+            q.starts_with(&format!("\"{}…", "名".repeat(QUOTE_CHARS))),
+            "{q}"
+        );
+    }
 
     #[test]
     fn paths_compose_outwards() {

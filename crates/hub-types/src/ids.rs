@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, ValidationError};
+use crate::error::{Quoted, Result, ValidationError};
 
 /// GB/T 2260 province-level prefixes (the first two digits of a division code).
 const PROVINCES: &[u32] = &[
@@ -39,12 +39,13 @@ impl FromStr for MemberId {
     fn from_str(s: &str) -> Result<Self> {
         if s.len() != 6 || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ValidationError::reason(format!(
-                "expected a six-digit GB/T 2260 division code, got {s:?}"
+                "expected a six-digit GB/T 2260 division code, got {}",
+                Quoted(s)
             )));
         }
         let code: u32 = s
             .parse()
-            .map_err(|_| ValidationError::reason(format!("bad division code {s:?}")))?;
+            .map_err(|_| ValidationError::reason(format!("bad division code {}", Quoted(s))))?;
         if !PROVINCES.contains(&(code / 10_000)) {
             return Err(ValidationError::reason(format!(
                 "{s:?} has no GB/T 2260 province prefix {:02}",
@@ -134,7 +135,8 @@ impl FromStr for LocalId {
         }
         if !s.as_bytes()[0].is_ascii_alphanumeric() || !s.bytes().all(ok_char) {
             return Err(ValidationError::reason(format!(
-                "expected letters, digits, '.', '_' or '-' starting with a letter or digit, got {s:?}"
+                "expected letters, digits, '.', '_' or '-' starting with a letter or digit, got {}",
+                Quoted(s)
             )));
         }
         Ok(Self(s.to_owned()))
@@ -221,7 +223,8 @@ impl FromStr for StreamId {
         let parts: Vec<&str> = s.split('/').collect();
         let grammar = || {
             ValidationError::reason(format!(
-                "expected recognition/<member>, demand/<member>/<signal> or blacklist/<member>/<entry>, got {s:?}"
+                "expected recognition/<member>, demand/<member>/<signal> or blacklist/<member>/<entry>, got {}",
+                Quoted(s)
             ))
         };
         let member = |p: &str| p.parse::<MemberId>();
@@ -284,7 +287,7 @@ impl FromStr for EventId {
 
     fn from_str(s: &str) -> Result<Self> {
         let id = uuid::Uuid::try_parse(s)
-            .map_err(|_| ValidationError::reason(format!("expected a UUID, got {s:?}")))?;
+            .map_err(|_| ValidationError::reason(format!("expected a UUID, got {}", Quoted(s))))?;
         if id.is_nil() {
             return Err(ValidationError::reason("the nil UUID is not an event id"));
         }

@@ -20,7 +20,7 @@ pub mod subject;
 pub mod time;
 pub mod values;
 
-pub use error::{Result, ValidationError};
+pub use error::{Quoted, Result, ValidationError};
 pub use event::{Body, Event, EventKind, ExpectedVersion, NewEvent};
 pub use ids::{EventId, Family, LocalId, MemberId, OriginSeq, Position, StreamId, SubjectRef};
 pub use time::{Date, Period, Timestamp};

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, ValidationError};
+use crate::error::{Quoted, Result, ValidationError};
 
 /// Earliest year any date in the hub may carry.
 const MIN_YEAR: i32 = 1949;
@@ -69,7 +69,8 @@ impl FromStr for Date {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || ValidationError::reason(format!("expected a date YYYY-MM-DD, got {s:?}"));
+        let bad =
+            || ValidationError::reason(format!("expected a date YYYY-MM-DD, got {}", Quoted(s)));
         let b = s.as_bytes();
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return Err(bad());
@@ -205,7 +206,8 @@ impl FromStr for Timestamp {
     fn from_str(s: &str) -> Result<Self> {
         let bad = || {
             ValidationError::reason(format!(
-                "expected a UTC time YYYY-MM-DDTHH:MM:SS[.ffffff]Z, got {s:?}"
+                "expected a UTC time YYYY-MM-DDTHH:MM:SS[.ffffff]Z, got {}",
+                Quoted(s)
             ))
         };
         let (date, rest) = match s.split_once('T') {
@@ -311,7 +313,8 @@ impl FromStr for Period {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || ValidationError::reason(format!("expected a quarter YYYY-Qn, got {s:?}"));
+        let bad =
+            || ValidationError::reason(format!("expected a quarter YYYY-Qn, got {}", Quoted(s)));
         let b = s.as_bytes();
         // `get` rather than indexing: a multi-byte character across byte 4 or 6 must be
         // rejected, not panic.

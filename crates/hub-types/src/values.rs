@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AtField, Result, ValidationError};
+use crate::error::{AtField, Quoted, Result, ValidationError};
 use crate::ids::MemberId;
 
 /// Free text with a bounded length in characters (reasons, conditions, notes).
@@ -59,7 +59,8 @@ fn slug(s: &str) -> Result<String> {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !ok {
         return Err(ValidationError::reason(format!(
-            "expected a lowercase slug [a-z][a-z0-9_-]{{0,47}}, got {s:?}"
+            "expected a lowercase slug [a-z][a-z0-9_-]{{0,47}}, got {}",
+            Quoted(s)
         )));
     }
     Ok(s.to_owned())
@@ -77,6 +78,18 @@ pub enum CredentialKind {
     TalentTier,
     /// 执业资格: code is the licence, level optional.
     Licence,
+}
+
+impl CredentialKind {
+    /// The kind's wire name, as in JSON and in errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProfessionalTitle => "professional_title",
+            Self::SkillLevel => "skill_level",
+            Self::TalentTier => "talent_tier",
+            Self::Licence => "licence",
+        }
+    }
 }
 
 /// Professional-title levels, highest first.
@@ -122,7 +135,11 @@ impl Credential {
             };
             return Err(ValidationError::new(
                 "level",
-                format!("expected {expected} for {kind:?}, got {level:?}"),
+                format!(
+                    "expected {expected} for {}, got {}",
+                    kind.as_str(),
+                    Quoted(level)
+                ),
             ));
         }
         Ok(Self {
@@ -232,8 +249,9 @@ impl FromStr for Industry {
             .find(|i| i.as_str() == s)
             .ok_or_else(|| {
                 ValidationError::reason(format!(
-                    "expected one of {}, got {s:?}",
-                    Self::ALL.map(Self::as_str).join(", ")
+                    "expected one of {}, got {}",
+                    Self::ALL.map(Self::as_str).join(", "),
+                    Quoted(s)
                 ))
             })
     }
@@ -263,7 +281,8 @@ impl FromStr for OccupationCode {
     fn from_str(s: &str) -> Result<Self> {
         let bad = || {
             ValidationError::reason(format!(
-                "expected an occupation code M-mm-nn-dd with major group 1-8, got {s:?}"
+                "expected an occupation code M-mm-nn-dd with major group 1-8, got {}",
+                Quoted(s)
             ))
         };
         let parts: Vec<&str> = s.split('-').collect();

@@ -78,8 +78,8 @@ pub fn new_event_from_proto(event: &pb::Event, stream: &StreamId) -> Result<NewE
         return Err(ValidationError::new(
             "stream",
             format!(
-                "{:?} differs from the request's stream {stream}",
-                event.stream
+                "{} differs from the request's stream {stream}",
+                hub_types::Quoted(&event.stream)
             ),
         ));
     }
