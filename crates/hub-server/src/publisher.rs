@@ -2,13 +2,16 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hub_log::vault::{self, KeyState};
 use hub_proto::convert::append_request_from_proto;
 use hub_proto::pb;
 use hub_proto::pb::publisher_server::Publisher;
 use hub_types::event::Personal;
-use hub_types::{Body, Family, NewEvent, StreamId, ValidationError};
+use hub_types::roster::Roster;
+use hub_types::values::Issuer;
+use hub_types::{Body, Family, NewEvent, Quoted, StreamId, ValidationError};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -47,6 +50,8 @@ async fn append_one(
     }
     let (stream, expected, mut events) = append_request_from_proto(req).map_err(|e| invalid(&e))?;
     hub.auth.check(caller, Action::Append(&stream))?;
+    check_issuers(&hub.view.config().roster, &stream, &events).map_err(|e| invalid(&e))?;
+    check_references(hub, &stream, &events).await?;
     seal_personal(hub, &stream, &mut events)?;
     let count = events.len();
     let appended = hub
@@ -61,6 +66,69 @@ async fn append_one(
         stream_version: appended.stream_version,
         duplicate: appended.duplicate,
     })
+}
+
+/// Refuses recognition rules whose issuer is not an alliance member, or is the recognizing
+/// city itself (a city does not "recognise" its own credentials).
+fn check_issuers(
+    roster: &Roster,
+    stream: &StreamId,
+    events: &[NewEvent],
+) -> Result<(), ValidationError> {
+    for (i, event) in events.iter().enumerate() {
+        let Body::CredentialRecognized(rule) = &event.body else {
+            continue;
+        };
+        let Issuer::Member(issuer) = rule.issuer else {
+            continue;
+        };
+        let at = || format!("events[{i}].body.credential_recognized.issuer");
+        roster.require(issuer).map_err(|e| e.at(at()))?;
+        if issuer == stream.owner() {
+            return Err(ValidationError::new(
+                at(),
+                format!(
+                    "{issuer} is the recognizing city itself: a rule recognises other members' \
+                     credentials (or `*`)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a batch that withdraws, revises, closes, suspends, reinstates, revokes or erases
+/// a rule, signal or entry that does not exist (and that the batch does not create), naming
+/// it. Only the publishing path checks this: events of other cities arriving by
+/// replication are stored whatever they name, and the fold ignores what makes no sense.
+async fn check_references(hub: &Hub, stream: &StreamId, events: &[NewEvent]) -> Result<(), Status> {
+    let refers = events
+        .iter()
+        .any(|e| e.body.kind().creates_entity() == Some(false));
+    if !refers {
+        return Ok(());
+    }
+    let head = hub.log.head();
+    let timeout = Duration::from_millis(hub.config.server.request_timeout_ms);
+    if !hub.view.wait_for(head, timeout).await {
+        return Err(Status::unavailable(format!(
+            "the view has not folded position {head} yet; retry"
+        )));
+    }
+    let Some(unknown) = hub
+        .view
+        .unknown_reference(stream.owner(), events.iter().map(|e| &e.body))
+    else {
+        return Ok(());
+    };
+    Err(Status::failed_precondition(format!(
+        "events[{}].body.{}: {} {} of {} does not exist",
+        unknown.index,
+        unknown.field,
+        unknown.what,
+        Quoted(unknown.id.as_str()),
+        stream.owner()
+    )))
 }
 
 /// Seals the personal fields of a blacklist entry under the entry's key before they are
@@ -107,6 +175,16 @@ fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Resul
     Ok(())
 }
 
+/// Names the refused batch of an `AppendStream` in its status: the batches before it were
+/// appended, the stream ends with it.
+fn in_batch(index: usize, status: Status) -> Status {
+    Status::with_metadata(
+        status.code(),
+        format!("batch {index}: {}", status.message()),
+        status.metadata().clone(),
+    )
+}
+
 type AppendStream = Pin<Box<dyn Stream<Item = Result<pb::AppendResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -133,14 +211,17 @@ impl Publisher for PublisherService {
         let mut incoming = request.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         tokio::spawn(async move {
+            let mut batch = 0;
             while let Some(item) = incoming.next().await {
                 let result = match item {
                     Ok(req) => match hub.admit(caller.member) {
                         Ok(_permit) => append_one(&hub, caller, &req).await,
                         Err(status) => Err(status),
                     },
-                    Err(status) => Err(status),
+                    Err(status) => Err(crate::status::from_transport(status)),
                 };
+                let result = result.map_err(|s| in_batch(batch, s));
+                batch += 1;
                 let failed = result.is_err();
                 if tx.send(result).await.is_err() || failed {
                     return;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, ValidationError};
+use crate::error::{Quoted, Result, ValidationError};
 use crate::ids::{EventId, Family, LocalId, MemberId, OriginSeq, Position, StreamId, SubjectRef};
 use crate::time::{Date, Period, Timestamp};
 use crate::values::{
@@ -350,6 +350,24 @@ impl EventKind {
             Self::Unknown => None,
         }
     }
+
+    /// Whether an event of this kind creates its rule, signal or entry (`Some(true)`),
+    /// changes one that must exist (`Some(false)`), or neither (unknown kinds).
+    pub fn creates_entity(self) -> Option<bool> {
+        match self {
+            Self::CredentialRecognized
+            | Self::DemandSignalPublished
+            | Self::BlacklistEntryAdded => Some(true),
+            Self::RecognitionWithdrawn
+            | Self::DemandSignalRevised
+            | Self::DemandSignalClosed
+            | Self::BlacklistEntrySuspended
+            | Self::BlacklistEntryReinstated
+            | Self::BlacklistEntryRevoked
+            | Self::BlacklistEntryErased => Some(false),
+            Self::Unknown => None,
+        }
+    }
 }
 
 impl Body {
@@ -414,7 +432,11 @@ impl Body {
                 };
                 return Err(ValidationError::new(
                     format!("{}.{field}", kind.as_str()),
-                    format!("{id:?} must equal the stream's id {expected:?}"),
+                    format!(
+                        "{} must equal the stream's id {}",
+                        Quoted(id.as_str()),
+                        Quoted(expected.as_str())
+                    ),
                 ));
             }
         }

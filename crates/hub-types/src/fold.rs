@@ -252,7 +252,83 @@ pub struct ViewState {
     pub position: Option<Position>,
 }
 
+/// An event of a batch that names a rule, signal or entry that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownReference {
+    /// The event's index in its batch.
+    pub index: usize,
+    /// The body field holding the id, relative to `body`, e.g. `recognition_withdrawn.rule_id`.
+    pub field: String,
+    /// What the id should name, e.g. `recognition rule`.
+    pub what: &'static str,
+    /// The id named.
+    pub id: LocalId,
+}
+
 impl ViewState {
+    /// The first of `bodies` (a batch for one stream of `owner`) that changes a rule,
+    /// signal or entry neither folded here nor created earlier in the batch. The publishing
+    /// node refuses such a batch; the fold itself ignores such events when they arrive by
+    /// replication.
+    pub fn unknown_reference<'a>(
+        &self,
+        owner: MemberId,
+        bodies: impl IntoIterator<Item = &'a Body>,
+    ) -> Option<UnknownReference> {
+        let mut created: Vec<&LocalId> = Vec::new();
+        for (index, body) in bodies.into_iter().enumerate() {
+            let (id, field, what, exists) = match body {
+                Body::CredentialRecognized(r) => {
+                    created.push(&r.rule_id);
+                    continue;
+                }
+                Body::DemandSignalPublished(t) => {
+                    created.push(&t.signal_id);
+                    continue;
+                }
+                Body::BlacklistEntryAdded(a) => {
+                    created.push(&a.entry_id);
+                    continue;
+                }
+                Body::RecognitionWithdrawn(w) => (
+                    &w.rule_id,
+                    "rule_id",
+                    "recognition rule",
+                    self.rules.contains_key(&(owner, w.rule_id.clone())),
+                ),
+                Body::DemandSignalRevised(DemandTerms { signal_id: id, .. })
+                | Body::DemandSignalClosed(DemandSignalClosed { signal_id: id, .. }) => (
+                    id,
+                    "signal_id",
+                    "demand signal",
+                    self.signals.contains_key(&(owner, id.clone())),
+                ),
+                Body::BlacklistEntrySuspended(EntryTransition { entry_id: id, .. })
+                | Body::BlacklistEntryReinstated(EntryTransition { entry_id: id, .. })
+                | Body::BlacklistEntryRevoked {
+                    transition: EntryTransition { entry_id: id, .. },
+                    ..
+                }
+                | Body::BlacklistEntryErased(EntryErased { entry_id: id, .. }) => (
+                    id,
+                    "entry_id",
+                    "blacklist entry",
+                    self.entries.contains_key(&(owner, id.clone())),
+                ),
+                Body::Unknown => continue,
+            };
+            if !exists && !created.contains(&id) {
+                return Some(UnknownReference {
+                    index,
+                    field: format!("{}.{field}", body.kind().as_str()),
+                    what,
+                    id: id.clone(),
+                });
+            }
+        }
+        None
+    }
+
     /// Folds one event into the view. Events must come in log order (positions rising).
     pub fn apply(&mut self, event: &Event) -> Applied {
         debug_assert!(self.position.is_none_or(|p| p < event.position));

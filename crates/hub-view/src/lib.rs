@@ -82,7 +82,7 @@ impl Default for Thresholds {
 }
 
 /// How the view is set up.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ViewConfig {
     /// The alliance's members (the recognition matrix expands `*` issuers to them).
     pub roster: Roster,
@@ -96,6 +96,22 @@ pub struct ViewConfig {
     /// entry's key when it folds the entry's erasure. `None` (offline verification, tools)
     /// shows personal fields as missing and destroys nothing.
     pub vault: Option<Arc<Vault>>,
+    /// Encoded bytes of items one page of a listing may carry, so that answers stay below
+    /// the message limit (see [`hub_proto::budget::page_bytes`]).
+    pub page_bytes: usize,
+}
+
+impl Default for ViewConfig {
+    fn default() -> Self {
+        Self {
+            roster: Roster::default(),
+            thresholds: Thresholds::default(),
+            snapshot_dir: None,
+            snapshot_every: 0,
+            vault: None,
+            page_bytes: hub_proto::budget::page_bytes(4 << 20),
+        }
+    }
 }
 
 /// Everything the view holds, behind one lock.
@@ -281,6 +297,18 @@ impl View {
         tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position))
             .await
             .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The first of `bodies` (a batch for a stream of `owner`) that changes a rule, signal
+    /// or entry the view does not hold and the batch does not create; see
+    /// [`ViewState::unknown_reference`]. Answers for the view's current position: wait for
+    /// the log's head first.
+    pub fn unknown_reference<'a>(
+        &self,
+        owner: hub_types::MemberId,
+        bodies: impl IntoIterator<Item = &'a hub_types::Body>,
+    ) -> Option<hub_types::fold::UnknownReference> {
+        self.read().state.unknown_reference(owner, bodies)
     }
 
     /// A receiver that changes whenever the view's position moves.
