@@ -84,6 +84,10 @@ pub struct Connection {
     token: Bearer,
 }
 
+/// Largest answer the CLI accepts: a node keeps its pages below its own
+/// `server.max_message_bytes`, which may be set above gRPC's usual 4 MiB.
+const MAX_ANSWER_BYTES: usize = 256 << 20;
+
 impl Connection {
     /// Connects to `endpoint` now, so an unreachable node is reported before any work.
     pub async fn open(endpoint: &str, token: &str) -> Result<Self> {
@@ -110,20 +114,22 @@ impl Connection {
     /// A Publisher client with the connection's token.
     pub fn publisher(&self) -> PublisherClient<Authed> {
         PublisherClient::with_interceptor(self.channel.clone(), self.token.clone())
+            .max_decoding_message_size(MAX_ANSWER_BYTES)
     }
 
     /// A Publisher client on the same connection with another token (for `demo`, which
     /// publishes each city's events as that city).
     pub fn publisher_as(&self, token: &str) -> Result<PublisherClient<Authed>> {
-        Ok(PublisherClient::with_interceptor(
-            self.channel.clone(),
-            Bearer::new(token)?,
-        ))
+        Ok(
+            PublisherClient::with_interceptor(self.channel.clone(), Bearer::new(token)?)
+                .max_decoding_message_size(MAX_ANSWER_BYTES),
+        )
     }
 
     /// A Query client.
     pub fn query(&self) -> QueryClient<Authed> {
         QueryClient::with_interceptor(self.channel.clone(), self.token.clone())
+            .max_decoding_message_size(MAX_ANSWER_BYTES)
     }
 
     /// An Audit client.
@@ -132,10 +138,12 @@ impl Connection {
             self.channel.clone(),
             self.token.clone(),
         )
+        .max_decoding_message_size(MAX_ANSWER_BYTES)
     }
 
     /// A Streams client.
     pub fn streams(&self) -> StreamsClient<Authed> {
         StreamsClient::with_interceptor(self.channel.clone(), self.token.clone())
+            .max_decoding_message_size(MAX_ANSWER_BYTES)
     }
 }

@@ -45,6 +45,64 @@ fn an_honest_history_verifies_and_its_proofs_check() {
     assert!(denied.stderr.contains("permission"), "{}", denied.stderr);
 }
 
+/// A JSON Lines file of `n` Shanghai blacklist entries of about 8 KiB each.
+fn bulky_entries(dir: &Path, n: usize) -> PathBuf {
+    let measures: Vec<String> = (0..16)
+        .map(|m| format!("{m:02}{}", "m".repeat(498)))
+        .collect();
+    let lines: Vec<String> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "stream": format!("blacklist/310000/big-{i:03}"),
+                "event_id": format!("00000000-0000-4000-8000-{:012}", i + 1),
+                "body": {
+                    "kind": "blacklist_entry_added",
+                    "entry_id": format!("big-{i:03}"),
+                    "subject_ref": TWO_CITY_SUBJECT,
+                    "subject_display": "张*",
+                    "decision_summary": "申报人才计划时虚报工作经历",
+                    "category": "application_fraud",
+                    "decision_ref": format!("沪人社信〔2026〕{i}号"),
+                    "decided_at": "2026-01-05",
+                    "effective_from": "2026-01-05",
+                    "expires_at": "2029-01-04",
+                    "measures": measures,
+                }
+            })
+            .to_string()
+        })
+        .collect();
+    let file = dir.join("bulky.jsonl");
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    file
+}
+
+#[test]
+fn long_histories_are_verified_and_replayed_page_by_page() {
+    let node = TestNode::start_with(true, |c| c.server.max_message_bytes = 64 * 1024);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = bulky_entries(dir.path(), 30);
+    node.hubctl(&["publish", file.to_str().expect("utf-8")])
+        .ok();
+    let out = node
+        .hubctl(&["--token", "dev-auditor", "audit", "verify"])
+        .ok();
+    assert!(out.stdout.contains("verified 30 events"), "{}", out.stdout);
+    let out = node.hubctl(&["replay"]).ok();
+    assert!(
+        out.stdout.contains("replayed 30 events up to position 30"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("digests match"), "{}", out.stdout);
+    let listed = node.json(&["query", "list-entries", "--origin", "310000"]);
+    assert_eq!(
+        listed["entries"].as_array().map(Vec::len),
+        Some(30),
+        "{listed}"
+    );
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for entry in std::fs::read_dir(from).expect("read dir").flatten() {

@@ -2,6 +2,7 @@
 //! protoc, output in `OUT_DIR`), and the one module that converts between it and the
 //! domain types of `hub-types`.
 
+pub mod budget;
 pub mod convert;
 pub mod jsonl;
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use hub_audit::{MerkleTree, SigningKey, TreeHead, VerifyingKey};
 use hub_log::Log;
+use hub_proto::budget::fit;
 use hub_proto::pb;
 use hub_proto::pb::audit_server::Audit;
 use tonic::{Request, Response, Status};
@@ -100,13 +101,14 @@ impl AuditService {
         self.hub.admit(caller.member)
     }
 
-    /// The tree size a request names (0 = current), after catching up with the log.
-    fn size(&self, requested: u64) -> Result<u64, Status> {
+    /// The tree size a request names in its `field` (0 = current), after catching up with
+    /// the log.
+    fn size(&self, requested: u64, field: &str) -> Result<u64, Status> {
         let len = self.hub.ledger.catch_up(&self.hub.log).map_err(from_log)?;
         match requested {
             0 => Ok(len),
             n if n > len => Err(Status::out_of_range(format!(
-                "tree_size {n} is beyond the log's {len} events"
+                "{field}: {n} is beyond the log's {len} events"
             ))),
             n => Ok(n),
         }
@@ -148,7 +150,7 @@ impl Audit for AuditService {
         request: Request<pb::GetTreeHeadRequest>,
     ) -> Result<Response<pb::SignedTreeHead>, Status> {
         let _permit = self.allow(&request)?;
-        let size = self.size(request.get_ref().tree_size)?;
+        let size = self.size(request.get_ref().tree_size, "tree_size")?;
         self.tree_head(size).map(Response::new)
     }
 
@@ -158,7 +160,7 @@ impl Audit for AuditService {
     ) -> Result<Response<pb::InclusionProof>, Status> {
         let _permit = self.allow(&request)?;
         let req = request.get_ref();
-        let size = self.size(req.tree_size)?;
+        let size = self.size(req.tree_size, "tree_size")?;
         if req.position == 0 || req.position > size {
             return Err(Status::invalid_argument(format!(
                 "position: expected 1..={size}, got {}",
@@ -169,7 +171,7 @@ impl Audit for AuditService {
             .hub
             .ledger
             .with(|t| t.inclusion_proof(req.position - 1, size))
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e| Status::invalid_argument(format!("position: {e}")))?;
         let stored = self
             .hub
             .log
@@ -191,7 +193,7 @@ impl Audit for AuditService {
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
         let _permit = self.allow(&request)?;
         let req = request.get_ref();
-        let new = self.size(req.new_size)?;
+        let new = self.size(req.new_size, "new_size")?;
         if req.old_size > new {
             return Err(Status::invalid_argument(format!(
                 "old_size: {} is larger than new_size {new}",
@@ -202,7 +204,7 @@ impl Audit for AuditService {
             .hub
             .ledger
             .with(|t| t.consistency_proof(req.old_size, new))
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            .map_err(|e| Status::invalid_argument(format!("old_size: {e}")))?;
         Ok(Response::new(pb::ConsistencyProof {
             old_size: req.old_size,
             new_size: new,
@@ -215,7 +217,7 @@ impl Audit for AuditService {
         request: Request<pb::VerifyRangeRequest>,
     ) -> Result<Response<pb::VerifyRangeResponse>, Status> {
         let _permit = self.allow(&request)?;
-        let size = self.size(request.get_ref().to_position)?;
+        let size = self.size(request.get_ref().to_position, "to_position")?;
         let root = self
             .hub
             .ledger
@@ -272,11 +274,12 @@ impl Audit for AuditService {
             0 => 1000,
             n => (n as usize).min(5000),
         };
-        let (entries, total) = self
+        let (mut entries, total) = self
             .hub
             .access
             .list(req.from_seq, limit)
             .map_err(from_log)?;
+        fit(&mut entries, self.hub.view.config().page_bytes);
         Ok(Response::new(pb::ListAccessResponse { entries, total }))
     }
 
@@ -297,9 +300,12 @@ impl Audit for AuditService {
         };
         let from = req.from_position.max(1);
         let events = self.hub.log.read_all(from, limit).map_err(from_log)?;
+        let first_position = events.first().map_or(0, |e| e.position.get());
+        let mut records: Vec<pb::EventRecord> = events.into_iter().map(|e| e.record).collect();
+        fit(&mut records, self.hub.view.config().page_bytes);
         Ok(Response::new(pb::ReadRecordsResponse {
-            first_position: events.first().map_or(0, |e| e.position.get()),
-            records: events.into_iter().map(|e| e.record).collect(),
+            first_position,
+            records,
             head_position: self.hub.log.head(),
         }))
     }

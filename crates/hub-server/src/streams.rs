@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hub_log::{Direction, StoredEvent};
+use hub_proto::budget::fit;
 use hub_proto::convert::{kind_of, record_to_event};
 use hub_proto::pb;
 use hub_proto::pb::streams_server::Streams;
@@ -105,7 +106,10 @@ impl Filter {
             let kind = EventKind::parse(k).ok_or_else(|| {
                 ValidationError::new(
                     format!("filter.kinds[{i}]"),
-                    format!("unknown kind {k:?}; expected e.g. demand_signal_published"),
+                    format!(
+                        "unknown kind {}; expected e.g. demand_signal_published",
+                        hub_types::Quoted(k)
+                    ),
                 )
             })?;
             kinds.insert(kind);
@@ -153,13 +157,15 @@ impl Streams for StreamsService {
             .log
             .read_all(req.from_position, limit)
             .map_err(from_log)?;
+        let mut events = to_wire(events, access);
+        fit(&mut events, self.hub.view.config().page_bytes);
         let next = events
             .last()
-            .map(|e| e.position.get() + 1)
+            .map(|e| e.position + 1)
             .filter(|n| *n <= head)
             .unwrap_or(0);
         Ok(Response::new(pb::ReadAllResponse {
-            events: to_wire(events, access),
+            events,
             next_position: next,
             head_position: head,
         }))
@@ -193,18 +199,16 @@ impl Streams for StreamsService {
             .log
             .read_stream(&stream, req.from_version, direction, limit)
             .map_err(from_log)?;
+        let mut events = to_wire(events, access);
+        fit(&mut events, self.hub.view.config().page_bytes);
         let next = match (direction, events.last()) {
             (_, None) => 0,
-            (Direction::Forwards, Some(e)) if e.record.stream_version < version => {
-                e.record.stream_version + 1
-            }
-            (Direction::Backwards, Some(e)) if e.record.stream_version > 1 => {
-                e.record.stream_version - 1
-            }
+            (Direction::Forwards, Some(e)) if e.stream_version < version => e.stream_version + 1,
+            (Direction::Backwards, Some(e)) if e.stream_version > 1 => e.stream_version - 1,
             _ => 0,
         };
         Ok(Response::new(pb::ReadStreamResponse {
-            events: to_wire(events, access),
+            events,
             next_version: next,
             stream_version: version,
         }))

@@ -13,7 +13,7 @@ use hub_types::values::RevokeReason;
 use hub_types::{Date, MemberId, StreamId, SubjectRef, ValidationError};
 
 use crate::axes::resolve;
-use crate::paging::{page_size, page_time, parse_token, token};
+use crate::paging::{page_size, page_time, parse_token, Pager};
 use crate::{Result, View};
 
 /// Converts a status to the wire.
@@ -215,8 +215,7 @@ impl View {
             None => Bound::Unbounded,
         };
         let mut entries = Vec::new();
-        let mut last = None;
-        let mut next = String::new();
+        let mut page = Pager::new(limit, self.config().page_bytes, axes.position);
         for ((o, id), history) in inner.state.entries.range((lower, Bound::Unbounded)) {
             if *o < origin {
                 continue;
@@ -230,18 +229,15 @@ impl View {
             if status.is_some_and(|s| s != entry.status_on(axes.date)) {
                 continue;
             }
-            if entries.len() == limit {
-                if let Some(last) = last {
-                    next = token(axes.position, origin, last);
-                }
+            if !page.push(&mut entries, (*o, id), || {
+                entry_to_proto(entry, axes.date, self.vault())
+            }) {
                 break;
             }
-            entries.push(entry_to_proto(entry, axes.date, self.vault()));
-            last = Some(id);
         }
         Ok(pb::ListEntriesResponse {
             entries,
-            next_page_token: next,
+            next_page_token: page.next_token(),
             basis: Some(axes.basis()),
         })
     }

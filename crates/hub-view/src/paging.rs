@@ -1,6 +1,7 @@
 //! Opaque page tokens: the hex of the position the listing is answered at and the last key
 //! returned.
 
+use hub_proto::budget::ByteBudget;
 use hub_proto::pb;
 use hub_types::{LocalId, MemberId, ValidationError};
 
@@ -17,6 +18,57 @@ pub(crate) fn page_size(requested: u32) -> Result<usize, ValidationError> {
             format!("expected at most {MAX_PAGE}, got {n}"),
         )),
         n => Ok(n),
+    }
+}
+
+/// Fills one page of a listing in key order: at most `limit` items and at most the page's
+/// byte budget; when items remain, the page's token names its last key.
+#[derive(Debug)]
+pub(crate) struct Pager<'a> {
+    limit: usize,
+    budget: ByteBudget,
+    position: u64,
+    last: Option<(MemberId, &'a LocalId)>,
+    next: String,
+}
+
+impl<'a> Pager<'a> {
+    /// A page answered at `position`.
+    pub(crate) fn new(limit: usize, bytes: usize, position: u64) -> Self {
+        Self {
+            limit,
+            budget: ByteBudget::new(bytes),
+            position,
+            last: None,
+            next: String::new(),
+        }
+    }
+
+    /// Adds the item `make` builds for `key` to `items`; false when the page is full (the
+    /// listing stops there and continues from the page's token).
+    pub(crate) fn push<M: prost::Message>(
+        &mut self,
+        items: &mut Vec<M>,
+        key: (MemberId, &'a LocalId),
+        make: impl FnOnce() -> M,
+    ) -> bool {
+        if items.len() < self.limit {
+            let item = make();
+            if self.budget.admit(&item) {
+                items.push(item);
+                self.last = Some(key);
+                return true;
+            }
+        }
+        if let Some((member, id)) = self.last {
+            self.next = token(self.position, member, id);
+        }
+        false
+    }
+
+    /// The token of the next page; empty when the listing ended on this page.
+    pub(crate) fn next_token(self) -> String {
+        self.next
     }
 }
 

@@ -11,7 +11,7 @@ use hub_types::values::{Credential, Issuer};
 use hub_types::{Date, MemberId, ValidationError};
 
 use crate::axes::resolve;
-use crate::paging::{page_size, page_time, parse_token, token};
+use crate::paging::{page_size, page_time, parse_token, Pager};
 use crate::{Result, View};
 
 fn rule_to_proto(rule: &RecognitionRule, date: Date) -> pb::RecognitionRule {
@@ -110,8 +110,7 @@ impl View {
             None => Bound::Unbounded,
         };
         let mut rules = Vec::new();
-        let mut last = None;
-        let mut next = String::new();
+        let mut page = Pager::new(limit, self.config().page_bytes, axes.position);
         for ((rec, id), history) in inner.state.rules.range((lower, Bound::Unbounded)) {
             if recognizer.is_some_and(|r| r != *rec) {
                 if recognizer.is_some_and(|r| r < *rec) {
@@ -128,18 +127,13 @@ impl View {
             if !req.include_inactive && !rule.in_force(axes.date) {
                 continue;
             }
-            if rules.len() == limit {
-                if let Some((r, i)) = last {
-                    next = token(axes.position, r, i);
-                }
+            if !page.push(&mut rules, (*rec, id), || rule_to_proto(rule, axes.date)) {
                 break;
             }
-            rules.push(rule_to_proto(rule, axes.date));
-            last = Some((*rec, id));
         }
         Ok(pb::ListRecognitionsResponse {
             rules,
-            next_page_token: next,
+            next_page_token: page.next_token(),
             basis: Some(axes.basis()),
         })
     }

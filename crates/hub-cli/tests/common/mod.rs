@@ -19,6 +19,7 @@ pub struct TestNode {
     dir: TempDir,
     endpoint: String,
     sandbox: bool,
+    tweak: fn(&mut Config),
 }
 
 /// A node config: `listen`, data in `dir`, a short shutdown grace.
@@ -33,25 +34,27 @@ pub fn config(dir: &std::path::Path, listen: &str, sandbox: bool) -> Config {
 
 impl TestNode {
     pub fn start(sandbox: bool) -> Self {
+        Self::start_with(sandbox, |_| {})
+    }
+
+    /// A node whose config `tweak` adjusts (also on restart).
+    pub fn start_with(sandbox: bool, tweak: fn(&mut Config)) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
         let dir = tempfile::tempdir().expect("tempdir");
-        let node = rt
-            .block_on(RunningNode::start(config(
-                dir.path(),
-                "127.0.0.1:0",
-                sandbox,
-            )))
-            .expect("node starts");
+        let mut c = config(dir.path(), "127.0.0.1:0", sandbox);
+        tweak(&mut c);
+        let node = rt.block_on(RunningNode::start(c)).expect("node starts");
         Self {
             endpoint: node.endpoint(),
             node: Some(node),
             rt,
             dir,
             sandbox,
+            tweak,
         }
     }
 
@@ -67,13 +70,11 @@ impl TestNode {
         let node = self.node.take().expect("running");
         let addr = node.addr.to_string();
         self.rt.block_on(node.stop()).expect("node stops");
+        let mut c = config(self.dir.path(), &addr, self.sandbox);
+        (self.tweak)(&mut c);
         let node = self
             .rt
-            .block_on(RunningNode::start(config(
-                self.dir.path(),
-                &addr,
-                self.sandbox,
-            )))
+            .block_on(RunningNode::start(c))
             .expect("node restarts on the same address");
         self.node = Some(node);
     }
