@@ -133,8 +133,11 @@ impl Authorizer {
         let value = header
             .to_str()
             .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
+        // The scheme name is case-insensitive (RFC 7235 section 2.1).
         let token = value
-            .strip_prefix("Bearer ")
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
             .ok_or_else(|| Status::unauthenticated("authorization must be \"Bearer <token>\""))?;
         self.tokens
             .get(token.trim())
@@ -259,9 +262,23 @@ mod tests {
             Some("sh-member-token"),
             Some("Bearer nope"),
             Some("Basic x"),
+            Some("Bearersh-member-token"),
         ] {
             let err = a.authenticate(&request(bad)).expect_err("rejected");
             assert_eq!(err.code(), tonic::Code::Unauthenticated, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        let a = authorizer();
+        for header in [
+            "bearer sh-member-token",
+            "BEARER sh-member-token",
+            "BeArEr sh-member-token",
+        ] {
+            let caller = a.authenticate(&request(Some(header))).expect(header);
+            assert_eq!(caller.role, Role::Member, "{header}");
         }
     }
 

@@ -57,6 +57,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         snapshot_dir: Some(data.join("view")),
         snapshot_every: config.view.snapshot_every,
         vault: Some(vault.clone()),
+        page_bytes: hub_proto::budget::page_bytes(config.server.max_message_bytes),
     };
     let (log, view) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Log, View)> {
         let log = Log::open_signed(data.join("log"), signer)
@@ -146,10 +147,17 @@ pub async fn serve(
     health.set_serving::<QueryServer<QueryService>>().await;
     health.set_serving::<StreamsServer<StreamsService>>().await;
     health.set_serving::<AuditServer<AuditService>>().await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    // v1 and v1alpha: many clients (e.g. Python's grpcio-reflection) speak only v1alpha.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hub_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
         .build_v1()
+        .context("cannot build the reflection service")?;
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
         .context("cannot build the reflection service")?;
 
     let stopping = hub.clone();
@@ -166,8 +174,12 @@ pub async fn serve(
     }
     let server = builder
         .timeout(Duration::from_millis(config.server.request_timeout_ms))
+        .layer(tower::util::MapResponseLayer::new(
+            crate::status::oversize_response::<tonic::body::Body>,
+        ))
         .add_service(health_service)
-        .add_service(reflection)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
         .add_service(
             PublisherServer::new(PublisherService::new(hub.clone()))
                 .max_decoding_message_size(max)

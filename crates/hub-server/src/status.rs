@@ -8,6 +8,88 @@ pub fn invalid(e: &ValidationError) -> Status {
     Status::invalid_argument(e.to_string())
 }
 
+/// Maps what the transport reports about a request: a message above the size limit is
+/// `RESOURCE_EXHAUSTED` (gRPC's guidance), not tonic's `OUT_OF_RANGE`.
+pub fn from_transport(status: Status) -> Status {
+    if is_oversize(status.code(), status.message()) {
+        return Status::resource_exhausted(oversize_message(status.message()));
+    }
+    status
+}
+
+/// Rewrites tonic's trailers-only answer to a unary request above the size limit (sent
+/// before any handler runs) into `RESOURCE_EXHAUSTED`.
+pub fn oversize_response<B>(mut response: http::Response<B>) -> http::Response<B> {
+    let headers = response.headers_mut();
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(Code::from);
+    let message = headers
+        .get("grpc-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| percent_decode(m));
+    if let (Some(code), Some(message)) = (code, message) {
+        if is_oversize(code, &message) {
+            let status = Status::resource_exhausted(oversize_message(&message));
+            if let Ok(v) =
+                http::HeaderValue::from_str(&(Code::ResourceExhausted as i32).to_string())
+            {
+                headers.insert("grpc-status", v);
+            }
+            // The new message is plain ASCII: no percent-encoding is needed.
+            if let Ok(v) = http::HeaderValue::from_str(status.message()) {
+                headers.insert("grpc-message", v);
+            }
+        }
+    }
+    response
+}
+
+/// Decodes the percent-encoding of a `grpc-message` header.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// True for tonic's report of a message above the decoding limit.
+pub(crate) fn is_oversize(code: Code, message: &str) -> bool {
+    code == Code::OutOfRange && message.contains("decoded message length too large")
+}
+
+/// The size limit's message in the house style: what was sent, what is allowed.
+pub(crate) fn oversize_message(tonic_message: &str) -> String {
+    let numbers: Vec<&str> = tonic_message
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .collect();
+    match numbers.as_slice() {
+        [found, limit, ..] => format!(
+            "request of {found} bytes is above the message limit of {limit} bytes \
+             (server.max_message_bytes)"
+        ),
+        _ => "request is above the message limit (server.max_message_bytes)".to_owned(),
+    }
+}
+
 /// Maps a log error.
 pub fn from_log(e: hub_log::Error) -> Status {
     use hub_log::Error as E;
@@ -19,7 +101,9 @@ pub fn from_log(e: hub_log::Error) -> Status {
             }
             s
         }
-        E::EventIdReused { .. } | E::PartialRetry { .. } => Status::already_exists(e.to_string()),
+        E::EventIdReused { .. } | E::PartialRetry { .. } | E::NotTheStoredBatch { .. } => {
+            Status::already_exists(e.to_string())
+        }
         E::Invalid(v) => invalid(v),
         E::Gap { .. } | E::ChainBroken { .. } | E::Conflict { .. } => {
             Status::failed_precondition(e.to_string())
