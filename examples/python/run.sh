@@ -49,9 +49,10 @@ stop_node() {
 trap stop_node EXIT
 
 status=0
+"$venv/bin/python" "$here/worked_examples.py" --check "$root/docs/protocol.md" || status=$?
 "$venv/bin/python" "$here/partner_client.py" \
     --endpoint "127.0.0.1:$port" --stubs "$stubs" --roster "$root/config/roster.toml" ||
-    status=$?
+    status=1
 if [ "$status" -ne 0 ]; then
     echo "the partner client failed (exit $status); node log:"
     tail -n 40 "$log" || true
