@@ -54,7 +54,7 @@ status=0
     --endpoint "127.0.0.1:$port" --stubs "$stubs" --roster "$root/config/roster.toml" ||
     status=1
 if [ "$status" -ne 0 ]; then
-    echo "the partner client failed (exit $status); node log:"
+    echo "a check failed; the node's log:"
     tail -n 40 "$log" || true
 fi
 exit "$status"
