@@ -26,6 +26,7 @@ import talenthub_wire as wire
 
 MEMBER = "330400"
 MEMBER_TOKEN = "dev-member-330400"
+OTHER_TOKEN = "dev-member-310000"
 AUDITOR_TOKEN = "dev-auditor"
 # The development alliance key of config/default.toml (a real alliance keeps its own).
 DEV_ALLIANCE_KEY = b"talenthub-dev-alliance-key-not-for-production"
@@ -267,6 +268,83 @@ def publish(c, pb, checks, run):
             f"{e.code()} {e.details()}",
         )
 
+    # Many batches over one AppendStream call, answered in order.
+    batches = []
+    for n in range(8):
+        sid = f"jx-ic-{run}-{n}"
+        body = ev.EventBody(
+            demand_signal_published=ev.DemandSignalPublished(
+                **dict(terms, signal_id=sid, industry=ev.INDUSTRY_INTEGRATED_CIRCUITS, headcount=5 + n)
+            )
+        )
+        batches.append(
+            pb.publisher.AppendRequest(
+                stream=f"demand/{MEMBER}/{sid}",
+                expected_version=no_stream,
+                events=[ev.Event(event_id=new_id(), body=body)],
+            )
+        )
+    answers = list(c.publisher.AppendStream(iter(batches), metadata=token, timeout=30))
+    positions = [a.first_position for a in answers]
+    checks.check(
+        len(answers) == len(batches)
+        and positions == sorted(positions)
+        and all(a.stream_version == 1 and not a.duplicate for a in answers),
+        "AppendStream answers every batch in order",
+        str(positions),
+    )
+    ids.extend(b.events[0].event_id for b in batches)
+
+    # Another city publishes too, so that the log interleaves two origins' chains.
+    other = c.publisher.Append(
+        pb.publisher.AppendRequest(
+            stream="recognition/310000",
+            events=[
+                ev.Event(
+                    event_id=new_id(),
+                    body=ev.EventBody(
+                        credential_recognized=ev.CredentialRecognized(
+                            rule_id=f"sh-sl-jx-{run}",
+                            credential=ev.Credential(
+                                kind=ev.CREDENTIAL_KIND_SKILL_LEVEL,
+                                code="6-25-02-03",
+                                level="3",
+                            ),
+                            issuer=MEMBER,
+                            local_equivalent="skill-level-3",
+                            effective_from="2026-01-01",
+                        )
+                    ),
+                )
+            ],
+        ),
+        metadata=c.auth(OTHER_TOKEN),
+        timeout=10,
+    )
+    checks.check(not other.duplicate, "a second city appends to its own stream")
+
+    # A member may not write another city's stream.
+    try:
+        c.publisher.Append(
+            pb.publisher.AppendRequest(stream=f"recognition/{MEMBER}", events=[ev.Event(
+                event_id=new_id(),
+                body=ev.EventBody(
+                    recognition_withdrawn=ev.RecognitionWithdrawn(
+                        rule_id=rule, reason="not ours", effective_at="2026-07-01"
+                    )
+                ),
+            )]),
+            metadata=c.auth(OTHER_TOKEN),
+            timeout=10,
+        )
+        checks.check(False, "another city's stream is refused")
+    except grpc.RpcError as e:
+        checks.check(
+            e.code() == grpc.StatusCode.PERMISSION_DENIED,
+            "another city's stream is refused",
+            f"{e.code()} {e.details()}",
+        )
+
     # Blacklist: the subject reference is computed here, the ID number never sent.
     entry = f"jx-{run}"
     subject = wire.subject_ref(DEV_ALLIANCE_KEY, NATIONAL_ID)
@@ -333,6 +411,25 @@ def subscribe(c, pb, checks, ids):
     )
 
 
+def read_all(c, pb, checks, ids):
+    """Pages through the whole log with ReadAll, following next_position."""
+    events, position, head = [], 1, None
+    while position:
+        resp = c.streams.ReadAll(
+            pb.streams.ReadAllRequest(from_position=position, limit=5),
+            metadata=c.auth(MEMBER_TOKEN),
+            timeout=10,
+        )
+        head = resp.head_position
+        events.extend(resp.events)
+        position = resp.next_position
+    checks.check(
+        [e.position for e in events] == list(range(1, head + 1)),
+        f"ReadAll pages through positions 1..={head} without gap",
+    )
+    checks.check(set(ids) <= {e.event_id for e in events}, "ReadAll holds every event published")
+
+
 def check_subject(c, pb, checks, subject, entry):
     resp = c.query.CheckSubject(
         pb.query.CheckSubjectRequest(
@@ -357,13 +454,14 @@ def check_subject(c, pb, checks, subject, entry):
     return resp
 
 
-def read_records(c, pb, upto):
-    """Every stored record at positions 1..=upto, paging on first_position."""
+def read_records(c, pb, upto, page=7):
+    """Every stored record at positions 1..=upto, paging on first_position (small pages,
+    so that the continuation is exercised)."""
     records = []
     position = 1
     while position <= upto:
         resp = c.audit.ReadRecords(
-            pb.audit.ReadRecordsRequest(from_position=position, limit=0),
+            pb.audit.ReadRecordsRequest(from_position=position, limit=page),
             metadata=c.auth(AUDITOR_TOKEN),
             timeout=30,
         )
@@ -519,7 +617,7 @@ def audit(c, pb, checks, roster, our_ids):
     )
 
     # Consistency between an older signed head and the current one.
-    old_size = max(1, sth.tree_size // 2 + 1)
+    old_size = max(1, sth.tree_size * 2 // 5)
     old = c.audit.GetTreeHead(
         pb.audit.GetTreeHeadRequest(tree_size=old_size), metadata=token, timeout=10
     )
@@ -565,6 +663,7 @@ def main():
     ids, subject, entry = publish(c, pb, checks, run)
     print("== subscribe")
     subscribe(c, pb, checks, ids)
+    read_all(c, pb, checks, ids)
     print("== check a subject")
     check_subject(c, pb, checks, subject, entry)
     print("== audit (dev-auditor)")
