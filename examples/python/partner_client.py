@@ -372,6 +372,180 @@ def publish(c, pb, checks, run):
     return ids, subject, entry
 
 
+def refused(checks, name, call, code, starts):
+    """Runs `call`, which must fail with `code` and a message starting with `starts`."""
+    try:
+        call()
+        checks.check(False, name, "accepted")
+    except grpc.RpcError as e:
+        checks.check(
+            e.code() == code and e.details().startswith(starts),
+            name,
+            f"{e.code()} {e.details()[:300]}",
+        )
+
+
+def contract_rules(c, pb, checks, run):
+    """The retry, entity and error rules of docs/protocol.md sections 4 and 7."""
+    ev = pb.events
+    token = c.auth(MEMBER_TOKEN)
+    signal = f"jx-ls-{run}"
+    terms = dict(
+        signal_id=signal,
+        industry=ev.INDUSTRY_LIFE_AND_HEALTH,
+        occupation_code="2-05-01-01",
+        level="senior",
+        headcount=3,
+        period="2026-Q3",
+        pay_band=ev.PayBand(min=15000, max=25000),
+        education=ev.EDUCATION_DOCTORATE,
+    )
+    published = ev.Event(
+        event_id=new_id(),
+        body=ev.EventBody(demand_signal_published=ev.DemandSignalPublished(**terms)),
+    )
+    closed = ev.Event(
+        event_id=new_id(),
+        body=ev.EventBody(
+            demand_signal_closed=ev.DemandSignalClosed(
+                signal_id=signal,
+                reason=ev.CLOSE_REASON_CANCELLED,
+                closed_at="2026-08-01",
+            )
+        ),
+    )
+    stream = f"demand/{MEMBER}/{signal}"
+
+    def append(events, metadata=token):
+        req = pb.publisher.AppendRequest(stream=stream, events=events)
+        return c.publisher.Append(req, metadata=metadata, timeout=10)
+
+    # The scheme is case-insensitive.
+    try:
+        c.query.ViewInfo(
+            pb.query.ViewInfoRequest(),
+            metadata=(("authorization", f"bearer {MEMBER_TOKEN}"),),
+            timeout=10,
+        )
+        checks.check(True, "a lowercase bearer scheme is accepted")
+    except grpc.RpcError as e:
+        checks.check(False, "a lowercase bearer scheme is accepted", f"{e.code()} {e.details()}")
+    stored = append([published, closed])
+    exists = grpc.StatusCode.ALREADY_EXISTS
+    refused(checks, "a reordered retry is refused", lambda: append([closed, published]), exists, "")
+    refused(checks, "a partial retry is refused", lambda: append([published]), exists, "")
+    fresh = ev.Event(event_id=new_id(), body=closed.body)
+    refused(
+        checks,
+        "a retry with a new event is refused",
+        lambda: append([published, closed, fresh]),
+        exists,
+        "",
+    )
+    again = append([published, closed])
+    checks.check(
+        again.duplicate
+        and (again.first_position, again.last_position, again.stream_version)
+        == (stored.first_position, stored.last_position, stored.stream_version),
+        "the exact retry still answers the stored positions",
+    )
+
+    def recognize(issuer):
+        body = ev.EventBody(
+            credential_recognized=ev.CredentialRecognized(
+                rule_id=f"jx-r-{run}",
+                credential=ev.Credential(
+                    kind=ev.CREDENTIAL_KIND_TALENT_TIER, code="jx-talent", level="B"
+                ),
+                issuer=issuer,
+                local_equivalent="tier-B",
+                effective_from="2026-01-01",
+            )
+        )
+        req = pb.publisher.AppendRequest(
+            stream=f"recognition/{MEMBER}", events=[ev.Event(event_id=new_id(), body=body)]
+        )
+        return lambda: c.publisher.Append(req, metadata=token, timeout=10)
+
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    issuer_field = "events[0].body.credential_recognized.issuer: "
+    refused(checks, "an issuer off the roster is refused", recognize("110000"), invalid, issuer_field)
+    refused(checks, "a city recognising itself is refused", recognize(MEMBER), invalid, issuer_field)
+
+    withdraw = pb.publisher.AppendRequest(
+        stream=f"recognition/{MEMBER}",
+        events=[
+            ev.Event(
+                event_id=new_id(),
+                body=ev.EventBody(
+                    recognition_withdrawn=ev.RecognitionWithdrawn(
+                        rule_id=f"no-such-rule-{run}", reason="gone", effective_at="2026-07-01"
+                    )
+                ),
+            )
+        ],
+    )
+    refused(
+        checks,
+        "withdrawing an unknown rule is refused naming it",
+        lambda: c.publisher.Append(withdraw, metadata=token, timeout=10),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "events[0].body.recognition_withdrawn.rule_id: ",
+    )
+
+    long_id = ev.Event(event_id="x" * 20000, body=published.body)
+    try:
+        c.publisher.Append(
+            pb.publisher.AppendRequest(stream=stream, events=[long_id]),
+            metadata=token,
+            timeout=10,
+        )
+        checks.check(False, "a long bad value is quoted short")
+    except grpc.RpcError as e:
+        checks.check(
+            e.code() == invalid
+            and e.details().startswith("events[0].event_id: ")
+            and len(e.details()) < 400,
+            "a long bad value is quoted short",
+            f"{e.code()} {len(e.details() or '')} characters",
+        )
+
+    # A refused batch of an AppendStream is named by its index; earlier ones are applied.
+    sid = f"jx-hy-{run}"
+    first = pb.publisher.AppendRequest(
+        stream=f"demand/{MEMBER}/{sid}",
+        expected_version=pb.publisher.ExpectedVersion(no_stream=pb.publisher.Empty()),
+        events=[
+            ev.Event(
+                event_id=new_id(),
+                body=ev.EventBody(
+                    demand_signal_published=ev.DemandSignalPublished(
+                        **dict(terms, signal_id=sid, industry=ev.INDUSTRY_HYDROGEN_ENERGY)
+                    )
+                ),
+            )
+        ],
+    )
+    second = pb.publisher.AppendRequest()
+    second.CopyFrom(first)
+    second.events[0].event_id = new_id()
+    answers = []
+    try:
+        for a in c.publisher.AppendStream(iter([first, second]), metadata=token, timeout=10):
+            answers.append(a)
+        checks.check(False, "a refused AppendStream batch is named by its index")
+    except grpc.RpcError as e:
+        trailers = dict(e.trailing_metadata() or ())
+        checks.check(
+            e.code() == grpc.StatusCode.FAILED_PRECONDITION
+            and e.details().startswith("batch 1: ")
+            and trailers.get("th-actual-version") == "1"
+            and len(answers) == 1,
+            "a refused AppendStream batch is named by its index",
+            f"{e.code()} {e.details()} {trailers} after {len(answers)} answers",
+        )
+
+
 def subscribe(c, pb, checks, ids):
     """Subscribes from the beginning, filtered to this city, until caught up."""
     req = pb.streams.SubscribeRequest(
@@ -659,16 +833,26 @@ def main():
     checks = Checks()
     run = uuid.uuid4().hex[:8]
 
-    print("== publish (member 330400)")
-    ids, subject, entry = publish(c, pb, checks, run)
-    print("== subscribe")
-    subscribe(c, pb, checks, ids)
-    read_all(c, pb, checks, ids)
-    print("== check a subject")
-    check_subject(c, pb, checks, subject, entry)
-    print("== audit (dev-auditor)")
-    audit(c, pb, checks, roster, ids)
-    verify_trail(c, pb, checks, subject)
+    def step(title, fn, *args):
+        """Runs one part; a call failing unexpectedly fails the part, not the run."""
+        print(f"== {title}")
+        try:
+            return fn(*args)
+        except grpc.RpcError as e:
+            checks.check(False, title, f"unexpected {e.code()}: {e.details()}")
+            return None
+
+    published = step("publish (member 330400)", publish, c, pb, checks, run)
+    if published is None:
+        print("nothing published: stopping")
+        return 1
+    ids, subject, entry = published
+    step("the contract's rules", contract_rules, c, pb, checks, run)
+    step("subscribe", subscribe, c, pb, checks, ids)
+    step("read the log", read_all, c, pb, checks, ids)
+    step("check a subject", check_subject, c, pb, checks, subject, entry)
+    step("audit (dev-auditor)", audit, c, pb, checks, roster, ids)
+    step("access trail", verify_trail, c, pb, checks, subject)
 
     print(f"{checks.passed} checks passed, {len(checks.failed)} failed")
     return 1 if checks.failed else 0
