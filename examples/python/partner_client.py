@@ -510,6 +510,17 @@ def contract_rules(c, pb, checks, run):
             f"{e.code()} {len(e.details() or '')} characters",
         )
 
+    # A request above the message limit (4 MiB by default) is refused as too large.
+    huge = ev.Event(event_id=new_id(), body=published.body)
+    huge.body.demand_signal_published.level = "x" * (5 << 20)
+    refused(
+        checks,
+        "a request above the message limit is RESOURCE_EXHAUSTED",
+        lambda: append([huge]),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "",
+    )
+
     # A refused batch of an AppendStream is named by its index; earlier ones are applied.
     sid = f"jx-hy-{run}"
     first = pb.publisher.AppendRequest(
