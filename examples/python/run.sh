@@ -12,6 +12,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
+# Keep the source tree free of __pycache__.
+export PYTHONDONTWRITEBYTECODE=1
 
 build="${PYTHON_EXAMPLE_BUILD:-$root/target/python-example}"
 bin="${TALENT_HUB_BIN:-$root/target/debug/talent-hub}"
