@@ -121,14 +121,21 @@ async fn check_references(hub: &Hub, stream: &StreamId, events: &[NewEvent]) -> 
     else {
         return Ok(());
     };
-    Err(Status::failed_precondition(format!(
+    let mut status = Status::failed_precondition(format!(
         "events[{}].body.{}: {} {} of {} does not exist",
         unknown.index,
         unknown.field,
         unknown.what,
         Quoted(unknown.id.as_str()),
         stream.owner()
-    )))
+    ));
+    // As for a version conflict: the stream's version (0 = no such stream) lets a client
+    // tell a mistyped stream from a missing rule in an existing list.
+    let version = hub.log.stream_version(stream).map_err(from_log)?;
+    if let Ok(v) = version.to_string().parse() {
+        status.metadata_mut().insert("th-actual-version", v);
+    }
+    Err(status)
 }
 
 /// Seals the personal fields of a blacklist entry under the entry's key before they are

@@ -169,6 +169,11 @@ async fn changing_what_does_not_exist_is_refused_naming_it() {
             .expect_err(stream);
         assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
         assert_eq!(status.message(), message);
+        assert_eq!(
+            status.metadata().get("th-actual-version").map(|v| v.as_bytes()),
+            Some(&b"0"[..]),
+            "the stream's version"
+        );
     }
     assert_eq!(node.hub.log.head(), 0, "nothing was stored");
 
