@@ -1,18 +1,25 @@
-//! The admin listener (`[admin] listen`): Prometheus metrics and probes for an orchestrator.
+//! The admin listener (`[admin] listen`): Prometheus metrics, probes for an orchestrator,
+//! and the operator console with its JSON and server-sent-events endpoints.
 //!
 //! | path | what |
 //! |---|---|
 //! | `/metrics` | Prometheus text format ([`metrics`]) |
 //! | `/livez` | 200 while the process serves HTTP |
 //! | `/readyz` | 200 once the view has caught up with the log, 503 before and while stopping |
+//! | `/` and `/console/*` | the console: hand-written HTML, CSS and JavaScript ([`console`]) |
+//! | `/api/*` | the console's questions, answered from the view ([`api`]); no personal data |
+//! | `/api/tail` | the log as server-sent events, catch-up then live ([`tail`]) |
 //!
 //! The listener starts before the log is opened, so `/livez` answers during a long replay
 //! while `/readyz` says the node is not ready yet. Beyond loopback it requires `[tls]`, as
 //! the gRPC listener does, and then serves HTTPS with client certificates from the alliance
 //! CA ([`tls`]).
 
+pub mod api;
+pub mod console;
 pub mod metrics;
 pub mod probes;
+pub mod tail;
 mod tls;
 
 use std::net::SocketAddr;
@@ -121,6 +128,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/metrics", get(probes::metrics))
         .route("/livez", get(probes::livez))
         .route("/readyz", get(probes::readyz))
+        .merge(console::routes())
+        .merge(api::routes())
         .with_state(state)
 }
 

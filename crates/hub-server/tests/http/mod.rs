@@ -46,3 +46,4 @@ pub fn parse_metrics(text: &str) -> BTreeMap<String, f64> {
         })
         .collect()
 }
+pub mod webdriver;
