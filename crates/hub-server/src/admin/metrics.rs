@@ -231,8 +231,8 @@ impl Metrics {
         m
     }
 
-    /// A bounded label value for a city code.
-    fn city(&self, code: &str) -> String {
+    /// A bounded label value for a city code: the code of a roster city, else `other`.
+    pub fn city(&self, code: &str) -> String {
         match code.parse::<MemberId>() {
             Ok(m) if self.roster.contains(&m) => m.to_string(),
             _ => "other".to_owned(),
@@ -261,11 +261,15 @@ impl Metrics {
                 _ => "error",
             },
         };
+        self.append_observed(origin, outcome, req.events.len() as u64, took);
+    }
+
+    /// Records one append call of `events` events for `origin` (a label value) that ended
+    /// with `outcome` after `took`.
+    pub fn append_observed(&self, origin: String, outcome: &str, events: u64, took: Duration) {
         let labels = [("origin", origin), ("result", outcome.to_owned())];
         self.appends.get_or_create(&labels).inc();
-        self.append_events
-            .get_or_create(&labels)
-            .inc_by(req.events.len() as u64);
+        self.append_events.get_or_create(&labels).inc_by(events);
         self.append_seconds.observe(took.as_secs_f64());
     }
 
