@@ -160,6 +160,30 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
 
+    if args.metrics {
+        // What recording costs per append, without the disk's noise: one append's
+        // counters and latency plus one group commit's histograms.
+        let roster = hub_server::Config::defaults().roster()?;
+        let metrics = Metrics::new(&roster);
+        let observer = CommitMetrics(Arc::new(Metrics::new(&roster)));
+        let n = 1_000_000u32;
+        let started = Instant::now();
+        for i in 0..n {
+            let took = Duration::from_micros(u64::from(i % 5000));
+            metrics.append_observed(metrics.city("310000"), "ok", 100, took);
+            hub_log::observe::CommitObserver::committed(
+                &observer,
+                hub_log::observe::Commit {
+                    events: 100,
+                    calls: 1,
+                    sync: took,
+                },
+            );
+        }
+        let ns = started.elapsed().as_nanos() as f64 / f64::from(n);
+        report("log.metrics.record_per_append", ns, "ns");
+    }
+
     if !args.no_baseline {
         eprintln!("hub-bench log: log.baseline.fsync_per_event ...");
         let bytes = body_to_bytes(&template);
