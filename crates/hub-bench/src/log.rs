@@ -8,11 +8,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use hub_log::Log;
 use hub_proto::convert::body_to_bytes;
+use hub_server::admin::metrics::{CommitMetrics, Metrics};
 use hub_types::event::CredentialRecognized;
 use hub_types::values::{Credential, CredentialKind, Issuer, Text, MAX_TEXT};
 use hub_types::{Body, Date, EventId, ExpectedVersion, MemberId, NewEvent, StreamId};
@@ -46,6 +48,10 @@ pub struct Args {
     /// Skip the fsync-per-event baseline.
     #[arg(long)]
     no_baseline: bool,
+    /// Run every point a second time recording the node's metrics (group-commit
+    /// histograms, per-append counters and latency) and report what they cost.
+    #[arg(long)]
+    metrics: bool,
 }
 
 /// When a point stops.
@@ -128,7 +134,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         for &writers in &args.writers {
             let name = format!("log.append.batch{batch}.writers{writers}");
             eprintln!("hub-bench log: {name} ...");
-            let m = append_point(&parent, &template, batch, writers, budget).await?;
+            let m = append_point(&parent, &template, batch, writers, budget, None).await?;
             eprintln!(
                 "hub-bench log: {name}: {} events in {:.2?}, {} appends",
                 m.events,
@@ -138,7 +144,44 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             report(&name, m.per_second(), "events/s");
             report(&format!("{name}.p50"), m.latency_us(0.50), "us");
             report(&format!("{name}.p99"), m.latency_us(0.99), "us");
+            if args.metrics {
+                let roster = hub_server::Config::defaults().roster()?;
+                let metrics = Arc::new(Metrics::new(&roster));
+                let with =
+                    append_point(&parent, &template, batch, writers, budget, Some(metrics)).await?;
+                report(&format!("{name}.metrics"), with.per_second(), "events/s");
+                let cost = 100.0 * (1.0 - with.per_second() / m.per_second().max(1e-9));
+                report(
+                    &format!("log.metrics_cost.batch{batch}.writers{writers}"),
+                    cost,
+                    "%",
+                );
+            }
         }
+    }
+
+    if args.metrics {
+        // What recording costs per append, without the disk's noise: one append's
+        // counters and latency plus one group commit's histograms.
+        let roster = hub_server::Config::defaults().roster()?;
+        let metrics = Metrics::new(&roster);
+        let observer = CommitMetrics(Arc::new(Metrics::new(&roster)));
+        let n = 1_000_000u32;
+        let started = Instant::now();
+        for i in 0..n {
+            let took = Duration::from_micros(u64::from(i % 5000));
+            metrics.append_observed(metrics.city("310000"), "ok", 100, took);
+            hub_log::observe::CommitObserver::committed(
+                &observer,
+                hub_log::observe::Commit {
+                    events: 100,
+                    calls: 1,
+                    sync: took,
+                },
+            );
+        }
+        let ns = started.elapsed().as_nanos() as f64 / f64::from(n);
+        report("log.metrics.record_per_append", ns, "ns");
     }
 
     if !args.no_baseline {
@@ -204,11 +247,15 @@ async fn append_point(
     batch: usize,
     writers: usize,
     budget: Budget,
+    metrics: Option<Arc<Metrics>>,
 ) -> anyhow::Result<Measured> {
     let dir = tempfile::Builder::new()
         .prefix("hub-bench-log-")
         .tempdir_in(parent)?;
     let log = Log::open(dir.path())?;
+    if let Some(m) = &metrics {
+        log.observe_commits(Arc::new(CommitMetrics(m.clone())));
+    }
     let appends_per_writer = match budget {
         Budget::Time(_) => u64::MAX,
         Budget::Events(n) => n.div_ceil((writers * batch) as u64),
@@ -223,6 +270,8 @@ async fn append_point(
         let log = log.clone();
         let stream = writer_stream(w)?;
         let template = template.clone();
+        let metrics = metrics.clone();
+        let origin = stream.owner().to_string();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             for _ in 0..appends_per_writer {
@@ -237,7 +286,12 @@ async fn append_point(
                     .collect();
                 let t0 = Instant::now();
                 log.append(&stream, ExpectedVersion::Any, events).await?;
-                latencies.push(t0.elapsed().as_micros() as u64);
+                let took = t0.elapsed();
+                if let Some(m) = &metrics {
+                    // What the gRPC path records per append.
+                    m.append_observed(m.city(&origin), "ok", batch as u64, took);
+                }
+                latencies.push(took.as_micros() as u64);
             }
             anyhow::Ok(latencies)
         }));

@@ -187,7 +187,7 @@ async fn verify_online(conn: &Connection, args: &VerifyArgs) -> Result<()> {
     let size = head.tree_size;
     let (tx, task) = spawn_verifier(keys, Some(head));
     let mut state = ViewState::default();
-    let mut progress = Progress::new();
+    let mut progress = Progress::counting("events verified");
     let mut next = 1;
     while next <= size {
         let page = audit
@@ -260,7 +260,7 @@ async fn verify_offline(dir: &std::path::Path, args: &VerifyArgs) -> Result<()> 
     };
     let (tx, task) = spawn_verifier(keys, expected);
     let mut state = ViewState::default();
-    let mut progress = Progress::new();
+    let mut progress = Progress::counting("events verified");
     let mut next = 1;
     while next <= size {
         let events = log

@@ -166,6 +166,8 @@ pub async fn send(conn: &Connection, batches: &[Batch], tokens: &Tokens) -> Resu
     // One client per owner: each city's events travel with that city's token.
     let mut clients: HashMap<MemberId, PublisherClient<Authed>> = HashMap::new();
     let mut summary = Summary::default();
+    let total: u64 = batches.iter().map(|b| b.events.len() as u64).sum();
+    let mut progress = crate::replay::Progress::counting("events published");
     for batch in batches {
         let owner = batch.stream.owner();
         let client = match clients.entry(owner) {
@@ -194,6 +196,7 @@ pub async fn send(conn: &Connection, batches: &[Batch], tokens: &Tokens) -> Resu
         let resp = match client.append(req).await {
             Ok(resp) => resp.into_inner(),
             Err(status) => {
+                progress.finish();
                 if summary != Summary::default() {
                     eprintln!("before the failure: {}", summary.line());
                 }
@@ -218,7 +221,9 @@ pub async fn send(conn: &Connection, batches: &[Batch], tokens: &Tokens) -> Resu
             summary.appends += 1;
         }
         summary.last_position = summary.last_position.max(resp.last_position);
+        progress.update(summary.appended + summary.duplicates, total);
     }
+    progress.finish();
     Ok(summary)
 }
 

@@ -4,7 +4,7 @@
 //! that the shared view is what the log says.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 
 use clap::Args;
 use hub_proto::convert::event_from_record;
@@ -47,47 +47,52 @@ pub fn to_record(event: &pb::Event) -> Result<pb::EventRecord> {
     })
 }
 
-/// A `\r[#####     ]  45%` bar on stderr, drawn only when stderr is a terminal.
+/// A progress bar on stderr (indicatif), drawn only when stderr is a terminal, so piped
+/// and scripted runs stay quiet.
 #[derive(Debug)]
 pub(crate) struct Progress {
-    enabled: bool,
-    drawn: Option<u64>,
+    bar: Option<indicatif::ProgressBar>,
+    what: &'static str,
 }
 
 impl Progress {
-    /// A bar on stderr, drawn only when stderr is a terminal.
+    /// A bar counting `what` (e.g. `events`), drawn only when stderr is a terminal.
     pub(crate) fn new() -> Self {
-        Self {
-            enabled: std::io::stderr().is_terminal(),
-            drawn: None,
-        }
+        Self::counting("events")
     }
 
-    /// Redraws the bar at `done` of `total`.
+    /// Like [`Progress::new`], naming what is counted.
+    pub(crate) fn counting(what: &'static str) -> Self {
+        Self { bar: None, what }
+    }
+
+    /// Moves the bar to `done` of `total`.
     pub(crate) fn update(&mut self, done: u64, total: u64) {
-        if !self.enabled || total == 0 {
+        if total == 0 || !std::io::stderr().is_terminal() {
             return;
         }
-        let percent = (done.min(total) * 100 / total).min(100);
-        if self.drawn == Some(percent) {
-            return;
-        }
-        self.drawn = Some(percent);
-        let filled = (percent / 5) as usize;
-        let mut err = std::io::stderr().lock();
-        let _ = write!(
-            err,
-            "\r[{}{}] {percent:>3}% ({done}/{total})",
-            "#".repeat(filled),
-            " ".repeat(20 - filled)
-        );
-        let _ = err.flush();
+        let what = self.what;
+        let bar = self.bar.get_or_insert_with(|| {
+            let style = indicatif::ProgressStyle::with_template(
+                "{bar:30} {percent:>3}% {human_pos}/{human_len} {msg} ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total),
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+            .with_style(style);
+            bar.set_message(what);
+            bar
+        });
+        bar.set_length(total);
+        bar.set_position(done.min(total));
     }
 
-    /// Ends the bar's line.
+    /// Removes the bar.
     pub(crate) fn finish(&mut self) {
-        if self.enabled && self.drawn.is_some() {
-            eprintln!();
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
     }
 }

@@ -46,6 +46,7 @@
 pub mod conformance;
 mod error;
 mod keys;
+pub mod observe;
 mod read;
 mod recent;
 mod recovery;
@@ -160,6 +161,8 @@ struct Shared<S> {
     /// Durable head of every origin.
     origins: RwLock<BTreeMap<MemberId, OriginHead>>,
     closed: AtomicBool,
+    /// Told of every group commit (metrics), when set.
+    observer: observe::ObserverSlot,
 }
 
 impl<S> Shared<S> {
@@ -244,6 +247,7 @@ impl<S: Store> Log<S> {
             head,
             origins: RwLock::new(recovered.origins),
             closed: AtomicBool::new(false),
+            observer: Default::default(),
         });
         let (tx, rx) = mpsc::channel();
         let writer_shared = shared.clone();
@@ -315,6 +319,12 @@ impl<S: Store> Log<S> {
             return Err(Error::Closed);
         }
         self.tx.send(cmd).map_err(|_| Error::Closed)
+    }
+
+    /// Tells `observer` of every group commit from now on; returns false (and changes
+    /// nothing) when an observer is already set.
+    pub fn observe_commits(&self, observer: Arc<dyn observe::CommitObserver>) -> bool {
+        self.shared.observer.set(observer)
     }
 
     /// True once the log was closed (or its writer stopped after a storage failure).

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hub_proto::convert::{body_from_bytes, body_to_bytes, timestamp_to_proto};
 use hub_proto::pb::EventRecord;
@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::keys::{self, Run};
+use crate::observe::Commit;
 use crate::read;
 use crate::recent::Recent;
 use crate::store::{Entry, Store};
@@ -180,11 +181,13 @@ pub(crate) fn run<S: Store>(
             next = rx.try_recv().ok();
         }
         let mut group = Group::default();
+        let first = state.next_position;
         let replies: Vec<Reply> = commands
             .into_iter()
             .map(|cmd| state.prepare(&shared.store, cmd, &mut group))
             .collect();
         let ids = std::mem::take(&mut group.ids);
+        let started = Instant::now();
         let committed = commit(&shared.store, group.into_writes());
         if let Err(e) = committed {
             tracing::error!(error = %e, "log commit failed; the log stops accepting writes");
@@ -195,6 +198,12 @@ pub(crate) fn run<S: Store>(
             // recover and check it.
             break;
         }
+        let sync = started.elapsed();
+        shared.observer.notify(Commit {
+            events: (state.next_position - first) as usize,
+            calls: replies.len(),
+            sync,
+        });
         state.recent.add(ids, state.next_position);
         shared.publish(state.next_position - 1, &state.origins);
         for reply in replies {

@@ -87,6 +87,11 @@ impl AccessTrail {
         })
     }
 
+    /// Entries written so far.
+    pub async fn entries_written(&self) -> u64 {
+        self.head.lock().await.0
+    }
+
     /// Records one check durably.
     pub async fn record(
         &self,

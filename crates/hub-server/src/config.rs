@@ -37,6 +37,9 @@ pub struct Config {
     pub roster: RosterConfig,
     /// Caller authentication.
     pub auth: AuthConfig,
+    /// The admin listener: metrics, probes, the console.
+    #[serde(default)]
+    pub admin: crate::admin::AdminConfig,
     /// Mutual TLS; required when listening beyond loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tls::TlsConfig>,
@@ -166,6 +169,8 @@ pub struct TokenConfig {
 pub struct Overrides {
     /// `--listen`
     pub listen: Option<String>,
+    /// `--admin-listen`
+    pub admin_listen: Option<String>,
     /// `--data-dir`
     pub data_dir: Option<PathBuf>,
     /// `--member`
@@ -204,6 +209,9 @@ impl Config {
         if let Some(v) = &overrides.listen {
             figment = figment.merge(Serialized::default("server.listen", v));
         }
+        if let Some(v) = &overrides.admin_listen {
+            figment = figment.merge(Serialized::default("admin.listen", v));
+        }
         if let Some(v) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("node.data_dir", v));
         }
@@ -238,6 +246,7 @@ impl Config {
                 format!("{addr} is beyond loopback: configure [tls] (mutual TLS); bearer tokens are for loopback development only"),
             );
         }
+        self.admin.validate(self.tls.is_some())?;
         if !self.node.member.is_empty() {
             if let Err(e) = self.node.member.parse::<MemberId>() {
                 return err("node.member", e.to_string());

@@ -40,6 +40,8 @@ pub struct Hub {
     stopping: tokio::sync::watch::Sender<bool>,
     /// Replication over Kafka, when configured.
     replication: std::sync::Mutex<Option<hub_replication::Replication>>,
+    /// What the admin listener's `/metrics` shows.
+    pub metrics: Arc<crate::admin::metrics::Metrics>,
 }
 
 impl Hub {
@@ -52,7 +54,12 @@ impl Hub {
         alliance_key: hub_types::subject::AllianceKey,
         audit_keys: crate::audit::AuditKeys,
     ) -> anyhow::Result<Self> {
+        let metrics = Arc::new(crate::admin::metrics::Metrics::new(&view.config().roster));
+        log.observe_commits(Arc::new(crate::admin::metrics::CommitMetrics(
+            metrics.clone(),
+        )));
         Ok(Self {
+            metrics,
             ledger: Arc::default(),
             audit_keys,
             access: crate::access::AccessTrail::open(log.clone())?,
@@ -72,8 +79,11 @@ impl Hub {
     /// Admits a unary request of `member`, or refuses it with `RESOURCE_EXHAUSTED` when the
     /// member is over its rate or the node is full.
     pub fn admit(&self, member: MemberId) -> Result<OwnedSemaphorePermit, Status> {
-        self.take_token(member)?;
+        self.take_token(member).inspect_err(|_| {
+            self.metrics.refused(member, "rate_limited");
+        })?;
         self.in_flight.clone().try_acquire_owned().map_err(|_| {
+            self.metrics.refused(member, "shed");
             Status::resource_exhausted(format!(
                 "the node is serving {} requests; retry shortly",
                 self.config.server.max_in_flight
@@ -135,6 +145,14 @@ impl Hub {
         }
         *tokens -= 1.0;
         Ok(())
+    }
+
+    /// Subscriptions open now.
+    pub fn subscribers_open(&self) -> usize {
+        self.config
+            .server
+            .max_subscribers
+            .saturating_sub(self.subscribers.available_permits())
     }
 
     /// Admits a subscription or refuses it with `RESOURCE_EXHAUSTED`.

@@ -1,5 +1,6 @@
 //! The `talent-hub` server: a city's node of the talent alliance.
 //!
+//! - [`admin`]: the admin listener: Prometheus metrics, probes and the operator console.
 //! - [`config`]: layered configuration (defaults → file → environment → flags).
 //! - [`access`]: the hash-chained trail of blacklist checks.
 //! - [`auth`]: bearer-token authentication and the authorisation matrix, in one place.
@@ -12,6 +13,7 @@
 //!   in-process on port 0 for tests.
 
 pub mod access;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod config;

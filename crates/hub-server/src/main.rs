@@ -19,6 +19,9 @@ struct Args {
     /// Address to listen on (server.listen).
     #[arg(long)]
     listen: Option<String>,
+    /// Admin listener address for metrics, probes and the console (admin.listen; "" = off).
+    #[arg(long)]
+    admin_listen: Option<String>,
     /// Data directory (node.data_dir).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -38,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let overrides = Overrides {
         listen: args.listen,
+        admin_listen: args.admin_listen,
         data_dir: args.data_dir,
         member: args.member,
         sandbox: args.sandbox,
@@ -58,7 +62,25 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let member = config.node.member.clone();
     let data = config.node.data_dir.clone();
+    // The admin listener comes up first, so probes answer while the view replays.
+    let admin = hub_server::admin::AdminState::new();
+    // A taken admin port leaves the node without probes, not without service.
+    let admin_listener = hub_server::admin::bind(&config).await.unwrap_or_else(|e| {
+        tracing::error!(error = %format!("{e:#}"), "no admin listener: metrics, probes and the console are off");
+        None
+    });
+    if let Some(listener) = admin_listener {
+        tracing::info!(addr = %listener.local_addr()?, "admin listener serving /metrics, /livez, /readyz and the console");
+        let (state, tls) = (admin.clone(), config.tls.clone());
+        let stopping = hub_server::admin::until_stopping(admin.clone());
+        tokio::spawn(async move {
+            if let Err(e) = hub_server::admin::serve(state, listener, tls, stopping).await {
+                tracing::error!(error = %e, "admin listener stopped");
+            }
+        });
+    }
     let hub = server::open_hub(config).await?;
+    admin.attach(hub.clone());
     tracing::info!(%addr, member = %member, data_dir = %data.display(), head = hub.log.head(), "talent-hub serving");
     server::serve(hub, listener, shutdown_signal()).await
 }

@@ -15,6 +15,7 @@ use hub_types::{Body, Family, NewEvent, Quoted, StreamId, ValidationError};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::admin::metrics::observe_append;
 use crate::auth::{Action, Caller};
 use crate::hub::Hub;
 use crate::status::{from_log, from_vault, invalid};
@@ -202,7 +203,8 @@ impl Publisher for PublisherService {
     ) -> Result<Response<pb::AppendResponse>, Status> {
         let caller = self.hub.auth.authenticate(&request)?;
         let _permit = self.hub.admit(caller.member)?;
-        append_one(&self.hub, caller, request.get_ref())
+        let req = request.get_ref();
+        observe_append(&self.hub, req, append_one(&self.hub, caller, req))
             .await
             .map(Response::new)
     }
@@ -222,7 +224,9 @@ impl Publisher for PublisherService {
             while let Some(item) = incoming.next().await {
                 let result = match item {
                     Ok(req) => match hub.admit(caller.member) {
-                        Ok(_permit) => append_one(&hub, caller, &req).await,
+                        Ok(_permit) => {
+                            observe_append(&hub, &req, append_one(&hub, caller, &req)).await
+                        }
                         Err(status) => Err(status),
                     },
                     Err(status) => Err(crate::status::from_transport(status)),

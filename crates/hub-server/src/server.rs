@@ -235,6 +235,8 @@ pub struct RunningNode {
     pub addr: SocketAddr,
     /// Its shared state.
     pub hub: Arc<Hub>,
+    /// The admin listener's address, when started with [`RunningNode::start_with_admin`].
+    pub admin: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -256,9 +258,34 @@ impl RunningNode {
         Ok(Self {
             addr,
             hub,
+            admin: None,
             stop: Some(stop),
             task,
         })
+    }
+
+    /// Like [`RunningNode::start`], also serving the admin listener of `admin.listen`
+    /// (port 0 picks a free port; it must not be off).
+    pub async fn start_with_admin(config: Config) -> anyhow::Result<Self> {
+        let listener = crate::admin::bind(&config)
+            .await?
+            .context("admin.listen is off")?;
+        let tls = config.tls.clone();
+        let mut node = Self::start(config).await?;
+        node.admin = Some(listener.local_addr()?);
+        let state = crate::admin::AdminState::with_hub(node.hub.clone());
+        let stopping = crate::admin::until_stopping(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::admin::serve(state, listener, tls, stopping).await {
+                tracing::error!(error = %e, "admin listener stopped");
+            }
+        });
+        Ok(node)
+    }
+
+    /// The admin listener's `http://` base URL, when it runs.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin.map(|a| format!("http://{a}"))
     }
 
     /// The `http://` endpoint clients connect to.

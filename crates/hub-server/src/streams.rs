@@ -338,6 +338,7 @@ impl Subscription {
     }
 
     fn stop_for_shutdown(&self) {
+        self.hub.metrics.subscriber_cut_off("shutdown");
         let _ = self.tx.try_send(Err(resume_status(
             Status::unavailable(format!(
                 "the node is shutting down: resubscribe with after_position = {}",
@@ -368,6 +369,7 @@ impl Subscription {
                     self.after,
                 );
                 tracing::info!(after = self.after, "subscriber fell behind and was cut off");
+                self.hub.metrics.subscriber_cut_off("lagging");
                 let _ = self.tx.try_send(Err(status));
                 Err(Stop::Ended)
             }

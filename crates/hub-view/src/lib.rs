@@ -311,6 +311,11 @@ impl View {
         self.read().state.unknown_reference(owner, bodies)
     }
 
+    /// Position of the last snapshot written or restored (0 = none).
+    pub fn snapshot_position(&self) -> u64 {
+        self.read().snapshot_position
+    }
+
     /// A receiver that changes whenever the view's position moves.
     pub fn watch(&self) -> tokio::sync::watch::Receiver<u64> {
         self.position.subscribe()

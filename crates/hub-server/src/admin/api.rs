@@ -1,0 +1,294 @@
+//! The console's JSON questions, answered from the view.
+//!
+//! Nothing here carries personal data, whatever is stored: the blacklist appears only as
+//! counts by city and status, never names, subject references or decision texts.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use hub_proto::convert::industry_to_proto;
+use hub_proto::pb;
+use hub_types::values::Industry;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::AdminState;
+use crate::hub::Hub;
+
+/// Most blacklist entries counted per page while tallying.
+const COUNT_PAGE: u32 = 1000;
+
+/// The `/api/*` routes.
+pub fn routes() -> Router<AdminState> {
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/api/recognition-matrix", get(matrix))
+        .route("/api/demand-trends", get(trends))
+        .route("/api/shortage-alerts", get(alerts))
+        .route("/api/joint-report", get(joint_report))
+        .route("/api/blacklist-counts", get(blacklist_counts))
+        .route("/api/tail", get(super::tail::tail))
+}
+
+/// The query string every question takes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    /// Valid time, `YYYY-MM-DD`; empty = today.
+    on_date: String,
+    /// A quarter `YYYY-Qn`, for alerts and the joint report.
+    period: String,
+    /// How many quarters a trend shows.
+    periods: u32,
+}
+
+impl Params {
+    fn axes(&self) -> Option<pb::TimeAxes> {
+        Some(pb::TimeAxes {
+            on_date: self.on_date.clone(),
+            ..Default::default()
+        })
+    }
+}
+
+/// An error answer: `400` naming the field for bad input, `503` before the hub is open.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn with_hub(
+    state: &AdminState,
+    answer: impl FnOnce(&Hub) -> Result<Value, hub_view::Error>,
+) -> Response {
+    let Some(hub) = state.hub() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is opening its log",
+        );
+    };
+    match answer(hub) {
+        Ok(v) => Json(v).into_response(),
+        Err(e @ hub_view::Error::Invalid(_)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+/// A readable industry name: `integrated_circuits`.
+fn industry_name(raw: i32) -> String {
+    pb::Industry::try_from(raw)
+        .map(|i| {
+            i.as_str_name()
+                .trim_start_matches("INDUSTRY_")
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+async fn status(State(state): State<AdminState>) -> Response {
+    let ready = state.ready();
+    with_hub(&state, |hub| {
+        let info = hub.view.info(&pb::ViewInfoRequest::default())?;
+        let roster: Vec<Value> = hub
+            .view
+            .config()
+            .roster
+            .members
+            .iter()
+            .map(|m| json!({ "code": m.code.to_string(), "name": m.name }))
+            .collect();
+        let replication = hub.replication_status().map(|r| {
+            json!({
+                "quarantined": r.quarantined,
+                "consumer_lag": r.consumer_lag,
+                "last_quarantine": r.last_quarantine,
+                "keys_rejected": r.keys_rejected,
+                "origins": r.origins.iter().map(|(origin, s)| json!({
+                    "origin": origin.to_string(),
+                    "local_seq": s.local_seq,
+                    "seen_seq": s.seen_seq,
+                    "produced_seq": s.produced_seq,
+                })).collect::<Vec<_>>(),
+            })
+        });
+        Ok(json!({
+            "member": hub.config.node.member,
+            "ready": ready,
+            "log_head": hub.log.head(),
+            "position": info.position,
+            "digest": info.digest,
+            "origin_vector": info.origin_vector.iter().map(|o| json!({
+                "origin": o.origin, "seq": o.origin_seq,
+            })).collect::<Vec<_>>(),
+            "counts": info.counts.iter().map(|c| json!({
+                "kind": c.kind, "count": c.count,
+            })).collect::<Vec<_>>(),
+            "ignored": info.ignored,
+            "snapshot_position": info.snapshot_position,
+            "entry_keys": { "live": info.entry_keys_live, "destroyed": info.entry_keys_destroyed },
+            "subscribers": hub.subscribers_open(),
+            "replication": replication,
+            "roster": roster,
+        }))
+    })
+}
+
+async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
+    with_hub(&state, |hub| {
+        let r = hub.view.recognition_matrix(&pb::RecognitionMatrixRequest {
+            time: p.axes(),
+            kind: 0,
+        })?;
+        Ok(json!({
+            "on_date": r.basis.as_ref().map(|b| b.on_date.clone()),
+            "position": r.basis.as_ref().map(|b| b.position),
+            "cells": r.cells.iter().map(|c| json!({
+                "recognizer": c.recognizer,
+                "issuer": c.issuer,
+                "recognized": c.recognized,
+                "mutual": c.mutual,
+            })).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
+    with_hub(&state, |hub| {
+        let periods = if p.periods == 0 { 8 } else { p.periods };
+        let mut out = Vec::new();
+        for industry in Industry::ALL {
+            let t = hub.view.demand_trend(&pb::DemandTrendRequest {
+                time: p.axes(),
+                industry: industry_to_proto(industry) as i32,
+                city: String::new(),
+                periods,
+            })?;
+            out.push(json!({
+                "industry": industry.as_str(),
+                "points": t.points.iter().map(|pt| json!({
+                    "period": pt.period, "demanded": pt.demanded,
+                })).collect::<Vec<_>>(),
+                "forecast_period": t.forecast_period,
+                "forecast": t.forecast,
+                "slope": t.slope,
+                "method": t.method,
+            }));
+        }
+        Ok(json!({ "industries": out }))
+    })
+}
+
+async fn alerts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
+    with_hub(&state, |hub| {
+        let r = hub.view.shortage_alerts(&pb::ShortageAlertsRequest {
+            time: p.axes(),
+            period: p.period.clone(),
+        })?;
+        Ok(json!({
+            "period": p.period,
+            "growth_threshold": r.growth_threshold,
+            "forecast_growth_threshold": r.forecast_growth_threshold,
+            "min_headcount": r.min_headcount,
+            "alerts": r.alerts.iter().map(|a| json!({
+                "industry": industry_name(a.industry),
+                "city": a.city,
+                "demanded": a.demanded,
+                "previous": a.previous,
+                "growth": a.growth,
+                "forecast": a.forecast,
+                "reasons": a.reasons,
+            })).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+fn report_row(r: &pb::JointReportRow) -> Value {
+    json!({
+        "industry": industry_name(r.industry),
+        "city": r.city,
+        "demanded": r.demanded,
+        "open_headcount": r.open_headcount,
+        "filled": r.filled,
+        "signals": r.signals,
+        "median_pay_min": r.median_pay_min,
+        "median_pay_max": r.median_pay_max,
+    })
+}
+
+async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
+    with_hub(&state, |hub| {
+        let r = hub.view.joint_report(&pb::JointReportRequest {
+            time: p.axes(),
+            period: p.period.clone(),
+        })?;
+        Ok(json!({
+            "period": r.period,
+            "position": r.basis.as_ref().map(|b| b.position),
+            "on_date": r.basis.as_ref().map(|b| b.on_date.clone()),
+            "rows": r.rows.iter().map(report_row).collect::<Vec<_>>(),
+            "totals": r.totals.iter().map(report_row).collect::<Vec<_>>(),
+        }))
+    })
+}
+
+/// Counts of every city's entries by status: the only blacklist figures the console shows.
+async fn blacklist_counts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
+    let Some(hub) = state.hub().cloned() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the node is opening its log",
+        );
+    };
+    // Paging through a large list is blocking work on the view: keep it off the runtime.
+    let answer = tokio::task::spawn_blocking(move || count_entries(&hub, &p)).await;
+    match answer {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e @ hub_view::Error::Invalid(_))) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+fn count_entries(hub: &Hub, p: &Params) -> Result<Value, hub_view::Error> {
+    let position = hub.view.position();
+    let time = Some(pb::TimeAxes {
+        on_date: p.on_date.clone(),
+        at_position: position,
+        as_of: None,
+    });
+    let mut cities = Vec::new();
+    for member in &hub.view.config().roster.members {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut token = String::new();
+        loop {
+            let page = hub.view.list_entries(&pb::ListEntriesRequest {
+                time: time.clone(),
+                origin: member.code.to_string(),
+                status: 0,
+                page_size: COUNT_PAGE,
+                page_token: token,
+            })?;
+            for e in &page.entries {
+                let status = pb::EntryStatus::try_from(e.status)
+                    .map(|s| {
+                        s.as_str_name()
+                            .trim_start_matches("ENTRY_STATUS_")
+                            .to_ascii_lowercase()
+                    })
+                    .unwrap_or_else(|_| "unknown".into());
+                *counts.entry(status).or_default() += 1;
+            }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        if !counts.is_empty() {
+            cities.push(json!({ "city": member.code.to_string(), "counts": counts }));
+        }
+    }
+    Ok(json!({ "position": position, "cities": cities }))
+}

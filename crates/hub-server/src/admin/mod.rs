@@ -1,0 +1,174 @@
+//! The admin listener (`[admin] listen`): Prometheus metrics, probes for an orchestrator,
+//! and the operator console with its JSON and server-sent-events endpoints.
+//!
+//! | path | what |
+//! |---|---|
+//! | `/metrics` | Prometheus text format ([`metrics`]) |
+//! | `/livez` | 200 while the process serves HTTP |
+//! | `/readyz` | 200 once the view has caught up with the log, 503 before and while stopping |
+//! | `/` and `/console/*` | the console: hand-written HTML, CSS and JavaScript ([`console`]) |
+//! | `/api/*` | the console's questions, answered from the view ([`api`]); no personal data |
+//! | `/api/tail` | the log as server-sent events, catch-up then live ([`tail`]) |
+//!
+//! The listener starts before the log is opened, so `/livez` answers during a long replay
+//! while `/readyz` says the node is not ready yet. Beyond loopback it requires `[tls]`, as
+//! the gRPC listener does, and then serves HTTPS with client certificates from the alliance
+//! CA ([`tls`]).
+
+pub mod api;
+pub mod console;
+pub mod metrics;
+pub mod probes;
+pub mod tail;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::config::ConfigError;
+use crate::hub::Hub;
+
+/// `[admin]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address of the admin listener; empty = no admin listener.
+    pub listen: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+impl AdminConfig {
+    /// The address to listen on, or `None` when the listener is off.
+    pub fn addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.listen.trim().is_empty() {
+            return Ok(None);
+        }
+        self.listen.parse().map(Some).map_err(|e| {
+            ConfigError(format!(
+                "admin.listen: expected host:port or \"\" (off), got {:?} ({e})",
+                self.listen
+            ))
+        })
+    }
+
+    /// Checks the address; beyond loopback the node must have `[tls]`.
+    pub fn validate(&self, has_tls: bool) -> Result<(), ConfigError> {
+        match self.addr()? {
+            Some(addr) if !addr.ip().is_loopback() && !has_tls => Err(ConfigError(format!(
+                "admin.listen: {addr} is beyond loopback: configure [tls] (mutual TLS) or listen on loopback"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What the admin handlers share: the hub once it is open, and readiness.
+#[derive(Debug, Clone, Default)]
+pub struct AdminState {
+    hub: Arc<OnceLock<Arc<Hub>>>,
+    /// Latches once the view has caught up with the log.
+    caught_up: Arc<AtomicBool>,
+}
+
+impl AdminState {
+    /// A state whose hub is not open yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A state serving `hub`.
+    pub fn with_hub(hub: Arc<Hub>) -> Self {
+        let s = Self::new();
+        s.attach(hub);
+        s
+    }
+
+    /// Makes the opened hub available to the handlers.
+    pub fn attach(&self, hub: Arc<Hub>) {
+        let _ = self.hub.set(hub);
+    }
+
+    /// The hub, once open.
+    pub fn hub(&self) -> Option<&Arc<Hub>> {
+        self.hub.get()
+    }
+
+    /// True once the view has caught up with the log, while the node is not stopping.
+    pub fn ready(&self) -> bool {
+        let Some(hub) = self.hub() else {
+            return false;
+        };
+        if *hub.stopping().borrow() || hub.log.is_closed() {
+            return false;
+        }
+        if !self.caught_up.load(Ordering::Relaxed) && probes::view_caught_up(hub) {
+            self.caught_up.store(true, Ordering::Relaxed);
+        }
+        self.caught_up.load(Ordering::Relaxed)
+    }
+}
+
+/// The admin routes.
+pub fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/metrics", get(probes::metrics))
+        .route("/livez", get(probes::livez))
+        .route("/readyz", get(probes::readyz))
+        .merge(console::routes())
+        .merge(api::routes())
+        .with_state(state)
+}
+
+/// Serves the admin routes on `listener` until the hub starts shutting down (or forever,
+/// if it never opens); with `tls`, as HTTPS with client certificates.
+pub async fn serve(
+    state: AdminState,
+    listener: TcpListener,
+    tls: Option<crate::tls::TlsConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state);
+    match tls {
+        Some(tls) => tls::serve(app, listener, &tls, shutdown).await,
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the admin listener failed"),
+    }
+}
+
+/// Binds the admin listener of `config`, if any.
+pub async fn bind(config: &crate::Config) -> anyhow::Result<Option<TcpListener>> {
+    let Some(addr) = config.admin.addr()? else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (admin.listen)"))?;
+    Ok(Some(listener))
+}
+
+/// Resolves when `state`'s hub starts shutting down.
+pub async fn until_stopping(state: AdminState) {
+    loop {
+        if let Some(hub) = state.hub() {
+            let _ = hub.stopping().wait_for(|s| *s).await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
