@@ -70,19 +70,19 @@ fn parse_member(s: &str) -> Result<String, String> {
         .map_err(|e| e.reason)
 }
 
-/// The position to resume after, if `status` ends a subscription that may be resumed.
+/// The position to resume after, if `status` ends a subscription that may be resumed: the
+/// node says so in its `th-resume-after` metadata.
 pub fn resume_point(status: &Status) -> Option<u64> {
     if !matches!(status.code(), Code::ResourceExhausted | Code::Unavailable) {
         return None;
     }
-    const MARK: &str = "resubscribe with after_position = ";
-    let message = status.message();
-    let at = message.find(MARK)? + MARK.len();
-    let digits: String = message[at..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+    status
+        .metadata()
+        .get("th-resume-after")?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// One line about a body: its entity and what changed.
@@ -359,18 +359,27 @@ pub async fn run(endpoint: &str, token: &str, a: &TailArgs, format: Format) -> R
 mod tests {
     use super::*;
 
+    fn ending(code: Code, after: Option<&str>) -> Status {
+        let mut status = Status::new(code, "resubscribe with after_position = 99");
+        if let Some(after) = after {
+            status
+                .metadata_mut()
+                .insert("th-resume-after", after.parse().expect("ascii"));
+        }
+        status
+    }
+
     #[test]
-    fn only_endings_that_name_a_position_are_resumed() {
-        let lagged = Status::resource_exhausted(
-            "subscriber fell behind: resubscribe with after_position = 42",
+    fn only_endings_that_carry_a_resume_position_are_resumed() {
+        assert_eq!(
+            resume_point(&ending(Code::ResourceExhausted, Some("42"))),
+            Some(42)
         );
-        assert_eq!(resume_point(&lagged), Some(42));
-        let stopping =
-            Status::unavailable("the node is shutting down: resubscribe with after_position = 7");
-        assert_eq!(resume_point(&stopping), Some(7));
-        assert_eq!(resume_point(&Status::unavailable("gone")), None);
-        let wrong_code = Status::internal("resubscribe with after_position = 7");
-        assert_eq!(resume_point(&wrong_code), None);
+        assert_eq!(resume_point(&ending(Code::Unavailable, Some("7"))), Some(7));
+        // The text alone is not the contract: without the metadata nothing is resumed.
+        assert_eq!(resume_point(&ending(Code::Unavailable, None)), None);
+        assert_eq!(resume_point(&ending(Code::Unavailable, Some("x"))), None);
+        assert_eq!(resume_point(&ending(Code::Internal, Some("7"))), None);
     }
 
     #[test]

@@ -532,4 +532,31 @@ proptest! {
             prop_assert!(!e.reason.is_empty());
         }
     }
+
+    /// A valid envelope around a mutated body: every case gets past the envelope checks to
+    /// the body's conversion, which must answer without panicking.
+    #[test]
+    fn mutated_bodies_in_valid_envelopes_reach_the_body_and_never_panic(kind in any_kind()) {
+        let stream = match &kind {
+            Kind::CredentialRecognized(_) => LIST_STREAM,
+            Kind::DemandSignalPublished(_) | Kind::DemandSignalClosed(_) => SIGNAL_STREAM,
+            _ => ENTRY_STREAM,
+        };
+        let req = pb::AppendRequest {
+            stream: stream.to_owned(),
+            expected_version: None,
+            events: vec![pb::Event {
+                event_id: event_id(1),
+                body: Some(pb::EventBody { kind: Some(kind) }),
+                ..Default::default()
+            }],
+        };
+        if let Err(e) = append_request_from_proto(&req) {
+            prop_assert!(
+                e.path.starts_with("events[0].body"),
+                "stopped before the body: {e}"
+            );
+            prop_assert!(!e.reason.is_empty());
+        }
+    }
 }

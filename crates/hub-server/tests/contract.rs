@@ -170,7 +170,10 @@ async fn changing_what_does_not_exist_is_refused_naming_it() {
         assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
         assert_eq!(status.message(), message);
         assert_eq!(
-            status.metadata().get("th-actual-version").map(|v| v.as_bytes()),
+            status
+                .metadata()
+                .get("th-actual-version")
+                .map(|v| v.as_bytes()),
             Some(&b"0"[..]),
             "the stream's version"
         );

@@ -29,7 +29,7 @@ pub async fn start(dir: &Path, tweak: impl FnOnce(&mut Config)) -> RunningNode {
     RunningNode::start(c).await.expect("node starts")
 }
 
-type Authed = InterceptedService<Channel, Auth>;
+pub type Authed = InterceptedService<Channel, Auth>;
 
 /// Adds a bearer token to every call.
 #[derive(Clone)]
