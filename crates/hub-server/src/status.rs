@@ -29,7 +29,7 @@ pub fn oversize_response<B>(mut response: http::Response<B>) -> http::Response<B
     let message = headers
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
-        .map(|m| percent_decode(m));
+        .map(percent_decode);
     if let (Some(code), Some(message)) = (code, message) {
         if is_oversize(code, &message) {
             let status = Status::resource_exhausted(oversize_message(&message));
