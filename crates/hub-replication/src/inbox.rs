@@ -115,7 +115,13 @@ impl Inbox {
             topic: config.topic.clone(),
             high: Arc::default(),
         };
-        let consumer = config.consumer(group, watermarks.clone())?;
+        let consumer = {
+            // Statistics only here: the default context would log them all at info.
+            let mut c = config.clone();
+            c.properties
+                .insert("statistics.interval.ms".into(), crate::STATISTICS_MS.into());
+            c.consumer(group, watermarks.clone())?
+        };
         Ok(Self {
             consumer,
             watermarks,
@@ -213,6 +219,19 @@ impl Inbox {
             TopicState::Unknown => {}
         }
         Ok(())
+    }
+
+    /// Stops fetching while no broker answers: a broker that comes back empty would be
+    /// asked for a topic it does not know, which librdkafka 2.12.1 was seen to crash on
+    /// (see `topic`). Fetching resumes once the metadata lists the topic again.
+    fn broker_lost(&mut self) {
+        if self.assigned.is_empty() {
+            return;
+        }
+        if let Err(e) = self.consumer.unassign() {
+            tracing::warn!(error = %e, "cannot pause consuming");
+        }
+        self.assigned.clear();
     }
 
     /// Reads every assigned partition again from the beginning; ingest drops what is
@@ -360,6 +379,14 @@ impl Inbox {
                     continue;
                 }
                 _ = check.tick() => {
+                    // Assigned again once the brokers list the topic (see `broker_lost`).
+                    let state = topic.borrow().clone();
+                    if self.assigned.is_empty() && matches!(state, TopicState::Present(_)) {
+                        if let Err(e) = self.topic_changed(state).await {
+                            tracing::error!(error = %e, "inbox stopped: the log refused a write");
+                            return;
+                        }
+                    }
                     if let Err(e) = self.check().await {
                         tracing::error!(error = %e, "inbox stopped: the log refused a write");
                         return;
@@ -378,6 +405,9 @@ impl Inbox {
                     continue;
                 }
                 Err(e) => {
+                    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+                        self.broker_lost();
+                    }
                     if let Some(held) = self.warn.ready() {
                         tracing::warn!(error = %e, held_back = held, "kafka consumer error");
                     }

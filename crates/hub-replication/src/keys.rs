@@ -270,9 +270,15 @@ impl Gather {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut warn = Throttle::default();
+        let mut check = tokio::time::interval(BACKOFF);
         loop {
             let message = tokio::select! {
                 m = self.consumer.recv(), if self.assigned => m,
+                _ = check.tick(), if !self.assigned => {
+                    let state = topic.borrow().clone();
+                    self.topic_changed(&state, &mut warn);
+                    continue;
+                }
                 changed = topic.changed() => {
                     if changed.is_err() {
                         return;
@@ -291,6 +297,16 @@ impl Gather {
                     }
                 }
                 Err(e) => {
+                    // Fetch nothing while no broker answers (see `Inbox::broker_lost`).
+                    if e.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown)
+                        && self.assigned
+                    {
+                        if let Err(e) = self.consumer.unassign() {
+                            tracing::warn!(error = %e, "cannot pause the keys topic");
+                        }
+                        self.assigned = false;
+                    }
                     if let Some(held) = warn.ready() {
                         tracing::warn!(error = %e, held_back = held, "keys topic read failed");
                     }

@@ -60,7 +60,7 @@ use tokio::task::JoinHandle;
 pub const DEFAULT_TOPIC: &str = "talenthub.events.v1";
 
 /// How often librdkafka reports statistics (watermarks, hence lag).
-const STATISTICS_MS: &str = "1000";
+pub(crate) const STATISTICS_MS: &str = "1000";
 
 /// Errors of replication set-up.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +136,6 @@ impl KafkaConfig {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .set("statistics.interval.ms", STATISTICS_MS)
             .create_with_context(context)?)
     }
 
