@@ -59,7 +59,15 @@ impl ClusterBuilder {
 
     /// Starts the broker (with its topics) and every node.
     pub async fn start(self) -> anyhow::Result<Cluster> {
-        let root = tempfile::tempdir().context("cannot make the cluster directory")?;
+        let mut root = tempfile::Builder::new()
+            .prefix("hub-cluster-")
+            .tempdir()
+            .context("cannot make the cluster directory")?;
+        if std::env::var_os("HUB_KEEP_CLUSTER").is_some() {
+            // To read the node and broker logs after a failure.
+            root.disable_cleanup(true);
+            eprintln!("cluster kept in {}", root.path().display());
+        }
         let broker = match &self.tansu {
             Some(tansu) => {
                 let b = Broker::start(tansu, root.path())?;
