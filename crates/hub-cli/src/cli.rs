@@ -70,6 +70,12 @@ pub enum Command {
     Info(query::InfoArgs),
     /// Follow the log live, one line per event.
     Tail(tail::TailArgs),
+    /// Replication over Kafka: status, and repairs after a broker fault (operators).
+    Replication {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::replication::ReplicationCmd,
+    },
     /// Fold the whole log locally and check the digest against the node's.
     Replay(replay::ReplayArgs),
     /// Load the sample alliance into a node started with --sandbox.
@@ -115,6 +121,10 @@ pub async fn run(cli: Cli) -> Result<()> {
             query::info(&conn, a, format).await
         }
         Command::Tail(a) => tail::run(endpoint, token, a, format).await,
+        Command::Replication { action } => {
+            let conn = Connection::open(endpoint, token).await?;
+            crate::replication::run(&conn, action, format).await
+        }
         Command::Replay(a) => replay::run(endpoint, token, a, format).await,
         Command::Demo(a) => demo::run(endpoint, token, a, format).await,
         Command::Audit { check } => audit::run(endpoint, token, check).await,

@@ -3,7 +3,7 @@
 //! - [`cli`]: the flags and subcommands, and [`run`], which dispatches them.
 //! - [`client`]: the connection and the bearer token every call carries.
 //! - [`publish`], [`erase`], [`query`], [`tail`], [`replay`], [`demo`], [`audit`],
-//!   [`keys`]: one module per command.
+//!   [`keys`], [`replication`]: one module per command.
 //! - [`output`]: aligned tables for people, JSON for machines, enum names.
 //! - [`error`]: one readable line per failure, and the exit code (2 bad input, 1 server
 //!   error, 3 unreachable node).
@@ -22,6 +22,7 @@ pub mod output;
 pub mod publish;
 pub mod query;
 pub mod replay;
+pub mod replication;
 pub mod tail;
 
 pub use cli::{run, Cli};

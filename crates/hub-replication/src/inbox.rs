@@ -1,7 +1,10 @@
 //! The inbox: consume the topic, verify and store foreign events, quarantine the rest.
+//!
+//! It also notices when the topic lost messages and rewinds (see the crate docs): the
+//! partition high watermarks come from librdkafka's statistics, which also give the lag.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hub_audit::VerifyingKey;
@@ -10,15 +13,43 @@ use hub_proto::pb::EventRecord;
 use hub_types::roster::Roster;
 use hub_types::MemberId;
 use prost::Message as _;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
+use tokio::sync::watch;
 
-use crate::{offset_key, KafkaConfig, Result, SharedStatus, QUARANTINE_PREFIX};
+use crate::topic::TopicState;
+use crate::{offset_key, Control, KafkaConfig, Result, SharedStatus, Throttle, QUARANTINE_PREFIX};
 
 /// Most messages stored per ingest batch.
 const BATCH: usize = 1000;
-/// How often the consumer lag is measured.
-const LAG_EVERY: Duration = Duration::from_secs(1);
+/// How often the lag and the watermarks are looked at.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Per partition of one topic, from librdkafka's latest statistics: the high watermark
+/// and the fetch position, read at the same instant (so comparing them is fair).
+#[derive(Clone, Default)]
+pub(crate) struct Watermarks {
+    topic: String,
+    high: Arc<Mutex<BTreeMap<i32, (i64, i64)>>>,
+}
+
+impl ClientContext for Watermarks {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
+        let mut high = self.high.lock().unwrap_or_else(|e| e.into_inner());
+        for (p, s) in &topic.partitions {
+            // -1 is librdkafka's "unassigned" pseudo-partition; negative offsets are unknown.
+            if *p >= 0 && s.hi_offset >= 0 {
+                high.insert(*p, (s.hi_offset, s.next_offset));
+            }
+        }
+    }
+}
+
+impl ConsumerContext for Watermarks {}
 
 /// A consumed message.
 struct Consumed {
@@ -45,7 +76,16 @@ struct Waiting {
 }
 
 pub(crate) struct Inbox {
-    consumer: Arc<StreamConsumer>,
+    consumer: StreamConsumer<Watermarks>,
+    watermarks: Watermarks,
+    control: Arc<Control>,
+    /// The partitions assigned; empty while the topic is missing or not seen yet.
+    assigned: Vec<i32>,
+    /// True once the topic was seen missing: it is read from the beginning when back.
+    lost: bool,
+    /// Highest high watermark seen per partition: one going down means truncation.
+    highest: BTreeMap<i32, i64>,
+    warn: Throttle,
     topic: String,
     log: Log,
     own: BTreeSet<MemberId>,
@@ -68,11 +108,28 @@ impl Inbox {
         own: BTreeSet<MemberId>,
         roster: Roster,
         status: SharedStatus,
+        control: Arc<Control>,
     ) -> Result<Self> {
         let keys = crate::keys::roster_keys(&roster);
-        let consumer: StreamConsumer = config.consumer(group)?;
+        let watermarks = Watermarks {
+            topic: config.topic.clone(),
+            high: Arc::default(),
+        };
+        let consumer = {
+            // Statistics only here: the default context would log them all at info.
+            let mut c = config.clone();
+            c.properties
+                .insert("statistics.interval.ms".into(), crate::STATISTICS_MS.into());
+            c.consumer(group, watermarks.clone())?
+        };
         Ok(Self {
-            consumer: Arc::new(consumer),
+            consumer,
+            watermarks,
+            control,
+            assigned: Vec::new(),
+            lost: false,
+            highest: BTreeMap::new(),
+            warn: Throttle::default(),
             topic: config.topic.clone(),
             log,
             own,
@@ -85,40 +142,181 @@ impl Inbox {
         })
     }
 
-    /// Assigns every partition of the topic at the offsets stored in the log.
-    async fn assign(&mut self, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
-        loop {
-            let partitions = crate::partitions(self.consumer.clone(), &self.topic).await;
-            match partitions {
-                Ok(partitions) if !partitions.is_empty() => {
-                    let mut list = TopicPartitionList::new();
-                    for p in partitions {
-                        let next = self
-                            .log
-                            .meta(&offset_key(&self.topic, p))
-                            .ok()
-                            .flatten()
-                            .and_then(|v| v.as_slice().try_into().ok().map(i64::from_be_bytes));
-                        let offset = next.map_or(Offset::Beginning, Offset::Offset);
-                        if let Some(n) = next {
-                            self.next.insert(p, n);
-                        }
-                        if list.add_partition_offset(&self.topic, p, offset).is_err() {
-                            continue;
-                        }
-                    }
-                    match self.consumer.assign(&list) {
-                        Ok(()) => return true,
-                        Err(e) => tracing::warn!(error = %e, "cannot assign partitions; retrying"),
-                    }
+    /// The offset stored in the log for partition `p`.
+    fn stored(&self, p: i32) -> Option<i64> {
+        self.log
+            .meta(&offset_key(&self.topic, p))
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_slice().try_into().ok().map(i64::from_be_bytes))
+    }
+
+    /// Assigns `partitions` at the offsets stored in the log.
+    fn assign(&mut self, partitions: &[i32]) {
+        let mut list = TopicPartitionList::new();
+        for &p in partitions {
+            let next = self.stored(p);
+            if let Some(n) = next {
+                self.next.insert(p, n);
+            }
+            let offset = next.map_or(Offset::Beginning, Offset::Offset);
+            if list.add_partition_offset(&self.topic, p, offset).is_err() {
+                continue;
+            }
+        }
+        match self.consumer.assign(&list) {
+            Ok(()) => {
+                self.assigned = partitions.to_vec();
+                tracing::info!(topic = %self.topic, partitions = partitions.len(), "consuming the topic");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot assign partitions; retrying"),
+        }
+    }
+
+    /// Follows what the brokers say about the topic: assign when it appears, stop fetching
+    /// when it disappears, and read it from the beginning when it comes back.
+    async fn topic_changed(&mut self, state: TopicState) -> hub_log::Result<()> {
+        self.status
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .topic_state = state.describe();
+        match state {
+            TopicState::Present(partitions) => {
+                if self.lost {
+                    self.lost = false;
+                    self.assigned = partitions;
+                    return self
+                        .rewind(
+                            "the topic was missing and is back; it may have lost messages",
+                            true,
+                        )
+                        .await;
                 }
-                Ok(_) => tracing::info!(topic = %self.topic, "waiting for the topic to exist"),
-                Err(e) => tracing::warn!(error = %e, "retrying"),
+                if self.assigned != partitions {
+                    self.assign(&partitions);
+                }
+                self.warn.reset();
             }
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = stop.changed() => return false,
+            TopicState::Missing => {
+                if let Some(held) = self.warn.ready() {
+                    tracing::warn!(topic = %self.topic, held_back = held, "the topic does not exist; waiting for it");
+                }
+                if !self.assigned.is_empty() {
+                    // Never fetch a topic the broker does not know (see `topic`).
+                    if let Err(e) = self.consumer.unassign() {
+                        tracing::warn!(error = %e, "cannot stop consuming the missing topic");
+                    }
+                    self.assigned.clear();
+                    self.lost = true;
+                    self.highest.clear();
+                }
             }
+            TopicState::Unreachable(e) => {
+                if let Some(held) = self.warn.ready() {
+                    tracing::warn!(error = %e, held_back = held, "cannot reach the brokers; retrying");
+                }
+            }
+            TopicState::Unknown => {}
+        }
+        Ok(())
+    }
+
+    /// Stops fetching while no broker answers: a broker that comes back empty would be
+    /// asked for a topic it does not know, which librdkafka 2.12.1 was seen to crash on
+    /// (see `topic`). Fetching resumes once the metadata lists the topic again.
+    fn broker_lost(&mut self) {
+        if self.assigned.is_empty() {
+            return;
+        }
+        if let Err(e) = self.consumer.unassign() {
+            tracing::warn!(error = %e, "cannot pause consuming");
+        }
+        self.assigned.clear();
+    }
+
+    /// Reads every assigned partition again from the beginning; ingest drops what is
+    /// stored. With `republish`, this node's own events are produced again too, since the
+    /// topic may have lost them.
+    async fn rewind(&mut self, reason: &str, republish: bool) -> hub_log::Result<()> {
+        tracing::warn!(topic = %self.topic, %reason, "rewinding the topic; stored events are dropped as duplicates");
+        let mut list = TopicPartitionList::new();
+        let mut meta = Vec::new();
+        for &p in &self.assigned {
+            let _ = list.add_partition_offset(&self.topic, p, Offset::Beginning);
+            self.next.insert(p, 0);
+            meta.push((offset_key(&self.topic, p), 0i64.to_be_bytes().to_vec()));
+        }
+        self.unsigned.clear();
+        self.highest.clear();
+        self.watermarks
+            .high
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.log.put_meta(meta).await?;
+        if let Err(e) = self.consumer.assign(&list) {
+            tracing::warn!(error = %e, "cannot rewind the partitions");
+        }
+        {
+            let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
+            status.rewinds += 1;
+            status.last_healing = Some(format!("rewound the topic: {reason}"));
+        }
+        if republish {
+            self.control.request_republish(reason);
+        }
+        Ok(())
+    }
+
+    /// Updates the lag from the statistics, and rewinds when a partition's high watermark
+    /// went down or lies below the stored offset: the topic was truncated or recreated.
+    async fn check(&mut self) -> hub_log::Result<()> {
+        let high = self
+            .watermarks
+            .high
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut truncated = None;
+        let mut partitions = BTreeMap::new();
+        for &p in &self.assigned {
+            let next = self.next.get(&p).copied().unwrap_or(0);
+            let (hw, fetching) = high.get(&p).copied().unwrap_or((-1, -1));
+            if hw >= 0 {
+                let highest = self.highest.entry(p).or_insert(hw);
+                if hw < *highest {
+                    truncated = Some(format!(
+                        "partition {p}: high watermark went down from {highest} to {hw}"
+                    ));
+                } else if fetching > hw {
+                    truncated = Some(format!(
+                        "partition {p}: fetch position {fetching} lies beyond the end {hw}"
+                    ));
+                }
+                *highest = (*highest).max(hw);
+            }
+            partitions.insert(
+                p,
+                crate::PartitionStatus {
+                    next_offset: next,
+                    high_watermark: hw,
+                    lag: if hw >= 0 { (hw - next).max(0) } else { -1 },
+                },
+            );
+        }
+        {
+            let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
+            status.consumer_lag = if partitions.is_empty() || partitions.values().any(|s| s.lag < 0)
+            {
+                -1
+            } else {
+                partitions.values().map(|s| s.lag).sum()
+            };
+            status.partitions = partitions;
+        }
+        match truncated {
+            Some(reason) => self.rewind(&reason, true).await,
+            None => Ok(()),
         }
     }
 
@@ -147,29 +345,72 @@ impl Inbox {
             .quarantined = count;
     }
 
-    pub(crate) async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        if !self.assign(&mut stop).await {
-            return;
-        }
+    pub(crate) async fn run(
+        mut self,
+        mut topic: watch::Receiver<TopicState>,
+        mut stop: watch::Receiver<bool>,
+    ) {
         self.load_quarantine();
-        let mut lag = tokio::time::interval(LAG_EVERY);
+        let mut rewind = self.control.rewind.subscribe();
+        let mut check = tokio::time::interval(CHECK_EVERY);
         loop {
             let first = tokio::select! {
-                m = self.consumer.recv() => m.map(|m| Consumed {
+                m = self.consumer.recv(), if !self.assigned.is_empty() => m.map(|m| Consumed {
                     partition: m.partition(),
                     offset: m.offset(),
                     payload: m.payload().unwrap_or_default().to_vec(),
                 }),
-                _ = lag.tick() => {
-                    self.measure_lag().await;
+                changed = topic.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let state = topic.borrow_and_update().clone();
+                    if let Err(e) = self.topic_changed(state).await {
+                        tracing::error!(error = %e, "inbox stopped: the log refused a write");
+                        return;
+                    }
+                    continue;
+                }
+                _ = rewind.changed() => {
+                    if let Err(e) = self.rewind("ordered by an operator", false).await {
+                        tracing::error!(error = %e, "inbox stopped: the log refused a write");
+                        return;
+                    }
+                    continue;
+                }
+                _ = check.tick() => {
+                    // Assigned again once the brokers list the topic (see `broker_lost`).
+                    let state = topic.borrow().clone();
+                    if self.assigned.is_empty() && matches!(state, TopicState::Present(_)) {
+                        if let Err(e) = self.topic_changed(state).await {
+                            tracing::error!(error = %e, "inbox stopped: the log refused a write");
+                            return;
+                        }
+                    }
+                    if let Err(e) = self.check().await {
+                        tracing::error!(error = %e, "inbox stopped: the log refused a write");
+                        return;
+                    }
                     continue;
                 }
                 _ = stop.changed() => return,
             };
             let first = match first {
                 Ok(m) => m,
+                Err(KafkaError::MessageConsumption(RDKafkaErrorCode::OffsetOutOfRange)) => {
+                    if let Err(e) = self.rewind("the stored offset is out of range", true).await {
+                        tracing::error!(error = %e, "inbox stopped: the log refused a write");
+                        return;
+                    }
+                    continue;
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "kafka consumer error");
+                    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+                        self.broker_lost();
+                    }
+                    if let Some(held) = self.warn.ready() {
+                        tracing::warn!(error = %e, held_back = held, "kafka consumer error");
+                    }
                     continue;
                 }
             };
@@ -183,6 +424,23 @@ impl Inbox {
                     }),
                     _ => break,
                 }
+            }
+            // The broker moved the fetch position back by itself (librdkafka's
+            // `auto.offset.reset` after an out-of-range offset): the topic lost messages.
+            let moved_back = batch
+                .iter()
+                .find(|m| m.offset < self.next.get(&m.partition).copied().unwrap_or(0) - 1)
+                .map(|m| (m.partition, m.offset, self.next.get(&m.partition).copied()));
+            if let Some((p, offset, next)) = moved_back {
+                let reason = format!(
+                    "partition {p}: the broker served offset {offset} while {} was next",
+                    next.unwrap_or(0)
+                );
+                if let Err(e) = self.rewind(&reason, true).await {
+                    tracing::error!(error = %e, "inbox stopped: the log refused a write");
+                    return;
+                }
+                continue;
             }
             if let Err(e) = self.process(batch).await {
                 tracing::error!(error = %e, "inbox stopped: the log refused a batch");
@@ -426,34 +684,6 @@ impl Inbox {
             }
         }
         Ok(())
-    }
-
-    async fn measure_lag(&self) {
-        let consumer = self.consumer.clone();
-        let topic = self.topic.clone();
-        let next = self.next.clone();
-        let lag = tokio::task::spawn_blocking(move || {
-            let mut total = 0i64;
-            let partitions: Vec<i32> = consumer
-                .assignment()
-                .map(|l| l.elements().iter().map(|e| e.partition()).collect())
-                .unwrap_or_default();
-            for p in partitions {
-                let (low, high) = consumer
-                    .fetch_watermarks(&topic, p, Duration::from_millis(500))
-                    .ok()?;
-                let at = next.get(&p).copied().unwrap_or(low);
-                total += (high - at).max(0);
-            }
-            Some(total)
-        })
-        .await
-        .ok()
-        .flatten();
-        self.status
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .consumer_lag = lag.unwrap_or(-1);
     }
 }
 

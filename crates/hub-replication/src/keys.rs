@@ -21,13 +21,15 @@ use hub_log::vault::{self, Change, Inserted, Vault};
 use hub_proto::pb;
 use hub_types::{Family, MemberId, StreamId};
 use prost::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::consumer::{Consumer, DefaultConsumerContext, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use crate::{KafkaConfig, Result, SharedStatus};
+use crate::topic::TopicState;
+use crate::{Control, KafkaConfig, Result, SharedStatus, Throttle};
 
 /// Wait after a failed delivery or metadata read before trying again.
 const BACKOFF: Duration = Duration::from_millis(500);
@@ -45,31 +47,40 @@ pub struct KeySharing {
 }
 
 pub(crate) struct Share {
+    /// How to make a producer again after a fatal error.
+    client: ClientConfig,
     producer: FutureProducer,
     topic: String,
     keys: Arc<KeySharing>,
+    control: Arc<Control>,
 }
 
 impl Share {
-    pub(crate) fn new(config: &KafkaConfig, keys: Arc<KeySharing>) -> Result<Self> {
-        let producer = config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .create()?;
+    pub(crate) fn new(
+        config: &KafkaConfig,
+        keys: Arc<KeySharing>,
+        control: Arc<Control>,
+    ) -> Result<Self> {
+        let mut client = config.client();
+        client.set("enable.idempotence", "true").set("acks", "all");
+        let producer = client.create()?;
         Ok(Self {
+            client,
             producer,
             topic: config.keys_topic(),
             keys,
+            control,
         })
     }
 
-    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut changes = self.keys.vault.subscribe();
+        let mut republish = self.control.republish.subscribe();
         let mut full_pass = true;
         loop {
             if full_pass {
                 full_pass = false;
+                republish.borrow_and_update();
                 for (stream, key) in self.keys.vault.entries() {
                     if !self.deliver(&stream, key.as_deref(), &mut stop).await {
                         return;
@@ -78,6 +89,10 @@ impl Share {
             }
             let change = tokio::select! {
                 c = changes.recv() => c,
+                _ = republish.changed() => {
+                    full_pass = true;
+                    continue;
+                }
                 _ = stop.changed() => return,
             };
             let delivered = match change {
@@ -103,7 +118,7 @@ impl Share {
     /// Produces `stream`'s wrapped key (or a tombstone when `key` is `None`) if this node
     /// publishes for the stream's origin, retrying until delivered; false when stopped.
     async fn deliver(
-        &self,
+        &mut self,
         stream: &StreamId,
         key: Option<&[u8; 32]>,
         stop: &mut tokio::sync::watch::Receiver<bool>,
@@ -138,7 +153,11 @@ impl Share {
             if let Some(p) = &payload {
                 record = record.payload(p);
             }
-            match self.producer.send(record, Duration::from_secs(10)).await {
+            let sent = tokio::select! {
+                r = self.producer.send(record, Duration::from_secs(10)) => r,
+                _ = stop.changed() => return false,
+            };
+            match sent {
                 Ok(_) => {
                     tracing::debug!(%stream, tombstone = payload.is_none(), "entry key shared");
                     return true;
@@ -152,6 +171,13 @@ impl Share {
                 ),
                 Err((e, _)) => tracing::debug!(%stream, error = %e, "entry key not shared yet"),
             }
+            if let Some((code, reason)) = self.producer.client().fatal_error() {
+                tracing::warn!(error = ?code, %reason, "the key producer is in a fatal state; recreating it");
+                match self.client.create() {
+                    Ok(p) => self.producer = p,
+                    Err(e) => tracing::warn!(error = %e, "cannot recreate the key producer"),
+                }
+            }
             tokio::select! {
                 () = tokio::time::sleep(BACKOFF) => {}
                 _ = stop.changed() => return false,
@@ -162,11 +188,14 @@ impl Share {
 }
 
 pub(crate) struct Gather {
-    consumer: Arc<StreamConsumer>,
+    consumer: StreamConsumer,
     topic: String,
     keys: Arc<KeySharing>,
     roster: BTreeMap<MemberId, VerifyingKey>,
     status: SharedStatus,
+    control: Arc<Control>,
+    /// True while assigned to the topic.
+    assigned: bool,
 }
 
 impl Gather {
@@ -176,54 +205,88 @@ impl Gather {
         keys: Arc<KeySharing>,
         roster: BTreeMap<MemberId, VerifyingKey>,
         status: SharedStatus,
+        control: Arc<Control>,
     ) -> Result<Self> {
         // Offsets are never committed: the whole (compacted) topic is read at every start.
-        let consumer: StreamConsumer = config.consumer(&format!("{group}-keys"))?;
+        let consumer = config.consumer(&format!("{group}-keys"), DefaultConsumerContext)?;
         Ok(Self {
-            consumer: Arc::new(consumer),
+            consumer,
             topic: config.keys_topic(),
             keys,
             roster,
             status,
+            control,
+            assigned: false,
         })
     }
 
-    async fn assign(&self, stop: &mut tokio::sync::watch::Receiver<bool>) -> bool {
-        for attempt in 0u64.. {
-            let partitions = crate::partitions(self.consumer.clone(), &self.topic).await;
-            match partitions {
-                Ok(partitions) if !partitions.is_empty() => {
-                    let mut list = TopicPartitionList::new();
-                    for p in partitions {
-                        let _ = list.add_partition_offset(&self.topic, p, Offset::Beginning);
-                    }
-                    match self.consumer.assign(&list) {
-                        Ok(()) => return true,
-                        Err(e) => tracing::warn!(error = %e, "cannot assign the keys topic"),
-                    }
+    /// Follows what the brokers say about the keys topic: read it from the beginning when
+    /// it appears (again), stop fetching while it is missing. A topic that was missing and
+    /// came back may have lost keys, so this node's own keys are shared again.
+    fn topic_changed(&mut self, state: &TopicState, warn: &mut Throttle) {
+        match state {
+            TopicState::Present(partitions) if !self.assigned => {
+                let mut list = TopicPartitionList::new();
+                for p in partitions {
+                    let _ = list.add_partition_offset(&self.topic, *p, Offset::Beginning);
                 }
-                Ok(_) if attempt % 120 == 0 => tracing::warn!(
-                    topic = %self.topic,
-                    "waiting for the keys topic to exist (create it with cleanup.policy=compact)"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(topic = %self.topic, error = %e, "retrying"),
+                match self.consumer.assign(&list) {
+                    Ok(()) => {
+                        self.assigned = true;
+                        warn.reset();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot assign the keys topic"),
+                }
             }
-            tokio::select! {
-                () = tokio::time::sleep(BACKOFF) => {}
-                _ = stop.changed() => return false,
+            TopicState::Present(_) | TopicState::Unknown => {}
+            TopicState::Missing => {
+                if let Some(held) = warn.ready() {
+                    tracing::warn!(
+                        topic = %self.topic,
+                        held_back = held,
+                        "waiting for the keys topic to exist (create it with cleanup.policy=compact)"
+                    );
+                }
+                if self.assigned {
+                    if let Err(e) = self.consumer.unassign() {
+                        tracing::warn!(error = %e, "cannot stop consuming the missing keys topic");
+                    }
+                    self.assigned = false;
+                    self.control
+                        .request_republish("the keys topic went missing; it may have lost keys");
+                }
+            }
+            TopicState::Unreachable(e) => {
+                if let Some(held) = warn.ready() {
+                    tracing::warn!(error = %e, held_back = held, "cannot reach the brokers for the keys topic; retrying");
+                }
             }
         }
-        false
     }
 
-    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        if !self.assign(&mut stop).await {
-            return;
-        }
+    pub(crate) async fn run(
+        mut self,
+        mut topic: watch::Receiver<TopicState>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut warn = Throttle::default();
+        let mut check = tokio::time::interval(BACKOFF);
         loop {
             let message = tokio::select! {
-                m = self.consumer.recv() => m,
+                m = self.consumer.recv(), if self.assigned => m,
+                _ = check.tick(), if !self.assigned => {
+                    let state = topic.borrow().clone();
+                    self.topic_changed(&state, &mut warn);
+                    continue;
+                }
+                changed = topic.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    let state = topic.borrow_and_update().clone();
+                    self.topic_changed(&state, &mut warn);
+                    continue;
+                }
                 _ = stop.changed() => return,
             };
             match message {
@@ -234,7 +297,19 @@ impl Gather {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "keys topic read failed");
+                    // Fetch nothing while no broker answers (see `Inbox::broker_lost`).
+                    if e.rdkafka_error_code()
+                        == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown)
+                        && self.assigned
+                    {
+                        if let Err(e) = self.consumer.unassign() {
+                            tracing::warn!(error = %e, "cannot pause the keys topic");
+                        }
+                        self.assigned = false;
+                    }
+                    if let Some(held) = warn.ready() {
+                        tracing::warn!(error = %e, held_back = held, "keys topic read failed");
+                    }
                     tokio::select! {
                         () = tokio::time::sleep(BACKOFF) => {}
                         _ = stop.changed() => return,

@@ -19,10 +19,30 @@
 //! - `keys`: the entry keys that seal blacklist personal fields travel on a second,
 //!   compacted topic (`<topic>.keys`, key = stream), wrapped with the alliance's wrapping key
 //!   and signed by the origin; each node gathers the whole topic at start and follows it.
+//! - `topic`: watches that a topic exists, on a connection of its own, so that consumers
+//!   fetch only from topics the brokers know (see "Broker faults" below).
+//!
+//! # Broker faults
+//!
+//! The log is the source of truth; the topic is a transport that may lose everything. The
+//! tasks heal without wiping the node:
+//!
+//! - **Shutdown** never waits on the broker: the outbox drops pending deliveries when the
+//!   stop signal comes and records no progress for them, so they go out after restart.
+//! - **Fatal producer errors** (e.g. `Unknown Producer Id` from a broker that lost its
+//!   state) recreate the producer, and the origin re-publishes its events from its log.
+//! - **A recreated or truncated topic** (the topic vanished and came back, a high watermark
+//!   went down, a stored offset lies beyond the end, or the broker moved the fetch position
+//!   back) makes the inbox rewind every partition to the beginning, idempotent ingest drops
+//!   what is stored, and this node's own events are re-published from its log.
+//! - Operators can ask for both on purpose ([`Replication::rewind`],
+//!   [`Replication::republish`]); the status says what happened last.
+//! - Warnings while the broker is unreachable or a topic is missing are rate-limited.
 
 mod inbox;
 mod keys;
 mod outbox;
+mod topic;
 
 pub use keys::KeySharing;
 
@@ -38,6 +58,9 @@ use tokio::task::JoinHandle;
 
 /// The default topic.
 pub const DEFAULT_TOPIC: &str = "talenthub.events.v1";
+
+/// How often librdkafka reports statistics (watermarks, hence lag).
+pub(crate) const STATISTICS_MS: &str = "1000";
 
 /// Errors of replication set-up.
 #[derive(Debug, thiserror::Error)]
@@ -102,14 +125,18 @@ impl KafkaConfig {
     /// A consumer in `group` that never commits offsets to Kafka (the node keeps its own,
     /// or rereads the topic) and starts at the beginning of a partition it has no offset
     /// for.
-    fn consumer(&self, group: &str) -> Result<rdkafka::consumer::StreamConsumer> {
+    fn consumer<C: rdkafka::consumer::ConsumerContext + 'static>(
+        &self,
+        group: &str,
+        context: C,
+    ) -> Result<rdkafka::consumer::StreamConsumer<C>> {
         Ok(self
             .client()
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
-            .create()?)
+            .create_with_context(context)?)
     }
 
     fn client(&self) -> ClientConfig {
@@ -148,16 +175,108 @@ pub struct Status {
     pub keys_rejected: u64,
     /// The last reason an entry key was refused.
     pub last_key_rejection: Option<String>,
+    /// Per partition of the events topic: where the inbox is and how far behind.
+    pub partitions: BTreeMap<i32, PartitionStatus>,
+    /// How often the inbox rewound the topic (detected or ordered).
+    pub rewinds: u64,
+    /// How often this node re-published its own events from its log.
+    pub republishes: u64,
+    /// What the last rewind or re-publication was for, for operators.
+    pub last_healing: Option<String>,
+    /// The events topic as last seen: `present`, `missing`, `unreachable: …` or `unknown`.
+    pub topic_state: String,
+}
+
+/// Progress of the inbox on one partition of the events topic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PartitionStatus {
+    /// The next offset the inbox will store.
+    pub next_offset: i64,
+    /// The partition's high watermark from librdkafka's statistics; -1 when unknown.
+    pub high_watermark: i64,
+    /// Messages not consumed yet; -1 when unknown.
+    pub lag: i64,
 }
 
 /// Shared, updated by the tasks.
 pub(crate) type SharedStatus = Arc<RwLock<Status>>;
+
+/// Requests between the tasks and from operators: each is a counter that moves once per
+/// request, so a task that was busy still sees that something was asked.
+#[derive(Debug)]
+pub(crate) struct Control {
+    /// Bumped to make the inbox rewind the events topic to the beginning.
+    pub(crate) rewind: tokio::sync::watch::Sender<u64>,
+    /// Bumped to make the outbox and the key sharing produce everything again.
+    pub(crate) republish: tokio::sync::watch::Sender<u64>,
+    status: SharedStatus,
+}
+
+impl Control {
+    fn new(status: SharedStatus) -> Self {
+        Self {
+            rewind: tokio::sync::watch::channel(0).0,
+            republish: tokio::sync::watch::channel(0).0,
+            status,
+        }
+    }
+
+    /// Asks the outbox to re-publish this node's events from its log, for `reason`.
+    pub(crate) fn request_republish(&self, reason: &str) {
+        tracing::warn!(%reason, "re-publishing this node's own events from its log");
+        {
+            let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
+            status.republishes += 1;
+            status.last_healing = Some(format!("re-published own events: {reason}"));
+        }
+        self.republish.send_modify(|n| *n += 1);
+    }
+
+    /// Asks the inbox to rewind the events topic to the beginning.
+    pub(crate) fn request_rewind(&self) {
+        self.rewind.send_modify(|n| *n += 1);
+    }
+}
+
+/// Lets a repeated warning through once per [`Throttle::EVERY`], counting the rest.
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    last: Option<std::time::Instant>,
+    suppressed: u64,
+}
+
+impl Throttle {
+    /// How often a repeated warning is logged.
+    pub(crate) const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// `Some(how many were held back since the last one)` when the warning may be logged.
+    pub(crate) fn ready(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        match self.last {
+            Some(last) if now.duration_since(last) < Self::EVERY => {
+                self.suppressed += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.suppressed))
+            }
+        }
+    }
+
+    /// Forgets the last warning, so that the next fault is reported at once.
+    pub(crate) fn reset(&mut self) {
+        self.last = None;
+        self.suppressed = 0;
+    }
+}
 
 /// Running replication: the outbox and inbox tasks.
 #[derive(Debug)]
 pub struct Replication {
     status: SharedStatus,
     log: Log,
+    control: Arc<Control>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -174,32 +293,73 @@ impl Replication {
         keys: Option<KeySharing>,
     ) -> Result<Self> {
         let status: SharedStatus = Arc::default();
+        status
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .topic_state = "unknown".into();
+        let control = Arc::new(Control::new(status.clone()));
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let group = config.group_for(&own);
-        let outbox = outbox::Outbox::new(config, log.clone(), own.clone(), status.clone())?;
+        let outbox = outbox::Outbox::new(
+            config,
+            log.clone(),
+            own.clone(),
+            status.clone(),
+            control.clone(),
+        )?;
         let mut tasks = Vec::new();
         if let Some(keys) = keys {
             let keys = Arc::new(keys);
-            let share = keys::Share::new(config, keys.clone())?;
+            let share = keys::Share::new(config, keys.clone(), control.clone())?;
+            let (keys_topic, watcher) =
+                topic::TopicWatch::start(config, config.keys_topic(), stopped.clone())?;
             let gather = keys::Gather::new(
                 config,
                 &group,
                 keys,
                 keys::roster_keys(&roster),
                 status.clone(),
+                control.clone(),
             )?;
+            tasks.push(watcher);
             tasks.push(tokio::spawn(share.run(stopped.clone())));
-            tasks.push(tokio::spawn(gather.run(stopped.clone())));
+            tasks.push(tokio::spawn(gather.run(keys_topic, stopped.clone())));
         }
-        let inbox = inbox::Inbox::new(config, &group, log.clone(), own, roster, status.clone())?;
+        let (events_topic, watcher) =
+            topic::TopicWatch::start(config, config.topic.clone(), stopped.clone())?;
+        let inbox = inbox::Inbox::new(
+            config,
+            &group,
+            log.clone(),
+            own,
+            roster,
+            status.clone(),
+            control.clone(),
+        )?;
+        tasks.push(watcher);
         tasks.push(tokio::spawn(outbox.run(stopped.clone())));
-        tasks.push(tokio::spawn(inbox.run(stopped)));
+        tasks.push(tokio::spawn(inbox.run(events_topic, stopped)));
         Ok(Self {
             status,
             log,
+            control,
             stop,
             tasks,
         })
+    }
+
+    /// Rewinds the events topic to the beginning on purpose: every message is read again
+    /// and idempotent ingest drops what is stored (an operator's repair after a broker
+    /// fault the node could not see).
+    pub fn rewind(&self) {
+        tracing::warn!("rewind of the events topic ordered by an operator");
+        self.control.request_rewind();
+    }
+
+    /// Re-publishes this node's own events and entry keys from its log on purpose (an
+    /// operator's repair after the topic lost them).
+    pub fn republish(&self) {
+        self.control.request_republish("ordered by an operator");
     }
 
     /// A snapshot of the replication status, with local heads filled in from the log.
@@ -215,37 +375,14 @@ impl Replication {
         status
     }
 
-    /// Stops both tasks after their current step.
+    /// Stops the tasks: each ends at its next await, never waiting on the broker (pending
+    /// deliveries are dropped unrecorded and go out after restart).
     pub async fn stop(self) {
         self.stop.send_replace(true);
         for task in self.tasks {
             let _ = task.await;
         }
     }
-}
-
-/// The partitions of `topic` from the brokers' metadata (read on a blocking thread); empty
-/// while the topic does not exist.
-pub(crate) async fn partitions(
-    consumer: Arc<rdkafka::consumer::StreamConsumer>,
-    topic: &str,
-) -> std::result::Result<Vec<i32>, String> {
-    use rdkafka::consumer::Consumer;
-    let topic = topic.to_owned();
-    tokio::task::spawn_blocking(move || {
-        consumer
-            .fetch_metadata(Some(&topic), std::time::Duration::from_secs(5))
-            .map(|m| {
-                m.topics()
-                    .iter()
-                    .filter(|t| t.name() == topic && t.error().is_none())
-                    .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                    .collect()
-            })
-            .map_err(|e| format!("cannot read topic metadata: {e}"))
-    })
-    .await
-    .unwrap_or_else(|e| Err(format!("metadata task failed: {e}")))
 }
 
 /// Meta key of the outbox progress of `origin`.

@@ -1,15 +1,21 @@
 //! The outbox: produce this node's own events to the topic once they are durable.
+//!
+//! Progress (the last sequence delivered, per origin) is recorded only after a whole batch
+//! is acknowledged, so a stop or a crash in between re-produces the batch after restart;
+//! the other nodes drop the duplicates. Stopping never waits on the broker.
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hub_log::Log;
 use hub_types::MemberId;
 use prost::Message;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::ClientConfig;
 
-use crate::{outbox_key, KafkaConfig, Result, SharedStatus};
+use crate::{outbox_key, Control, KafkaConfig, Result, SharedStatus, Throttle};
 
 /// Events read and produced per step.
 const BATCH: usize = 1000;
@@ -17,11 +23,14 @@ const BATCH: usize = 1000;
 const BACKOFF: Duration = Duration::from_millis(500);
 
 pub(crate) struct Outbox {
+    /// How to make a producer again after a fatal error.
+    client: ClientConfig,
     producer: FutureProducer,
     topic: String,
     log: Log,
     own: BTreeSet<MemberId>,
     status: SharedStatus,
+    control: Arc<Control>,
 }
 
 impl Outbox {
@@ -30,20 +39,23 @@ impl Outbox {
         log: Log,
         own: BTreeSet<MemberId>,
         status: SharedStatus,
+        control: Arc<Control>,
     ) -> Result<Self> {
-        let producer = config
-            .client()
+        let mut client = config.client();
+        client
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "2")
-            .set("compression.type", "lz4")
-            .create()?;
+            .set("compression.type", "lz4");
+        let producer = client.create()?;
         Ok(Self {
+            client,
             producer,
             topic: config.topic.clone(),
             log,
             own,
             status,
+            control,
         })
     }
 
@@ -54,16 +66,40 @@ impl Outbox {
         }
     }
 
-    pub(crate) async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub(crate) async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut head = self.log.watch();
+        let mut republish = self.control.republish.subscribe();
+        let mut warn = Throttle::default();
         loop {
+            if republish.has_changed().unwrap_or(false) {
+                republish.borrow_and_update();
+                self.start_over().await;
+            }
             let mut idle = true;
             for origin in self.own.clone() {
-                match self.step(origin).await {
+                // Deliveries pending when the stop comes are dropped: their progress is not
+                // recorded, so they go out again after restart.
+                let step = tokio::select! {
+                    r = self.step(origin) => r,
+                    _ = stop.changed() => {
+                        tracing::info!(%origin, "outbox stopped; undelivered events go out after restart");
+                        return;
+                    }
+                };
+                match step {
                     Ok(0) => {}
-                    Ok(_) => idle = false,
+                    Ok(_) => {
+                        idle = false;
+                        warn.reset();
+                    }
                     Err(e) => {
-                        tracing::warn!(%origin, error = %e, "outbox could not deliver; retrying");
+                        if let Some((code, reason)) = self.producer.client().fatal_error() {
+                            self.recreate(&format!("{code:?}: {reason}"));
+                        } else if let Some(held) = warn.ready() {
+                            tracing::warn!(%origin, error = %e, held_back = held, "outbox could not deliver; retrying");
+                        } else {
+                            tracing::debug!(%origin, error = %e, "outbox could not deliver; retrying");
+                        }
                         tokio::select! {
                             () = tokio::time::sleep(BACKOFF) => {}
                             _ = stop.changed() => return,
@@ -78,9 +114,43 @@ impl Outbox {
             if idle {
                 tokio::select! {
                     changed = head.changed() => if changed.is_err() { return },
+                    _ = republish.changed() => {}
                     _ = stop.changed() => return,
                 }
             }
+        }
+    }
+
+    /// Replaces a producer in a fatal state (e.g. `Unknown Producer Id` from a broker that
+    /// lost its state) and re-publishes from the log: the topic may have lost events.
+    fn recreate(&mut self, reason: &str) {
+        tracing::warn!(error = %reason, "the producer is in a fatal state; recreating it");
+        match self.client.create() {
+            Ok(p) => self.producer = p,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot recreate the producer; retrying");
+                return;
+            }
+        }
+        self.control
+            .request_republish(&format!("fatal producer error: {reason}"));
+    }
+
+    /// Forgets the delivered progress of every own origin, so the log is produced again
+    /// from its first event.
+    async fn start_over(&self) {
+        let meta = self
+            .own
+            .iter()
+            .map(|o| (outbox_key(*o), 0u64.to_be_bytes().to_vec()))
+            .collect();
+        if let Err(e) = self.log.put_meta(meta).await {
+            tracing::warn!(error = %e, "cannot reset the outbox progress");
+            return;
+        }
+        let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
+        for origin in &self.own {
+            status.origins.entry(*origin).or_default().produced_seq = 0;
         }
     }
 

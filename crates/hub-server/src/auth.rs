@@ -43,6 +43,8 @@ pub enum Action<'a> {
     ReadLog,
     /// Read proofs, tree heads and the access trail.
     Audit,
+    /// Repair replication (rewind the topic, re-publish own events).
+    Repair,
 }
 
 /// How much a permitted caller may see.
@@ -165,6 +167,7 @@ impl Authorizer {
     /// | query personal (blacklist) | yes | yes | no |
     /// | read log, subscribe | yes | yes | personal fields redacted |
     /// | audit (proofs, access trail) | yes | yes | no |
+    /// | repair replication | no | no | yes |
     pub fn check(&self, caller: Caller, action: Action<'_>) -> Result<Access, Status> {
         let deny = |what: &str| {
             Err(Status::permission_denied(format!(
@@ -205,6 +208,8 @@ impl Authorizer {
             (Action::Audit, Role::Operator) => deny("read audit data"),
             (Action::ReadLog, Role::Member | Role::Auditor) => Ok(Access::Full),
             (Action::ReadLog, Role::Operator) => Ok(Access::Redacted),
+            (Action::Repair, Role::Operator) => Ok(Access::Full),
+            (Action::Repair, _) => deny("repair replication"),
         }
     }
 }

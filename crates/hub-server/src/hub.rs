@@ -105,6 +105,18 @@ impl Hub {
             .map(hub_replication::Replication::status)
     }
 
+    /// Runs `f` on the running replication; `None` for a standalone node.
+    pub fn with_replication<T>(
+        &self,
+        f: impl FnOnce(&hub_replication::Replication) -> T,
+    ) -> Option<T> {
+        self.replication
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(f)
+    }
+
     /// Stops replication, if running.
     pub async fn stop_replication(&self) {
         let replication = self

@@ -8,6 +8,7 @@
 //! - [`publisher`], [`query`], [`streams`], [`audit`]: the gRPC services of `talenthub.v1`.
 //! - [`keys`]: which key signs for which city, and the roster's public keys.
 //! - [`tls`]: mutual TLS, the caller a client certificate names, development certificates.
+//! - [`repair`]: an operator's rewind or re-publication of the replicated topic.
 //! - [`status`]: the one mapping from errors to gRPC status codes.
 //! - [`server`]: assembling, serving and stopping a node; [`server::RunningNode`] runs one
 //!   in-process on port 0 for tests.
@@ -21,6 +22,7 @@ pub mod hub;
 pub mod keys;
 pub mod publisher;
 pub mod query;
+pub mod repair;
 pub mod retention;
 pub mod server;
 pub mod status;

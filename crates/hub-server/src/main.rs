@@ -82,7 +82,17 @@ async fn main() -> anyhow::Result<()> {
     let hub = server::open_hub(config).await?;
     admin.attach(hub.clone());
     tracing::info!(%addr, member = %member, data_dir = %data.display(), head = hub.log.head(), "talent-hub serving");
-    server::serve(hub, listener, shutdown_signal()).await
+    let served = server::serve(hub, listener, shutdown_signal()).await;
+    // The log is closed and the view snapshot written: end now, rather than wait in the
+    // destructors of Kafka clients for a broker that may not answer (the grace period is
+    // the bound an orchestrator relies on).
+    match served {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            std::process::exit(1)
+        }
+    }
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

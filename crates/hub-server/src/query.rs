@@ -190,9 +190,19 @@ impl Query for QueryService {
         info.get_mut().replication = self.hub.replication_status().map(replication_info);
         Ok(info)
     }
+
+    async fn repair_replication(
+        &self,
+        request: Request<pb::RepairReplicationRequest>,
+    ) -> Result<Response<pb::ReplicationInfo>, Status> {
+        let (caller, _) = self.hub.auth.authorize(&request, Action::Repair)?;
+        let _permit = self.hub.admit(caller.member)?;
+        crate::repair::repair(&self.hub, request.get_ref().action).map(Response::new)
+    }
 }
 
-fn replication_info(status: hub_replication::Status) -> pb::ReplicationInfo {
+/// The replication status as the API shows it.
+pub(crate) fn replication_info(status: hub_replication::Status) -> pb::ReplicationInfo {
     pb::ReplicationInfo {
         origins: status
             .origins
@@ -209,5 +219,19 @@ fn replication_info(status: hub_replication::Status) -> pb::ReplicationInfo {
         last_quarantine: status.last_quarantine.unwrap_or_default(),
         keys_rejected: status.keys_rejected,
         last_key_rejection: status.last_key_rejection.unwrap_or_default(),
+        partitions: status
+            .partitions
+            .into_iter()
+            .map(|(partition, p)| pb::PartitionReplication {
+                partition,
+                next_offset: p.next_offset,
+                high_watermark: p.high_watermark,
+                lag: p.lag,
+            })
+            .collect(),
+        rewinds: status.rewinds,
+        republishes: status.republishes,
+        last_healing: status.last_healing.unwrap_or_default(),
+        topic_state: status.topic_state,
     }
 }

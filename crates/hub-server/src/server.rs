@@ -161,8 +161,11 @@ pub async fn serve(
         .context("cannot build the reflection service")?;
 
     let stopping = hub.clone();
+    let signalled = Arc::new(std::sync::OnceLock::new());
+    let signal_at = signalled.clone();
     let signal = async move {
         shutdown.await;
+        let _ = signal_at.set(tokio::time::Instant::now());
         tracing::info!("shutting down: finishing in-flight calls");
         stopping.begin_shutdown();
     };
@@ -215,7 +218,21 @@ pub async fn serve(
             tokio::time::sleep(grace).await;
         } => tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; dropping remaining calls"),
     }
-    hub.stop_replication().await;
+    // Whatever the broker does, stopping replication takes what is left of the grace
+    // period (at least a moment): deliveries still pending go out after restart.
+    let began = signalled
+        .get()
+        .copied()
+        .unwrap_or_else(tokio::time::Instant::now);
+    let left = (began + grace)
+        .saturating_duration_since(tokio::time::Instant::now())
+        .max(Duration::from_millis(500));
+    if tokio::time::timeout(left, hub.stop_replication())
+        .await
+        .is_err()
+    {
+        tracing::warn!("replication did not stop within the grace period; left behind");
+    }
     hub.log.close().await;
     let view = hub.view.clone();
     let log = hub.log.clone();

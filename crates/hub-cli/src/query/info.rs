@@ -49,20 +49,91 @@ pub fn info_json(info: &pb::ViewInfoResponse) -> Value {
         "snapshot_position": info.snapshot_position,
         "entry_keys_live": info.entry_keys_live,
         "entry_keys_destroyed": info.entry_keys_destroyed,
-        "replication": info.replication.as_ref().map(|r| json!({
-            "quarantined": r.quarantined,
-            "consumer_lag": r.consumer_lag,
-            "last_quarantine": r.last_quarantine,
-            "keys_rejected": r.keys_rejected,
-            "last_key_rejection": r.last_key_rejection,
-            "origins": r.origins.iter().map(|o| json!({
-                "origin": o.origin,
-                "local_seq": o.local_seq,
-                "seen_seq": o.seen_seq,
-                "produced_seq": o.produced_seq,
-            })).collect::<Vec<_>>(),
-        })),
+        "replication": info.replication.as_ref().map(replication_json),
     })
+}
+
+/// The replication status as JSON.
+pub fn replication_json(r: &pb::ReplicationInfo) -> Value {
+    json!({
+        "quarantined": r.quarantined,
+        "consumer_lag": r.consumer_lag,
+        "last_quarantine": r.last_quarantine,
+        "keys_rejected": r.keys_rejected,
+        "last_key_rejection": r.last_key_rejection,
+        "topic_state": r.topic_state,
+        "rewinds": r.rewinds,
+        "republishes": r.republishes,
+        "last_healing": r.last_healing,
+        "origins": r.origins.iter().map(|o| json!({
+            "origin": o.origin,
+            "local_seq": o.local_seq,
+            "seen_seq": o.seen_seq,
+            "produced_seq": o.produced_seq,
+        })).collect::<Vec<_>>(),
+        "partitions": r.partitions.iter().map(|p| json!({
+            "partition": p.partition,
+            "next_offset": p.next_offset,
+            "high_watermark": p.high_watermark,
+            "lag": p.lag,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Prints the replication status as text.
+pub fn print_replication(r: &pb::ReplicationInfo) {
+    let unknown = |n: i64| match n {
+        n if n < 0 => "unknown".to_owned(),
+        n => n.to_string(),
+    };
+    println!(
+        "replication  {} quarantined, consumer lag {}, topic {}",
+        r.quarantined,
+        unknown(r.consumer_lag),
+        if r.topic_state.is_empty() {
+            "unknown"
+        } else {
+            &r.topic_state
+        }
+    );
+    if !r.last_quarantine.is_empty() {
+        println!("last quarantined: {}", r.last_quarantine);
+    }
+    if r.keys_rejected > 0 {
+        println!(
+            "entry keys refused: {} (last: {})",
+            r.keys_rejected, r.last_key_rejection
+        );
+    }
+    if r.rewinds > 0 || r.republishes > 0 {
+        println!(
+            "healing: {} rewinds, {} re-publications (last: {})",
+            r.rewinds, r.republishes, r.last_healing
+        );
+    }
+    let mut table = Table::new(["ORIGIN", "LOCAL", "SEEN ON TOPIC", "PRODUCED"]);
+    for o in &r.origins {
+        table.row(vec![
+            o.origin.clone(),
+            o.local_seq.to_string(),
+            o.seen_seq.to_string(),
+            o.produced_seq.to_string(),
+        ]);
+    }
+    print!("{table}");
+    if !r.partitions.is_empty() {
+        let mut table = Table::new(["PARTITION", "NEXT OFFSET", "HIGH WATERMARK", "LAG"]);
+        for p in &r.partitions {
+            table.row(vec![
+                p.partition.to_string(),
+                p.next_offset.to_string(),
+                unknown(p.high_watermark),
+                unknown(p.lag),
+            ]);
+        }
+        println!();
+        print!("{table}");
+    }
 }
 
 /// Asks ViewInfo and prints it.
@@ -104,33 +175,8 @@ pub async fn info(conn: &Connection, a: &InfoArgs, format: Format) -> Result<()>
     match &info.replication {
         None => println!("\nreplication  off (standalone node)"),
         Some(r) => {
-            let lag = match r.consumer_lag {
-                -1 => "unknown".to_owned(),
-                n => n.to_string(),
-            };
-            println!(
-                "\nreplication  {} quarantined, consumer lag {lag}",
-                r.quarantined
-            );
-            if !r.last_quarantine.is_empty() {
-                println!("last quarantined: {}", r.last_quarantine);
-            }
-            if r.keys_rejected > 0 {
-                println!(
-                    "entry keys refused: {} (last: {})",
-                    r.keys_rejected, r.last_key_rejection
-                );
-            }
-            let mut table = Table::new(["ORIGIN", "LOCAL", "SEEN ON TOPIC", "PRODUCED"]);
-            for o in &r.origins {
-                table.row(vec![
-                    o.origin.clone(),
-                    o.local_seq.to_string(),
-                    o.seen_seq.to_string(),
-                    o.produced_seq.to_string(),
-                ]);
-            }
-            print!("{table}");
+            println!();
+            print_replication(r);
         }
     }
     Ok(())

@@ -15,7 +15,7 @@ use crate::client::Connection;
 use crate::error::Result;
 use crate::output::Format;
 
-pub use info::{info, view_info, InfoArgs};
+pub use info::{info, print_replication, replication_json, view_info, InfoArgs};
 
 /// The two time axes every question takes.
 #[derive(Debug, Clone, Default, Args)]

@@ -1,0 +1,230 @@
+//! One `talent-hub` process: its config file, data directory and log file, started,
+//! killed and restarted like a deployment would.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use hub_proto::pb;
+
+use crate::client::{self, Authed};
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("cannot bind port 0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Sends the signal `name` (`TERM`, `STOP`, `CONT`, …) to process `pid`, with the shell's
+/// `kill` builtin.
+pub fn send_signal(pid: u32, name: &str) -> anyhow::Result<()> {
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -s {name} {pid}")])
+        .status()
+        .context("cannot run sh")?;
+    if !status.success() {
+        bail!("kill -s {name} {pid} failed");
+    }
+    Ok(())
+}
+
+/// How a node is configured.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// The city it publishes for.
+    pub member: String,
+    /// `bootstrap.servers`, when it replicates.
+    pub brokers: Option<String>,
+    /// `server.shutdown_grace_ms`.
+    pub grace_ms: u64,
+    /// The events topic.
+    pub topic: String,
+}
+
+/// A `talent-hub` process (or its stopped remains: config, data, log).
+#[derive(Debug)]
+pub struct Node {
+    spec: NodeSpec,
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Prepares a node under `root/<member>` (nothing runs yet).
+    pub fn new(root: &Path, spec: NodeSpec) -> anyhow::Result<Self> {
+        let dir = root.join(&spec.member);
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            port: free_port()?,
+            spec,
+            dir,
+            child: None,
+        })
+    }
+
+    /// The city it publishes for.
+    pub fn member(&self) -> &str {
+        &self.spec.member
+    }
+
+    /// Its data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Its log file (stdout and stderr of every run, appended).
+    pub fn log_file(&self) -> PathBuf {
+        self.dir.join("node.log")
+    }
+
+    /// The gRPC endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The last lines of its log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.log_file()).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    fn write_config(&self) -> anyhow::Result<PathBuf> {
+        let mut toml = format!(
+            "[node]\nmember = \"{}\"\ndata_dir = \"{}\"\n\n[server]\nlisten = \"127.0.0.1:{}\"\nshutdown_grace_ms = {}\n",
+            self.spec.member,
+            self.data_dir().display(),
+            self.port,
+            self.spec.grace_ms,
+        );
+        if let Some(brokers) = &self.spec.brokers {
+            toml.push_str(&format!(
+                "\n[kafka]\nbrokers = \"{brokers}\"\ntopic = \"{}\"\n\n[kafka.properties]\n\"reconnect.backoff.max.ms\" = \"1000\"\n",
+                self.spec.topic
+            ));
+        }
+        let path = self.dir.join("config.toml");
+        std::fs::write(&path, toml)?;
+        Ok(path)
+    }
+
+    /// Starts the process and waits until it answers `ViewInfo`.
+    pub async fn start(&mut self) -> anyhow::Result<()> {
+        if self.child.is_some() {
+            bail!("node {} is already running", self.spec.member);
+        }
+        let config = self.write_config()?;
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_file())?;
+        let child = Command::new(crate::binary::talent_hub()?)
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "info,hub_replication=debug")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start talent-hub")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(mut q) = self.query().await {
+                if q.view_info(pb::ViewInfoRequest::default()).await.is_ok() {
+                    return Ok(());
+                }
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                self.child = None;
+                bail!(
+                    "node {} exited at start ({status}):\n{}",
+                    self.spec.member,
+                    self.log_tail()
+                );
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "node {} not ready within 60 s:\n{}",
+                    self.spec.member,
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no clean close of anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits up to `within` for the process to end; `Err` naming how long
+    /// it took if it did not.
+    pub fn terminate(&mut self, within: Duration) -> anyhow::Result<(ExitStatus, Duration)> {
+        let child = self.child.as_mut().context("the node is not running")?;
+        let began = Instant::now();
+        send_signal(child.id(), "TERM")?;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok((status, began.elapsed()));
+            }
+            if began.elapsed() > within {
+                bail!(
+                    "node {} still running {:?} after SIGTERM:\n{}",
+                    self.spec.member,
+                    began.elapsed(),
+                    self.log_tail()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A Query client with the operator token.
+    pub async fn query(&self) -> anyhow::Result<pb::query_client::QueryClient<Authed>> {
+        client::query(&self.endpoint(), "dev-operator").await
+    }
+
+    /// A Publisher client for this node's own city.
+    pub async fn publisher(&self) -> anyhow::Result<pb::publisher_client::PublisherClient<Authed>> {
+        client::publisher(
+            &self.endpoint(),
+            &format!("dev-member-{}", self.spec.member),
+        )
+        .await
+    }
+
+    /// `ViewInfo` now.
+    pub async fn info(&self) -> anyhow::Result<pb::ViewInfoResponse> {
+        Ok(self
+            .query()
+            .await?
+            .view_info(pb::ViewInfoRequest::default())
+            .await?
+            .into_inner())
+    }
+
+    /// Every event in its log, through `ReadAll` as a member.
+    pub async fn events(&self) -> anyhow::Result<Vec<pb::Event>> {
+        client::read_all(
+            &self.endpoint(),
+            &format!("dev-member-{}", self.spec.member),
+        )
+        .await
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
