@@ -6,16 +6,11 @@ mod http;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::kafka::{foreign_records, mock_cluster, produce};
 use common::*;
-use hub_log::Log;
 use hub_proto::pb;
 use hub_replication::{KafkaConfig, DEFAULT_TOPIC};
 use hub_server::RunningNode;
-use hub_types::ExpectedVersion;
-use prost::Message;
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::ClientConfig;
 
 async fn scrape(node: &RunningNode) -> BTreeMap<String, f64> {
     let url = format!("{}/metrics", node.admin_url().expect("admin listener"));
@@ -34,55 +29,9 @@ fn value(m: &BTreeMap<String, f64>, key: &str) -> f64 {
     })
 }
 
-/// Records of a city without a node here, signed with its development key.
-async fn foreign_records(member: &str, n: usize) -> Vec<pb::EventRecord> {
-    let city: hub_types::MemberId = member.parse().expect("member");
-    let key = hub_server::keys::dev_key(city).expect("development key");
-    let signer = hub_server::keys::CitySigner::new([(city, key)].into());
-    let log = Log::in_memory_signed(std::sync::Arc::new(signer));
-    for i in 0..n {
-        let stream: hub_types::StreamId = format!("demand/{member}/m-{i}").parse().expect("stream");
-        log.append(
-            &stream,
-            ExpectedVersion::Any,
-            vec![hub_log::conformance::demand_event(&stream, 3)],
-        )
-        .await
-        .expect("append");
-    }
-    log.read_all(1, n)
-        .expect("read")
-        .into_iter()
-        .map(|e| e.record)
-        .collect()
-}
-
-async fn produce(brokers: &str, records: &[pb::EventRecord]) {
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .expect("producer");
-    for r in records {
-        let payload = r.encode_to_vec();
-        producer
-            .send(
-                FutureRecord::to(DEFAULT_TOPIC)
-                    .key(&r.origin)
-                    .payload(&payload),
-                Duration::from_secs(5),
-            )
-            .await
-            .expect("delivered");
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_a_known_workload_and_a_forged_event() {
-    let cluster = MockCluster::new(1).expect("mock cluster");
-    cluster.create_topic(DEFAULT_TOPIC, 3, 1).expect("topic");
-    cluster
-        .create_topic(&format!("{DEFAULT_TOPIC}.keys"), 3, 1)
-        .expect("keys topic");
+    let cluster = mock_cluster();
     let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut c = config(dir.path());
