@@ -29,7 +29,11 @@ pub fn oversize_response<B>(mut response: http::Response<B>) -> http::Response<B
     let message = headers
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
-        .map(percent_decode);
+        .map(|m| {
+            percent_encoding::percent_decode_str(m)
+                .decode_utf8_lossy()
+                .into_owned()
+        });
     if let (Some(code), Some(message)) = (code, message) {
         if is_oversize(code, &message) {
             let status = Status::resource_exhausted(oversize_message(&message));
@@ -45,29 +49,6 @@ pub fn oversize_response<B>(mut response: http::Response<B>) -> http::Response<B
         }
     }
     response
-}
-
-/// Decodes the percent-encoding of a `grpc-message` header.
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// True for tonic's report of a message above the decoding limit.
