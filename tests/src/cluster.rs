@@ -145,6 +145,20 @@ impl Cluster {
             .expect("the cluster was built with a broker")
     }
 
+    /// `error`, with how every node that died on its own ended (a signal names a crash).
+    fn with_exits(&self, error: anyhow::Error) -> anyhow::Error {
+        let exits: Vec<String> = self
+            .nodes
+            .iter()
+            .filter_map(|n| Some(format!("node {} exited: {}", n.member(), n.exit_status()?)))
+            .collect();
+        if exits.is_empty() {
+            error
+        } else {
+            error.context(exits.join("; "))
+        }
+    }
+
     /// Waits until every node holds `expected` (origin → sequence) and all report the same
     /// digest; returns their answers.
     pub async fn converged(
@@ -170,7 +184,8 @@ impl Cluster {
                     }
                 },
             )
-            .await?;
+            .await
+            .map_err(|e| self.with_exits(e))?;
             answers.push(info);
         }
         let digests: Vec<&str> = answers.iter().map(|i| i.digest.as_str()).collect();

@@ -49,7 +49,8 @@ pub struct Node {
     spec: NodeSpec,
     port: u16,
     dir: PathBuf,
-    child: Option<Child>,
+    /// Behind a lock so that a failing check can ask whether the process died.
+    child: std::sync::Mutex<Option<Child>>,
 }
 
 impl Node {
@@ -61,7 +62,7 @@ impl Node {
             port: free_port()?,
             spec,
             dir,
-            child: None,
+            child: std::sync::Mutex::new(None),
         })
     }
 
@@ -113,7 +114,12 @@ impl Node {
 
     /// Starts the process and waits until it answers `ViewInfo`.
     pub async fn start(&mut self) -> anyhow::Result<()> {
-        if self.child.is_some() {
+        if self
+            .child
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
             bail!("node {} is already running", self.spec.member);
         }
         let config = self.write_config()?;
@@ -131,7 +137,7 @@ impl Node {
             .stderr(log)
             .spawn()
             .context("cannot start talent-hub")?;
-        self.child = Some(child);
+        *self.child.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(mut q) = self.query().await {
@@ -139,8 +145,8 @@ impl Node {
                     return Ok(());
                 }
             }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                self.child = None;
+            if let Some(status) = self.exit_status() {
+                *self.child.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
                 bail!(
                     "node {} exited at start ({status}):\n{}",
                     self.spec.member,
@@ -158,9 +164,20 @@ impl Node {
         }
     }
 
+    /// How the process ended, if it was started and has ended on its own (not by `kill`).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        let mut slot = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        slot.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
     /// SIGKILL: no clean close of anything.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        if let Some(mut child) = self
+            .child
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -169,12 +186,13 @@ impl Node {
     /// SIGTERM, then waits up to `within` for the process to end; `Err` naming how long
     /// it took if it did not.
     pub fn terminate(&mut self, within: Duration) -> anyhow::Result<(ExitStatus, Duration)> {
-        let child = self.child.as_mut().context("the node is not running")?;
+        let slot = self.child.get_mut().unwrap_or_else(|e| e.into_inner());
+        let child = slot.as_mut().context("the node is not running")?;
         let began = Instant::now();
         send_signal(child.id(), "TERM")?;
         loop {
             if let Some(status) = child.try_wait()? {
-                self.child = None;
+                *slot = None;
                 return Ok((status, began.elapsed()));
             }
             if began.elapsed() > within {
