@@ -144,8 +144,6 @@ async fn a_city_killed_mid_stream_restarts_without_loss_or_duplicate() -> anyhow
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "open defect: the talent-hub processes exit without a log line when the broker \
-            restarts empty; run with --ignored to reproduce"]
 async fn a_broker_paused_then_restarted_empty_heals_without_wiping_a_node() -> anyhow::Result<()> {
     let Some(tansu) = tansu_or_skip(SUITE) else {
         return Ok(());

@@ -18,7 +18,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use tokio::sync::watch;
 
-use crate::topic::TopicState;
+use crate::topic::{self, AfterLoss, Seen, TopicState};
 use crate::{offset_key, Control, KafkaConfig, Result, SharedStatus, Throttle, QUARANTINE_PREFIX};
 
 /// Most messages stored per ingest batch.
@@ -77,6 +77,11 @@ struct Waiting {
 
 pub(crate) struct Inbox {
     consumer: StreamConsumer<Watermarks>,
+    /// How to make the consumer again after a broker loss.
+    config: KafkaConfig,
+    group: String,
+    /// Set while fetching waits for the topic to be seen after a broker loss.
+    after_loss: AfterLoss,
     watermarks: Watermarks,
     control: Arc<Control>,
     /// The partitions assigned; empty while the topic is missing or not seen yet.
@@ -115,22 +120,24 @@ impl Inbox {
             topic: config.topic.clone(),
             high: Arc::default(),
         };
-        let consumer = {
-            // Statistics only here: the default context would log them all at info.
-            let mut c = config.clone();
-            c.properties
-                .insert("statistics.interval.ms".into(), crate::STATISTICS_MS.into());
-            c.consumer(group, watermarks.clone())?
-        };
+        // Statistics only here: the default context would log them all at info.
+        let mut config = config.clone();
+        config
+            .properties
+            .insert("statistics.interval.ms".into(), crate::STATISTICS_MS.into());
+        let consumer = config.consumer(group, watermarks.clone())?;
         Ok(Self {
             consumer,
+            topic: config.topic.clone(),
+            config,
+            group: group.to_owned(),
+            after_loss: AfterLoss::default(),
             watermarks,
             control,
             assigned: Vec::new(),
             lost: false,
             highest: BTreeMap::new(),
             warn: Throttle::default(),
-            topic: config.topic.clone(),
             log,
             own,
             roster,
@@ -175,12 +182,15 @@ impl Inbox {
 
     /// Follows what the brokers say about the topic: assign when it appears, stop fetching
     /// when it disappears, and read it from the beginning when it comes back.
-    async fn topic_changed(&mut self, state: TopicState) -> hub_log::Result<()> {
+    async fn topic_changed(&mut self, seen: Seen) -> hub_log::Result<()> {
         self.status
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .topic_state = state.describe();
-        match state {
+            .topic_state = seen.state.describe();
+        if !self.after_loss.settled(&seen) {
+            return Ok(());
+        }
+        match seen.state {
             TopicState::Present(partitions) => {
                 if self.lost {
                     self.lost = false;
@@ -221,17 +231,25 @@ impl Inbox {
         Ok(())
     }
 
-    /// Stops fetching while no broker answers: a broker that comes back empty would be
-    /// asked for a topic it does not know, which librdkafka 2.12.1 was seen to crash on
-    /// (see `topic`). Fetching resumes once the metadata lists the topic again.
-    fn broker_lost(&mut self) {
-        if self.assigned.is_empty() {
+    /// Stops fetching as soon as the brokers are lost, and replaces the consumer with a
+    /// fresh one: fetching by a topic id from before a broker restart can crash librdkafka
+    /// (see `topic`). Fetching resumes once the watcher sees the topic after the loss.
+    fn broker_lost(&mut self, seen: &Seen) {
+        if self.after_loss.waiting() {
             return;
         }
+        self.after_loss.lost(seen);
         if let Err(e) = self.consumer.unassign() {
             tracing::warn!(error = %e, "cannot pause consuming");
         }
         self.assigned.clear();
+        match self.config.consumer(&self.group, self.watermarks.clone()) {
+            Ok(fresh) => {
+                topic::drop_detached(std::mem::replace(&mut self.consumer, fresh));
+                tracing::info!(topic = %self.topic, "brokers lost; consuming again with a new client once the topic is seen");
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot make a new consumer; keeping the old one"),
+        }
     }
 
     /// Reads every assigned partition again from the beginning; ingest drops what is
@@ -347,7 +365,7 @@ impl Inbox {
 
     pub(crate) async fn run(
         mut self,
-        mut topic: watch::Receiver<TopicState>,
+        mut topic: watch::Receiver<Seen>,
         mut stop: watch::Receiver<bool>,
     ) {
         self.load_quarantine();
@@ -364,8 +382,8 @@ impl Inbox {
                     if changed.is_err() {
                         return;
                     }
-                    let state = topic.borrow_and_update().clone();
-                    if let Err(e) = self.topic_changed(state).await {
+                    let seen = topic.borrow_and_update().clone();
+                    if let Err(e) = self.topic_changed(seen).await {
                         tracing::error!(error = %e, "inbox stopped: the log refused a write");
                         return;
                     }
@@ -380,9 +398,9 @@ impl Inbox {
                 }
                 _ = check.tick() => {
                     // Assigned again once the brokers list the topic (see `broker_lost`).
-                    let state = topic.borrow().clone();
-                    if self.assigned.is_empty() && matches!(state, TopicState::Present(_)) {
-                        if let Err(e) = self.topic_changed(state).await {
+                    let seen = topic.borrow().clone();
+                    if self.assigned.is_empty() && matches!(seen.state, TopicState::Present(_)) {
+                        if let Err(e) = self.topic_changed(seen).await {
                             tracing::error!(error = %e, "inbox stopped: the log refused a write");
                             return;
                         }
@@ -405,8 +423,9 @@ impl Inbox {
                     continue;
                 }
                 Err(e) => {
-                    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
-                        self.broker_lost();
+                    if topic::brokers_lost(&e) {
+                        let seen = topic.borrow().clone();
+                        self.broker_lost(&seen);
                     }
                     if let Some(held) = self.warn.ready() {
                         tracing::warn!(error = %e, held_back = held, "kafka consumer error");

@@ -28,7 +28,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
-use crate::topic::TopicState;
+use crate::topic::{self, AfterLoss, Seen, TopicState};
 use crate::{Control, KafkaConfig, Result, SharedStatus, Throttle};
 
 /// Wait after a failed delivery or metadata read before trying again.
@@ -189,6 +189,11 @@ impl Share {
 
 pub(crate) struct Gather {
     consumer: StreamConsumer,
+    /// How to make the consumer again after a broker loss.
+    config: KafkaConfig,
+    group: String,
+    /// Set while fetching waits for the topic to be seen after a broker loss.
+    after_loss: AfterLoss,
     topic: String,
     keys: Arc<KeySharing>,
     roster: BTreeMap<MemberId, VerifyingKey>,
@@ -208,9 +213,13 @@ impl Gather {
         control: Arc<Control>,
     ) -> Result<Self> {
         // Offsets are never committed: the whole (compacted) topic is read at every start.
-        let consumer = config.consumer(&format!("{group}-keys"), DefaultConsumerContext)?;
+        let group = format!("{group}-keys");
+        let consumer = config.consumer(&group, DefaultConsumerContext)?;
         Ok(Self {
             consumer,
+            config: config.clone(),
+            group,
+            after_loss: AfterLoss::default(),
             topic: config.keys_topic(),
             keys,
             roster,
@@ -223,8 +232,11 @@ impl Gather {
     /// Follows what the brokers say about the keys topic: read it from the beginning when
     /// it appears (again), stop fetching while it is missing. A topic that was missing and
     /// came back may have lost keys, so this node's own keys are shared again.
-    fn topic_changed(&mut self, state: &TopicState, warn: &mut Throttle) {
-        match state {
+    fn topic_changed(&mut self, seen: &Seen, warn: &mut Throttle) {
+        if !self.after_loss.settled(seen) {
+            return;
+        }
+        match &seen.state {
             TopicState::Present(partitions) if !self.assigned => {
                 let mut list = TopicPartitionList::new();
                 for p in partitions {
@@ -266,7 +278,7 @@ impl Gather {
 
     pub(crate) async fn run(
         mut self,
-        mut topic: watch::Receiver<TopicState>,
+        mut topic: watch::Receiver<Seen>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut warn = Throttle::default();
@@ -275,16 +287,16 @@ impl Gather {
             let message = tokio::select! {
                 m = self.consumer.recv(), if self.assigned => m,
                 _ = check.tick(), if !self.assigned => {
-                    let state = topic.borrow().clone();
-                    self.topic_changed(&state, &mut warn);
+                    let seen = topic.borrow().clone();
+                    self.topic_changed(&seen, &mut warn);
                     continue;
                 }
                 changed = topic.changed() => {
                     if changed.is_err() {
                         return;
                     }
-                    let state = topic.borrow_and_update().clone();
-                    self.topic_changed(&state, &mut warn);
+                    let seen = topic.borrow_and_update().clone();
+                    self.topic_changed(&seen, &mut warn);
                     continue;
                 }
                 _ = stop.changed() => return,
@@ -297,15 +309,9 @@ impl Gather {
                     }
                 }
                 Err(e) => {
-                    // Fetch nothing while no broker answers (see `Inbox::broker_lost`).
-                    if e.rdkafka_error_code()
-                        == Some(rdkafka::types::RDKafkaErrorCode::AllBrokersDown)
-                        && self.assigned
-                    {
-                        if let Err(e) = self.consumer.unassign() {
-                            tracing::warn!(error = %e, "cannot pause the keys topic");
-                        }
-                        self.assigned = false;
+                    if topic::brokers_lost(&e) && self.assigned {
+                        let seen = topic.borrow().clone();
+                        self.broker_lost(&seen);
                     }
                     if let Some(held) = warn.ready() {
                         tracing::warn!(error = %e, held_back = held, "keys topic read failed");
@@ -315,6 +321,25 @@ impl Gather {
                         _ = stop.changed() => return,
                     }
                 }
+            }
+        }
+    }
+
+    /// Stops fetching and replaces the consumer, as `Inbox::broker_lost` does and for the
+    /// same reason (see `topic`); the topic is read again once seen after the loss.
+    fn broker_lost(&mut self, seen: &Seen) {
+        if self.after_loss.waiting() {
+            return;
+        }
+        self.after_loss.lost(seen);
+        if let Err(e) = self.consumer.unassign() {
+            tracing::warn!(error = %e, "cannot pause the keys topic");
+        }
+        self.assigned = false;
+        match self.config.consumer(&self.group, DefaultConsumerContext) {
+            Ok(fresh) => topic::drop_detached(std::mem::replace(&mut self.consumer, fresh)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot make a new keys consumer; keeping the old one")
             }
         }
     }

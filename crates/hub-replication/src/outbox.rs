@@ -70,20 +70,30 @@ impl Outbox {
         let mut head = self.log.watch();
         let mut republish = self.control.republish.subscribe();
         let mut warn = Throttle::default();
-        loop {
-            if republish.has_changed().unwrap_or(false) {
+        let mut republish_now = false;
+        'produce: loop {
+            if std::mem::take(&mut republish_now) || republish.has_changed().unwrap_or(false) {
                 republish.borrow_and_update();
+                // The topic lost events, so the broker most likely lost its producer state
+                // too: a producer it no longer knows is refused (`Unknown Producer Id`) and
+                // retried by librdkafka until the message timeout. Start afresh.
+                self.renew_producer("the topic lost events");
                 self.start_over().await;
             }
             let mut idle = true;
             for origin in self.own.clone() {
                 // Deliveries pending when the stop comes are dropped: their progress is not
-                // recorded, so they go out again after restart.
+                // recorded, so they go out again after restart. A re-publication request
+                // drops them too: they may wait on a producer the broker forgot.
                 let step = tokio::select! {
                     r = self.step(origin) => r,
                     _ = stop.changed() => {
                         tracing::info!(%origin, "outbox stopped; undelivered events go out after restart");
                         return;
+                    }
+                    Ok(()) = republish.changed() => {
+                        republish_now = true;
+                        continue 'produce;
                     }
                 };
                 match step {
@@ -114,26 +124,35 @@ impl Outbox {
             if idle {
                 tokio::select! {
                     changed = head.changed() => if changed.is_err() { return },
-                    _ = republish.changed() => {}
+                    // `changed` marks the request seen: remember it for the loop's top.
+                    Ok(()) = republish.changed() => republish_now = true,
                     _ = stop.changed() => return,
                 }
             }
         }
     }
 
-    /// Replaces a producer in a fatal state (e.g. `Unknown Producer Id` from a broker that
-    /// lost its state) and re-publishes from the log: the topic may have lost events.
+    /// Handles a producer in a fatal state (e.g. `Unknown Producer Id` from a broker that
+    /// lost its state): re-publishing from the log, which starts with a new producer; the
+    /// topic may have lost events.
     fn recreate(&mut self, reason: &str) {
         tracing::warn!(error = %reason, "the producer is in a fatal state; recreating it");
-        match self.client.create() {
-            Ok(p) => self.producer = p,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot recreate the producer; retrying");
-                return;
-            }
-        }
         self.control
             .request_republish(&format!("fatal producer error: {reason}"));
+    }
+
+    /// Replaces the producer with a new one, which the broker gives a new producer id.
+    fn renew_producer(&mut self, why: &str) {
+        match self.client.create() {
+            Ok(p) => {
+                tracing::info!(why, "producing with a new producer");
+                // Dropping a producer flushes it, which may wait on the broker.
+                crate::topic::drop_detached(std::mem::replace(&mut self.producer, p));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot recreate the producer; keeping the old one")
+            }
+        }
     }
 
     /// Forgets the delivered progress of every own origin, so the log is produced again
