@@ -43,4 +43,4 @@ pub use sign::{
     chain_head_message, sign_chain_head, sign_entry_key, sign_tree_head, verify_chain_head,
     verify_chain_heads_batch, verify_entry_key, verify_tree_head, SignedTreeHead, TreeHead,
 };
-pub use verify::{record_hash, record_leaf_hash, OriginHead, Report, Verifier, ZERO_HASH};
+pub use verify::{record_leaf_hash, ChainEnd, Report, Verifier};

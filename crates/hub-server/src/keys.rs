@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use hub_audit::{SigningKey, VerifyingKey};
 use hub_types::roster::Roster;
-use hub_types::MemberId;
+use hub_types::{MemberId, OriginSeq};
 
 /// The development keys shipped in `config/keys/`, by city code.
 const DEV_KEYS: &[(&str, &str)] = &[
@@ -134,9 +134,9 @@ impl CitySigner {
 }
 
 impl hub_log::ChainSigner for CitySigner {
-    fn sign(&self, origin: MemberId, seq: u64, record_hash: &[u8; 32]) -> Option<Vec<u8>> {
+    fn sign(&self, origin: MemberId, seq: OriginSeq, record_hash: &[u8; 32]) -> Option<Vec<u8>> {
         let key = self.keys.get(&origin)?;
-        hub_audit::sign_chain_head(key, &origin.to_string(), seq, record_hash)
+        hub_audit::sign_chain_head(key, &origin.to_string(), seq.get(), record_hash)
             .ok()
             .map(|s| s.to_vec())
     }
