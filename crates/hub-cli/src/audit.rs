@@ -16,8 +16,6 @@ use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::replay::Progress;
 
-/// The built-in roster, for the cities' public keys.
-const ROSTER_TOML: &str = include_str!("../../../config/roster.toml");
 /// Records fetched per call.
 const PAGE: u32 = 2000;
 
@@ -65,13 +63,14 @@ pub struct ProveArgs {
 }
 
 fn roster_keys(path: Option<&PathBuf>) -> Result<BTreeMap<String, VerifyingKey>> {
-    let text = match path {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| CliError::Input(format!("cannot read roster {}: {e}", p.display())))?,
-        None => ROSTER_TOML.to_owned(),
+    let roster = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| CliError::Input(format!("cannot read roster {}: {e}", p.display())))?;
+            Roster::from_toml(&text).map_err(|e| CliError::Input(format!("bad roster: {e}")))?
+        }
+        None => Roster::builtin(),
     };
-    let roster: Roster =
-        toml::from_str(&text).map_err(|e| CliError::Input(format!("bad roster: {e}")))?;
     roster
         .members
         .iter()

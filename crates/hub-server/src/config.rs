@@ -16,8 +16,6 @@ use crate::auth::Role;
 
 /// The built-in defaults (`config/default.toml`).
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
-/// The built-in roster (`config/roster.toml`).
-pub const ROSTER_TOML: &str = include_str!("../../../config/roster.toml");
 
 /// Everything a node is configured with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -347,20 +345,13 @@ impl Config {
 
     /// The roster, from its file or built in.
     pub fn roster(&self) -> Result<Roster, ConfigError> {
-        let (text, source) = if self.roster.file.is_empty() {
-            (ROSTER_TOML.to_owned(), "built-in roster".to_owned())
-        } else {
-            let text = std::fs::read_to_string(&self.roster.file).map_err(|e| {
-                ConfigError(format!(
-                    "roster.file: cannot read {}: {e}",
-                    self.roster.file
-                ))
-            })?;
-            (text, self.roster.file.clone())
-        };
-        let roster: Roster = toml::from_str(&text)
-            .map_err(|e| ConfigError(format!("roster.file: {source}: {e}")))?;
-        Roster::new(roster.members).map_err(|e| ConfigError(format!("roster.file: {source}: {e}")))
+        if self.roster.file.is_empty() {
+            return Ok(Roster::builtin());
+        }
+        let file = &self.roster.file;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| ConfigError(format!("roster.file: cannot read {file}: {e}")))?;
+        Roster::from_toml(&text).map_err(|e| ConfigError(format!("roster.file: {file}: {e}")))
     }
 
     /// The alliance HMAC key, from its file or the config text.
