@@ -62,6 +62,8 @@ pub struct ProveArgs {
     pub roster: Option<PathBuf>,
 }
 
+/// The public keys of the roster at `path` (default: the built-in roster), by city code as
+/// the verifier and tree heads name the cities.
 fn roster_keys(path: Option<&PathBuf>) -> Result<BTreeMap<String, VerifyingKey>> {
     let roster = match path {
         Some(p) => {
@@ -71,16 +73,11 @@ fn roster_keys(path: Option<&PathBuf>) -> Result<BTreeMap<String, VerifyingKey>>
         }
         None => Roster::builtin(),
     };
-    roster
-        .members
-        .iter()
-        .filter(|m| !m.public_key.is_empty())
-        .map(|m| {
-            hub_audit::parse_public_key(&m.public_key)
-                .map(|k| (m.code.to_string(), k))
-                .map_err(|e| CliError::Input(format!("roster: key of {}: {e}", m.code)))
-        })
-        .collect()
+    let keys = hub_audit::roster_keys(&roster).map_err(|e| CliError::Input(e.to_string()))?;
+    Ok(keys
+        .into_iter()
+        .map(|(member, key)| (member.to_string(), key))
+        .collect())
 }
 
 fn hash(bytes: &[u8], what: &str) -> Result<[u8; 32]> {

@@ -110,7 +110,7 @@ impl Inbox {
         status: SharedStatus,
         control: Arc<Control>,
     ) -> Result<Self> {
-        let keys = crate::keys::roster_keys(&roster);
+        let keys = hub_audit::roster_keys(&roster)?;
         let watermarks = Watermarks {
             topic: config.topic.clone(),
             high: Arc::default(),

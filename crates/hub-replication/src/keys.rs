@@ -364,12 +364,3 @@ impl Gather {
         status.last_key_rejection = Some(reason);
     }
 }
-
-/// The roster's public keys by member, skipping unparsable ones.
-pub(crate) fn roster_keys(roster: &hub_types::roster::Roster) -> BTreeMap<MemberId, VerifyingKey> {
-    roster
-        .members
-        .iter()
-        .filter_map(|m| Some((m.code, hub_audit::parse_public_key(&m.public_key).ok()?)))
-        .collect()
-}

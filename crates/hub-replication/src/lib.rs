@@ -71,6 +71,9 @@ pub enum Error {
     /// The log failed.
     #[error(transparent)]
     Log(#[from] hub_log::Error),
+    /// The roster's keys cannot be read.
+    #[error(transparent)]
+    Audit(#[from] hub_audit::Error),
 }
 
 /// Result of replication set-up.
@@ -317,7 +320,7 @@ impl Replication {
                 config,
                 &group,
                 keys,
-                keys::roster_keys(&roster),
+                hub_audit::roster_keys(&roster)?,
                 status.clone(),
                 control.clone(),
             )?;

@@ -1,4 +1,4 @@
-//! Signing keys: which key signs for which city on this node, and the roster's public keys.
+//! Signing keys: which key signs for which city on this node.
 //!
 //! `node.signing_key_file` names the key file; `{member}` in it is replaced by the city's
 //! code (a sandbox node signs for every city). Empty means the built-in development keys
@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use hub_audit::{SigningKey, VerifyingKey};
+use hub_audit::SigningKey;
 use hub_types::roster::Roster;
 use hub_types::MemberId;
 
@@ -84,6 +84,7 @@ pub fn signing_keys(
     roster: &Roster,
 ) -> anyhow::Result<BTreeMap<MemberId, SigningKey>> {
     let mut keys = BTreeMap::new();
+    let listed = hub_audit::roster_keys(roster)?;
     if signing_key_file.is_empty() && !members.is_empty() {
         tracing::warn!("signing with the built-in development keys: for development only");
     }
@@ -95,7 +96,7 @@ pub fn signing_keys(
             hub_audit::load_signing_key(&path)
                 .with_context(|| format!("node.signing_key_file: cannot load {path}"))?
         };
-        if let Some(listed) = roster_keys(roster)?.get(&member) {
+        if let Some(listed) = listed.get(&member) {
             anyhow::ensure!(
                 *listed == key.verifying_key(),
                 "node.signing_key_file: the key of {member} does not match its public key in the roster"
@@ -104,20 +105,6 @@ pub fn signing_keys(
         keys.insert(member, key);
     }
     Ok(keys)
-}
-
-/// The public keys the roster lists, by city.
-pub fn roster_keys(roster: &Roster) -> anyhow::Result<BTreeMap<MemberId, VerifyingKey>> {
-    roster
-        .members
-        .iter()
-        .filter(|m| !m.public_key.is_empty())
-        .map(|m| {
-            hub_audit::parse_public_key(&m.public_key)
-                .map(|k| (m.code, k))
-                .with_context(|| format!("roster: bad public key of {}", m.code))
-        })
-        .collect()
 }
 
 /// Signs chain heads with the keys of the cities this node publishes for.

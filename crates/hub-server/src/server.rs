@@ -93,7 +93,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     let audit_keys = crate::audit::AuditKeys {
         node_key,
         node: config.node.member.clone(),
-        roster: crate::keys::roster_keys(&roster)?
+        roster: hub_audit::roster_keys(&roster)?
             .into_iter()
             .map(|(m, k)| (m.to_string(), k))
             .collect(),
