@@ -51,6 +51,10 @@ pub enum Error {
         /// What is wrong with it.
         what: String,
     },
+    /// The text of a secret key file that is not a key; says what is wrong without
+    /// repeating the secret.
+    #[error("secret key is malformed: {0}")]
+    SigningKeyText(String),
     /// A public key that is not 64 hex characters of a usable ed25519 point.
     #[error("bad public key: {0}")]
     PublicKey(String),

@@ -63,30 +63,34 @@ pub fn load_signing_key(path: impl AsRef<Path>) -> Result<SigningKey> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_signing_key_text(&text).map_err(|what| Error::KeyFileFormat {
-        path: path.to_path_buf(),
-        what,
+    parse_signing_key_text(&text).map_err(|e| match e {
+        Error::SigningKeyText(what) => Error::KeyFileFormat {
+            path: path.to_path_buf(),
+            what,
+        },
+        other => other,
     })
 }
 
-/// Parses the text of a secret key file (see [`write_signing_key`]); the error says what
-/// is wrong without repeating the secret.
-pub fn parse_signing_key_text(text: &str) -> Result<SigningKey, String> {
+/// Parses the text of a secret key file (see [`write_signing_key`]); the error
+/// ([`Error::SigningKeyText`]) says what is wrong without repeating the secret.
+pub fn parse_signing_key_text(text: &str) -> Result<SigningKey> {
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_default();
     if header.trim_end() != KEY_FILE_HEADER {
-        return Err(format!(
+        return Err(Error::SigningKeyText(format!(
             "expected first line {KEY_FILE_HEADER:?}, found {:?}",
             truncate(header)
-        ));
+        )));
     }
     let seed_hex = lines.next().unwrap_or_default().trim();
-    let seed = decode_32(seed_hex).map_err(|what| format!("secret key line: {what}"))?;
+    let seed = decode_32(seed_hex)
+        .map_err(|what| Error::SigningKeyText(format!("secret key line: {what}")))?;
     if let Some(extra) = lines.find(|line| !line.trim().is_empty()) {
-        return Err(format!(
+        return Err(Error::SigningKeyText(format!(
             "expected nothing after the secret key line, found {:?}",
             truncate(extra)
-        ));
+        )));
     }
     Ok(SigningKey::from_bytes(&seed))
 }
@@ -232,6 +236,16 @@ mod tests {
             assert!(message.contains(name), "{name}: {message}");
             assert!(message.contains(expected), "{name}: {message}");
         }
+    }
+
+    #[test]
+    fn bad_key_text_is_a_typed_error() {
+        let err = parse_signing_key_text("not a key").unwrap_err();
+        assert!(matches!(err, Error::SigningKeyText(_)), "{err}");
+        assert!(err.to_string().contains("first line"), "{err}");
+        let key = generate();
+        let parsed = parse_signing_key_text(&signing_key_file_text(&key)).unwrap();
+        assert_eq!(parsed.to_bytes(), key.to_bytes());
     }
 
     #[test]
