@@ -38,11 +38,16 @@
 //!   of that origin with a matching `prev_hash`; an already stored one is a no-op.
 //!
 //! [`Log`] is generic over its [`Store`]: [`SledStore`] on disk, [`MemStore`] for tests; the
-//! [`conformance`] suite states the contract as tests any store must pass.
+//! `conformance` suite states the contract as tests any store must pass.
+//!
+//! The `testing` feature adds what tests need and the node never does: `conformance` (the
+//! contract as tests, and the events it makes) and `tamper` (deliberate damage to a stored
+//! log, for the audit tools' tests). Only dev-dependencies and the benchmarks enable it.
 //!
 //! Beside the log, [`vault`] keeps the one thing that must be destroyable: the per-entry
 //! keys that seal the personal fields of blacklist entries (crypto-shredding).
 
+#[cfg(feature = "testing")]
 pub mod conformance;
 mod error;
 mod keys;
@@ -51,6 +56,7 @@ mod read;
 mod recent;
 mod recovery;
 mod store;
+#[cfg(feature = "testing")]
 pub mod tamper;
 pub mod vault;
 mod writer;

@@ -19,8 +19,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use tokio::sync::watch;
 
+use crate::meta::{QuarantineKey, QUARANTINE_PREFIX};
 use crate::topic::TopicState;
-use crate::{offset_key, Control, KafkaConfig, Result, SharedStatus, Throttle, QUARANTINE_PREFIX};
+use crate::{offset_key, Control, KafkaConfig, Result, SharedStatus, Throttle};
 
 /// Most messages stored per ingest batch.
 const BATCH: usize = 1000;
@@ -73,7 +74,7 @@ type Quarantined = (Option<Record>, Vec<u8>, String);
 /// A quarantined record that may still apply once its predecessors arrive.
 struct Waiting {
     record: Record,
-    key: Vec<u8>,
+    key: QuarantineKey,
 }
 
 pub(crate) struct Inbox {
@@ -111,7 +112,7 @@ impl Inbox {
         status: SharedStatus,
         control: Arc<Control>,
     ) -> Result<Self> {
-        let keys = crate::keys::roster_keys(&roster);
+        let keys = hub_audit::roster_keys(&roster)?;
         let watermarks = Watermarks {
             topic: config.topic.clone(),
             high: Arc::default(),
@@ -331,6 +332,10 @@ impl Inbox {
                 continue; // resolved
             };
             count += 1;
+            let Some(key) = QuarantineKey::decode(&key) else {
+                tracing::warn!(key = %String::from_utf8_lossy(&key), "unknown quarantine key left alone");
+                continue;
+            };
             let record = EventRecord::decode(payload).ok().map(Record::parse);
             if let Some(Ok(record)) = record {
                 self.waiting
@@ -610,25 +615,11 @@ impl Inbox {
             .clone();
         for (record, payload, reason) in items {
             tracing::warn!(%reason, "replicated event quarantined");
-            let key = match &record {
-                Some(r) => format!(
-                    "{}{}/{:020}/{:016x}",
-                    String::from_utf8_lossy(QUARANTINE_PREFIX),
-                    r.origin(),
-                    r.seq().get(),
-                    crc(&payload)
-                ),
-                None => format!(
-                    "{}unreadable/{:016x}",
-                    String::from_utf8_lossy(QUARANTINE_PREFIX),
-                    crc(&payload)
-                ),
-            }
-            .into_bytes();
+            let key = QuarantineKey::of(record.as_ref().map(Record::raw), &payload);
             let mut value = (reason.len() as u32).to_be_bytes().to_vec();
             value.extend_from_slice(reason.as_bytes());
             value.extend_from_slice(&payload);
-            meta.push((key.clone(), value));
+            meta.push((key.encode(), value));
             status.quarantined += 1;
             status.last_quarantine = Some(reason);
             if let Some(record) = record {
@@ -659,7 +650,9 @@ impl Inbox {
                 // One that still does not verify stays quarantined for operators, but is
                 // not retried again.
                 if let Some(Ok(outcome)) = result.into_iter().next() {
-                    self.log.put_meta(vec![(w.key, Vec::new())]).await?;
+                    self.log
+                        .put_meta(vec![(w.key.encode(), Vec::new())])
+                        .await?;
                     let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
                     status.quarantined = status.quarantined.saturating_sub(1);
                     if matches!(outcome, Ingested::Appended(_)) {
@@ -679,12 +672,4 @@ fn split_quarantine(value: &[u8]) -> Option<(String, &[u8])> {
     let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
     let (reason, payload) = rest.split_at_checked(len)?;
     Some((String::from_utf8_lossy(reason).into_owned(), payload))
-}
-
-/// A short fingerprint to tell apart different payloads quarantined at one sequence.
-fn crc(bytes: &[u8]) -> u64 {
-    // FNV-1a: stable across builds, no dependency needed for a key suffix.
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
