@@ -3,6 +3,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use hub_types::MemberId;
+
 /// Result with this crate's [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -49,9 +51,21 @@ pub enum Error {
         /// What is wrong with it.
         what: String,
     },
+    /// The text of a secret key file that is not a key; says what is wrong without
+    /// repeating the secret.
+    #[error("secret key is malformed: {0}")]
+    SigningKeyText(String),
     /// A public key that is not 64 hex characters of a usable ed25519 point.
     #[error("bad public key: {0}")]
     PublicKey(String),
+    /// A roster member whose public key does not parse.
+    #[error("roster: bad public key of {member}: {what}")]
+    RosterKey {
+        /// The member listing the key.
+        member: MemberId,
+        /// What is wrong with the key.
+        what: String,
+    },
     /// A member id that is not six ASCII digits.
     #[error("origin {0:?} is not a six-digit member id")]
     Origin(String),

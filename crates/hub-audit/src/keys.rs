@@ -10,11 +10,14 @@
 //!
 //! A public key is written as the 64 hex characters of its 32-byte compressed point.
 
+use std::collections::BTreeMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
+use hub_types::roster::Roster;
+use hub_types::MemberId;
 use rand::rngs::OsRng;
 
 use crate::{Error, Result};
@@ -60,30 +63,34 @@ pub fn load_signing_key(path: impl AsRef<Path>) -> Result<SigningKey> {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_signing_key_text(&text).map_err(|what| Error::KeyFileFormat {
-        path: path.to_path_buf(),
-        what,
+    parse_signing_key_text(&text).map_err(|e| match e {
+        Error::SigningKeyText(what) => Error::KeyFileFormat {
+            path: path.to_path_buf(),
+            what,
+        },
+        other => other,
     })
 }
 
-/// Parses the text of a secret key file (see [`write_signing_key`]); the error says what
-/// is wrong without repeating the secret.
-pub fn parse_signing_key_text(text: &str) -> Result<SigningKey, String> {
+/// Parses the text of a secret key file (see [`write_signing_key`]); the error
+/// ([`Error::SigningKeyText`]) says what is wrong without repeating the secret.
+pub fn parse_signing_key_text(text: &str) -> Result<SigningKey> {
     let mut lines = text.lines();
     let header = lines.next().unwrap_or_default();
     if header.trim_end() != KEY_FILE_HEADER {
-        return Err(format!(
+        return Err(Error::SigningKeyText(format!(
             "expected first line {KEY_FILE_HEADER:?}, found {:?}",
             truncate(header)
-        ));
+        )));
     }
     let seed_hex = lines.next().unwrap_or_default().trim();
-    let seed = decode_32(seed_hex).map_err(|what| format!("secret key line: {what}"))?;
+    let seed = decode_32(seed_hex)
+        .map_err(|what| Error::SigningKeyText(format!("secret key line: {what}")))?;
     if let Some(extra) = lines.find(|line| !line.trim().is_empty()) {
-        return Err(format!(
+        return Err(Error::SigningKeyText(format!(
             "expected nothing after the secret key line, found {:?}",
             truncate(extra)
-        ));
+        )));
     }
     Ok(SigningKey::from_bytes(&seed))
 }
@@ -103,6 +110,24 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
         return Err(Error::PublicKey("a weak (small-order) key".to_owned()));
     }
     Ok(key)
+}
+
+/// The public keys the roster lists, by member; members listed without a key are left out.
+/// Fails on the first key that does not parse, naming its member.
+pub fn roster_keys(roster: &Roster) -> Result<BTreeMap<MemberId, VerifyingKey>> {
+    roster
+        .members
+        .iter()
+        .filter(|m| !m.public_key.is_empty())
+        .map(|m| match parse_public_key(&m.public_key) {
+            Ok(key) => Ok((m.code, key)),
+            Err(Error::PublicKey(what)) => Err(Error::RosterKey {
+                member: m.code,
+                what,
+            }),
+            Err(other) => Err(other),
+        })
+        .collect()
 }
 
 fn decode_32(text: &str) -> Result<[u8; 32], String> {
@@ -214,6 +239,16 @@ mod tests {
     }
 
     #[test]
+    fn bad_key_text_is_a_typed_error() {
+        let err = parse_signing_key_text("not a key").unwrap_err();
+        assert!(matches!(err, Error::SigningKeyText(_)), "{err}");
+        assert!(err.to_string().contains("first line"), "{err}");
+        let key = generate();
+        let parsed = parse_signing_key_text(&signing_key_file_text(&key)).unwrap();
+        assert_eq!(parsed.to_bytes(), key.to_bytes());
+    }
+
+    #[test]
     fn rfc8032_seed_gives_its_public_key() {
         // RFC 8032 §7.1, test 1.
         let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -224,6 +259,41 @@ mod tests {
         let key = load_signing_key(&path).unwrap();
         assert_eq!(public_key_hex(&key.verifying_key()), public);
         assert_eq!(parse_public_key(public).unwrap(), key.verifying_key());
+    }
+
+    #[test]
+    fn the_roster_keys_are_read_by_member() {
+        let roster = Roster::builtin();
+        let keys = roster_keys(&roster).unwrap();
+        assert_eq!(keys.len(), roster.members.len());
+        let shanghai: MemberId = "310000".parse().unwrap();
+        assert_eq!(
+            public_key_hex(&keys[&shanghai]),
+            "52ed699ee16bda9cbf88e15096543ae71ae33376d0c92bc9cb189d5146cbb8ee"
+        );
+    }
+
+    #[test]
+    fn a_roster_member_without_a_key_is_left_out_and_a_bad_key_is_named() {
+        let mut roster = Roster::builtin();
+        roster.members[0].public_key.clear();
+        let keys = roster_keys(&roster).unwrap();
+        assert!(!keys.contains_key(&roster.members[0].code));
+        assert_eq!(keys.len(), roster.members.len() - 1);
+
+        roster.members[1].public_key = "abcd".into();
+        let err = roster_keys(&roster).unwrap_err();
+        assert!(
+            matches!(err, Error::RosterKey { member, .. } if member == roster.members[1].code),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "roster: bad public key of {}: expected 64 hex characters, found 4",
+                roster.members[1].code
+            )
+        );
     }
 
     #[test]

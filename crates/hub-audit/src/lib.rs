@@ -15,7 +15,7 @@
 //!
 //! - [`merkle`]: the RFC 6962 / RFC 9162 Merkle tree over the node's log: roots of any
 //!   prefix, inclusion and consistency proofs and their verification.
-//! - [`keys`]: ed25519 member keys and their key file format.
+//! - [`keys`]: ed25519 member keys, their key file format and the roster's public keys.
 //! - [`sign`]: the domain-separated byte formats that members and nodes sign (chain heads,
 //!   tree heads) and their strict and batch verification.
 //! - [`verify`]: an offline verifier that replays a node's stored events and names the first
@@ -33,7 +33,7 @@ pub use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 pub use error::{Error, Result};
 pub use keys::{
     generate, load_signing_key, parse_public_key, parse_signing_key_text, public_key_hex,
-    write_signing_key,
+    roster_keys, write_signing_key,
 };
 pub use merkle::{
     leaf_hash, node_hash, verify_consistency, verify_inclusion, CompactTree, Hash, MerkleTree,
@@ -43,4 +43,4 @@ pub use sign::{
     chain_head_message, sign_chain_head, sign_entry_key, sign_tree_head, verify_chain_head,
     verify_chain_heads_batch, verify_entry_key, verify_tree_head, SignedTreeHead, TreeHead,
 };
-pub use verify::{record_hash, record_leaf_hash, OriginHead, Report, Verifier, ZERO_HASH};
+pub use verify::{record_leaf_hash, ChainEnd, Report, Verifier};

@@ -3,7 +3,8 @@
 //! [`Verifier::verify`] replays the events of one node in log order and checks, in one pass:
 //!
 //! - positions are 1, 2, 3, … without gaps;
-//! - per origin, `origin_seq` is 1, 2, 3, … and `prev_hash` is the [`record_hash`] of the
+//! - per origin, `origin_seq` is 1, 2, 3, … and `prev_hash` is the
+//!   [`record_hash`](hub_proto::record::record_hash) of the
 //!   origin's previous event (32 zero bytes for its first);
 //! - every non-empty `signature` is the origin's signature over its chain head (checked in
 //!   batches), and each origin's last event is signed, so every event is vouched for;
@@ -18,8 +19,9 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use hub_proto::pb::EventRecord;
+use hub_proto::record::{encode_and_hash, OriginHead, ZERO_HASH};
+use hub_types::OriginSeq;
 use prost::Message;
-use sha2::{Digest, Sha256};
 
 use crate::merkle::{leaf_hash, CompactTree, Hash, EMPTY_ROOT};
 use crate::sign::{
@@ -28,25 +30,9 @@ use crate::sign::{
 };
 use crate::{Error, Result};
 
-/// `prev_hash` of an origin's first event.
-pub const ZERO_HASH: Hash = [0; 32];
-
 /// Signatures checked per ed25519 batch: large enough that batching pays off, small enough
 /// that locating a bad one by re-checking the batch stays cheap.
 const SIGNATURE_BATCH: usize = 256;
-
-/// SHA-256 of a record's protobuf encoding with the signature cleared: the hash its
-/// origin's next event carries as `prev_hash`, and the one the chain head signs.
-pub fn record_hash(record: &EventRecord) -> Hash {
-    if record.signature.is_empty() {
-        return Sha256::digest(record.encode_to_vec()).into();
-    }
-    let unsigned = EventRecord {
-        signature: Vec::new(),
-        ..record.clone()
-    };
-    Sha256::digest(unsigned.encode_to_vec()).into()
-}
 
 /// Merkle leaf hash of a stored record: [`leaf_hash`] of its full protobuf encoding,
 /// signature included.
@@ -54,14 +40,12 @@ pub fn record_leaf_hash(record: &EventRecord) -> Hash {
     leaf_hash(&record.encode_to_vec())
 }
 
-/// The head of one origin's chain as the verified history ends.
+/// Where one origin's chain ends in the verified history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OriginHead {
-    /// Last `origin_seq`.
-    pub seq: u64,
-    /// [`record_hash`] of that event.
-    pub hash: Hash,
-    /// Its log position.
+pub struct ChainEnd {
+    /// The origin's last sequence and its chain hash.
+    pub head: OriginHead,
+    /// The log position of that event.
     pub position: u64,
 }
 
@@ -75,7 +59,7 @@ pub struct Report {
     /// Merkle root over all events verified.
     pub root: Hash,
     /// Chain head of every origin seen.
-    pub origins: BTreeMap<String, OriginHead>,
+    pub origins: BTreeMap<String, ChainEnd>,
 }
 
 /// Checks a node's stored history against the member keys and, optionally, a tree head.
@@ -173,7 +157,7 @@ struct OriginState {
     key: VerifyingKey,
     /// Last `origin_seq` seen (0 before the first event).
     seq: u64,
-    /// [`record_hash`] of the last event ([`ZERO_HASH`] before the first).
+    /// Chain hash of the last event ([`ZERO_HASH`] before the first).
     hash: Hash,
     /// Position of the last event (0 before the first).
     position: u64,
@@ -259,9 +243,9 @@ impl<'a> Run<'a> {
             });
         }
         self.next += 1;
-        // Encode once without and once with the signature, instead of cloning the record.
+        // The chain hash without the signature, the leaf hash with it: one encoding each.
         let signature = std::mem::take(&mut record.signature);
-        let hash: Hash = Sha256::digest(record.encode_to_vec()).into();
+        let (_, hash) = encode_and_hash(&record);
         record.signature = signature;
         self.tree.push(record_leaf_hash(&record));
         self.check_chain(position, &record, hash)?;
@@ -482,13 +466,15 @@ impl<'a> Run<'a> {
             origins: self
                 .origins
                 .into_iter()
-                .map(|(origin, s)| {
-                    let head = OriginHead {
-                        seq: s.seq,
-                        hash: s.hash,
+                .filter_map(|(origin, s)| {
+                    let end = ChainEnd {
+                        head: OriginHead {
+                            seq: OriginSeq::new(s.seq).ok()?,
+                            hash: s.hash,
+                        },
                         position: s.position,
                     };
-                    (origin, head)
+                    Some((origin, end))
                 })
                 .collect(),
         })
@@ -515,7 +501,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn record_hash_ignores_the_signature_and_leaf_hash_does_not() {
+    fn the_leaf_hash_covers_the_signature_and_the_chain_hash_does_not() {
         let mut record = EventRecord {
             event_id: "e1".to_owned(),
             origin: "330400".to_owned(),
@@ -527,14 +513,10 @@ mod tests {
             prev_hash: ZERO_HASH.to_vec(),
             signature: Vec::new(),
         };
-        let unsigned_hash = record_hash(&record);
+        let unsigned_hash = hub_proto::record::record_hash(&record);
         let unsigned_leaf = record_leaf_hash(&record);
-        assert_eq!(
-            unsigned_hash,
-            <[u8; 32]>::from(Sha256::digest(record.encode_to_vec()))
-        );
         record.signature = vec![9; 64];
-        assert_eq!(record_hash(&record), unsigned_hash);
+        assert_eq!(hub_proto::record::record_hash(&record), unsigned_hash);
         assert_ne!(record_leaf_hash(&record), unsigned_leaf);
         assert_eq!(
             record_leaf_hash(&record),

@@ -61,10 +61,13 @@ fn valid_history_verifies_with_and_without_tree_heads() {
         .count();
     assert_eq!(report.signatures, signed as u64);
     assert!(signed < EVENTS / 2, "most events ride on a batch signature");
-    for (origin, head) in &report.origins {
+    for (origin, end) in &report.origins {
         let last = *positions_of(&history, origin).last().unwrap();
-        assert_eq!(head.position, last);
-        assert_eq!(head.seq, positions_of(&history, origin).len() as u64);
+        assert_eq!(end.position, last);
+        assert_eq!(
+            end.head.seq.get(),
+            positions_of(&history, origin).len() as u64
+        );
     }
 
     for size in [0, 1, 150, 299, 300] {
@@ -174,7 +177,7 @@ fn a_signature_by_another_key_is_located() {
     for position in [signed[0], signed[signed.len() / 2], *signed.last().unwrap()] {
         let mut tampered = history.clone();
         let record = &mut tampered[index(position)].1;
-        let hash = hub_audit::record_hash(record);
+        let hash = hub_proto::record::record_hash(record);
         record.signature = sign_chain_head(&intruder, &record.origin, record.origin_seq, &hash)
             .unwrap()
             .to_vec();

@@ -120,7 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let start = |dir: &std::path::Path, member: &str| {
         let mut config = harness::load_config(dir);
-        config.node.member = member.into();
+        config.node.member = Some(member.parse().expect("a roster city code"));
         config.kafka = Some(kafka.clone());
         RunningNode::start(config)
     };

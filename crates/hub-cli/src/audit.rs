@@ -16,8 +16,6 @@ use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::replay::Progress;
 
-/// The built-in roster, for the cities' public keys.
-const ROSTER_TOML: &str = include_str!("../../../config/roster.toml");
 /// Records fetched per call.
 const PAGE: u32 = 2000;
 
@@ -64,24 +62,22 @@ pub struct ProveArgs {
     pub roster: Option<PathBuf>,
 }
 
+/// The public keys of the roster at `path` (default: the built-in roster), by city code as
+/// the verifier and tree heads name the cities.
 fn roster_keys(path: Option<&PathBuf>) -> Result<BTreeMap<String, VerifyingKey>> {
-    let text = match path {
-        Some(p) => std::fs::read_to_string(p)
-            .map_err(|e| CliError::Input(format!("cannot read roster {}: {e}", p.display())))?,
-        None => ROSTER_TOML.to_owned(),
+    let roster = match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| CliError::Input(format!("cannot read roster {}: {e}", p.display())))?;
+            Roster::from_toml(&text).map_err(|e| CliError::Input(format!("bad roster: {e}")))?
+        }
+        None => Roster::builtin(),
     };
-    let roster: Roster =
-        toml::from_str(&text).map_err(|e| CliError::Input(format!("bad roster: {e}")))?;
-    roster
-        .members
-        .iter()
-        .filter(|m| !m.public_key.is_empty())
-        .map(|m| {
-            hub_audit::parse_public_key(&m.public_key)
-                .map(|k| (m.code.to_string(), k))
-                .map_err(|e| CliError::Input(format!("roster: key of {}: {e}", m.code)))
-        })
-        .collect()
+    let keys = hub_audit::roster_keys(&roster).map_err(|e| CliError::Input(e.to_string()))?;
+    Ok(keys
+        .into_iter()
+        .map(|(member, key)| (member.to_string(), key))
+        .collect())
 }
 
 fn hash(bytes: &[u8], what: &str) -> Result<[u8; 32]> {

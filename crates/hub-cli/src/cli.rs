@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::client::Connection;
 use crate::error::Result;
 use crate::output::Format;
-use crate::{audit, demo, erase, keys, publish, query, replay, tail};
+use crate::{audit, certs, demo, erase, keys, publish, query, replay, tail};
 
 /// Publishes, queries, tails and replays a Talent Hub node (talent-hub) over gRPC.
 #[derive(Debug, Parser)]
@@ -94,7 +94,7 @@ pub enum Command {
     Certs {
         /// What to make.
         #[command(subcommand)]
-        action: keys::CertsCmd,
+        action: certs::CertsCmd,
     },
 }
 
@@ -130,7 +130,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Audit { check } => audit::run(endpoint, token, check).await,
         Command::Keygen(a) => keys::keygen(a),
         Command::SubjectRef(a) => keys::subject_ref(a),
-        Command::Certs { action } => keys::certs(action),
+        Command::Certs { action } => certs::certs(action),
     }
 }
 

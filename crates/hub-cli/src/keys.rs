@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use hub_types::subject::AllianceKey;
 
 use crate::error::{CliError, Result};
@@ -71,41 +71,4 @@ pub fn subject_ref(args: &SubjectRefArgs) -> Result<()> {
         .map_err(|e| CliError::Input(format!("national_id: {}", e.reason)))?;
     println!("{subject}");
     Ok(())
-}
-
-/// The certificate subcommands.
-#[derive(Debug, Subcommand)]
-pub enum CertsCmd {
-    /// Create a development CA, a node certificate and client certificates for every
-    /// roster city (role member), one auditor and one operator.
-    Init {
-        /// Directory to write them to.
-        #[arg(long, default_value = "config/certs")]
-        out: PathBuf,
-    },
-}
-
-/// Runs a certificate subcommand.
-pub fn certs(cmd: &CertsCmd) -> Result<()> {
-    match cmd {
-        CertsCmd::Init { out } => {
-            let roster = hub_server::Config::defaults()
-                .roster()
-                .map_err(|e| CliError::Input(e.to_string()))?;
-            let members: Vec<_> = roster.members.iter().map(|m| m.code).collect();
-            let made = hub_server::tls::init_dev_certs(out, &members)
-                .map_err(|e| CliError::Input(format!("{e:#}")))?;
-            println!("CA          {}", made.ca.display());
-            println!(
-                "node        {} {}",
-                made.node.0.display(),
-                made.node.1.display()
-            );
-            for (stem, cert, _) in &made.clients {
-                println!("{stem:<20} {}", cert.display());
-            }
-            println!("these are development certificates: the CA key is next to them");
-            Ok(())
-        }
-    }
 }

@@ -3,7 +3,7 @@
 //! - [`cli`]: the flags and subcommands, and [`run`], which dispatches them.
 //! - [`client`]: the connection and the bearer token every call carries.
 //! - [`publish`], [`erase`], [`query`], [`tail`], [`replay`], [`demo`], [`audit`],
-//!   [`keys`], [`replication`]: one module per command.
+//!   [`keys`], [`certs`], [`replication`]: one module per command.
 //! - [`output`]: aligned tables for people, JSON for machines, enum names.
 //! - [`error`]: one readable line per failure, and the exit code (2 bad input, 1 server
 //!   error, 3 unreachable node).
@@ -12,6 +12,7 @@
 //! exit code, so tests can drive every piece from here.
 
 pub mod audit;
+pub mod certs;
 pub mod cli;
 pub mod client;
 pub mod demo;

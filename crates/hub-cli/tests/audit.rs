@@ -181,7 +181,7 @@ fn tampering_with_stored_events_is_detected_and_located() {
             })
             .expect("a signed event");
         let other = hub_audit::generate();
-        let hash = hub_audit::record_hash(&record);
+        let hash = hub_proto::record::record_hash(&record);
         record.signature =
             hub_audit::sign_chain_head(&other, &record.origin, record.origin_seq, &hash)
                 .expect("sign")

@@ -240,11 +240,11 @@ pub async fn origins_are_hash_chained<S: Store>(log: Log<S>) {
     let jx = "330400".parse().expect("member");
     let events = log.read_origin(jx, 1, 100).expect("read origin");
     assert_eq!(events.len(), 10);
-    let mut prev = crate::ZERO_HASH;
+    let mut prev = hub_proto::record::ZERO_HASH;
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.record.origin_seq, i as u64 + 1);
         assert_eq!(e.record.prev_hash, prev.to_vec());
-        prev = crate::record_hash(&e.record);
+        prev = hub_proto::record::record_hash(&e.record);
     }
     assert_eq!(log.origin_vector().get(&jx), Some(&10));
     assert_eq!(log.origin_heads()[&jx].hash, prev);
@@ -268,7 +268,7 @@ pub async fn ingest_accepts_only_the_next_link<S: Store>(log: Log<S>) {
         .collect();
 
     let results = log
-        .ingest(vec![records[1].clone()], vec![])
+        .ingest(parsed(vec![records[1].clone()]), vec![])
         .await
         .expect("ingest call");
     assert!(
@@ -287,7 +287,7 @@ pub async fn ingest_accepts_only_the_next_link<S: Store>(log: Log<S>) {
     let mut tampered = records[0].clone();
     tampered.prev_hash = vec![1; 32];
     let results = log
-        .ingest(vec![tampered], vec![])
+        .ingest(parsed(vec![tampered]), vec![])
         .await
         .expect("ingest call");
     assert!(
@@ -298,7 +298,7 @@ pub async fn ingest_accepts_only_the_next_link<S: Store>(log: Log<S>) {
 
     let results = log
         .ingest(
-            vec![records[0].clone(), records[1].clone()],
+            parsed(vec![records[0].clone(), records[1].clone()]),
             vec![(b"offset".to_vec(), b"2".to_vec())],
         )
         .await
@@ -307,7 +307,7 @@ pub async fn ingest_accepts_only_the_next_link<S: Store>(log: Log<S>) {
     assert_eq!(log.meta(b"offset").expect("meta"), Some(b"2".to_vec()));
 
     let results = log
-        .ingest(records.clone(), vec![])
+        .ingest(parsed(records.clone()), vec![])
         .await
         .expect("ingest call");
     assert!(
@@ -333,7 +333,10 @@ pub async fn ingest_accepts_only_the_next_link<S: Store>(log: Log<S>) {
 
     let mut forged = records[0].clone();
     forged.body.push(0);
-    let results = log.ingest(vec![forged], vec![]).await.expect("ingest call");
+    let results = log
+        .ingest(parsed(vec![forged]), vec![])
+        .await
+        .expect("ingest call");
     assert!(results[0].is_err(), "an altered stored event is refused");
     assert_eq!(log.head(), 4);
     assert_eq!(log.origin_heads(), source.origin_heads());
@@ -496,7 +499,7 @@ pub async fn ingested_runs_are_read_from_inside<S: Store>(log: Log<S>) {
         .await
         .expect("local append");
     let results = log
-        .ingest(records.clone(), vec![])
+        .ingest(parsed(records.clone()), vec![])
         .await
         .expect("ingest call");
     assert!(results.iter().all(Result::is_ok), "{results:?}");
@@ -518,9 +521,20 @@ pub async fn ingested_runs_are_read_from_inside<S: Store>(log: Log<S>) {
     let versions: Vec<u64> = back.iter().map(|e| e.record.stream_version).collect();
     assert_eq!(versions, vec![5, 4, 3]);
     assert_eq!(log.stream_version(&s).expect("version"), 5);
-    let again = log.ingest(records, vec![]).await.expect("ingest call");
+    let again = log
+        .ingest(parsed(records), vec![])
+        .await
+        .expect("ingest call");
     assert!(
         matches!(again[..], [.., Ok(crate::Ingested::Duplicate(7))]),
         "{again:?}"
     );
+}
+
+/// Parses records for [`Log::ingest`], as the replication inbox does on arrival.
+fn parsed(records: Vec<hub_proto::pb::EventRecord>) -> Vec<hub_proto::record::Record> {
+    records
+        .into_iter()
+        .map(|r| hub_proto::record::Record::parse(r).expect("a well-formed record"))
+        .collect()
 }

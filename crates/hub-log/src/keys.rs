@@ -25,7 +25,7 @@
 //! Chunks and runs never span commit groups, so a crash, which keeps a prefix of the groups,
 //! never leaves half of one.
 
-use hub_types::{EventId, MemberId};
+use hub_types::{EventId, MemberId, StreamId};
 
 pub(crate) const EVENT: u8 = b'E';
 pub(crate) const STREAM: u8 = b'S';
@@ -51,7 +51,8 @@ pub(crate) fn event(position: u64) -> Vec<u8> {
 }
 
 /// Prefix of every key of one stream.
-pub(crate) fn stream_prefix(stream: &str) -> Vec<u8> {
+pub(crate) fn stream_prefix(stream: &StreamId) -> Vec<u8> {
+    let stream = stream.to_string();
     let mut k = Vec::with_capacity(stream.len() + 2);
     k.push(STREAM);
     k.extend_from_slice(stream.as_bytes());
@@ -238,7 +239,7 @@ mod tests {
 
     #[test]
     fn runs_map_numbers_to_positions() {
-        let prefix = stream_prefix("demand/330400/a");
+        let prefix = stream_prefix(&"demand/330400/a".parse().expect("stream"));
         let mut built = Run {
             first: 4,
             position: 10,

@@ -21,7 +21,7 @@
 //!   positions. Readers never see a position above the durable head.
 //! - **Ordering**: within a stream, versions are 1, 2, 3, … in position order; within an
 //!   origin, `origin_seq` is 1, 2, 3, … in position order and every record's `prev_hash`
-//!   is the [`record_hash`] of the origin's previous record (32 zero bytes for the first).
+//!   is the [`record_hash`](hub_proto::record::record_hash) of the origin's previous record (32 zero bytes for the first).
 //! - **Atomicity**: an append's events are all stored or none are; they get consecutive
 //!   positions.
 //! - **Durability**: `append` and `ingest` return only after their batch is on disk
@@ -32,17 +32,22 @@
 //!   re-appending the same batch returns the original positions with `duplicate = true`;
 //!   the same id with other content is [`Error::EventIdReused`].
 //! - **Signatures**: with a [`ChainSigner`], the last event of every append carries the
-//!   origin's signature over its chain head (excluded from [`record_hash`]), which vouches
+//!   origin's signature over its chain head (excluded from [`record_hash`](hub_proto::record::record_hash)), which vouches
 //!   for the whole batch through the `prev_hash` links.
 //! - **Ingest** accepts an event stamped by another origin only as the next `origin_seq`
 //!   of that origin with a matching `prev_hash`; an already stored one is a no-op.
 //!
 //! [`Log`] is generic over its [`Store`]: [`SledStore`] on disk, [`MemStore`] for tests; the
-//! [`conformance`] suite states the contract as tests any store must pass.
+//! `conformance` suite states the contract as tests any store must pass.
+//!
+//! The `testing` feature adds what tests need and the node never does: `conformance` (the
+//! contract as tests, and the events it makes) and `tamper` (deliberate damage to a stored
+//! log, for the audit tools' tests). Only dev-dependencies and the benchmarks enable it.
 //!
 //! Beside the log, [`vault`] keeps the one thing that must be destroyable: the per-entry
 //! keys that seal the personal fields of blacklist entries (crypto-shredding).
 
+#[cfg(feature = "testing")]
 pub mod conformance;
 mod error;
 mod keys;
@@ -51,6 +56,7 @@ mod read;
 mod recent;
 mod recovery;
 mod store;
+#[cfg(feature = "testing")]
 pub mod tamper;
 pub mod vault;
 mod writer;
@@ -61,9 +67,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, RwLock};
 
 use hub_proto::pb::EventRecord;
-use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, Position, StreamId};
-use prost::Message;
-use sha2::{Digest, Sha256};
+use hub_proto::record::{Hash, OriginHead, Record};
+use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Position, StreamId};
 use tokio::sync::{oneshot, watch};
 
 pub use error::{Error, Result};
@@ -71,43 +76,15 @@ pub use store::{Entry, MemStore, SledStore, Store};
 
 use writer::{Command, WriterState};
 
-/// `prev_hash` of an origin's first event.
-pub const ZERO_HASH: [u8; 32] = [0; 32];
-
-/// SHA-256 of a record's canonical encoding (its protobuf encoding with the signature
-/// cleared, since the signature covers the chain rather than being part of it).
-pub fn record_hash(record: &EventRecord) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    if record.signature.is_empty() {
-        hasher.update(record.encode_to_vec());
-    } else {
-        let unsigned = EventRecord {
-            signature: Vec::new(),
-            ..record.clone()
-        };
-        hasher.update(unsigned.encode_to_vec());
-    }
-    hasher.finalize().into()
-}
-
 /// Signs chain heads for the origins whose keys this node holds.
 pub trait ChainSigner: Send + Sync + 'static {
     /// The signature over the chain head (`origin`, `seq`, `record_hash`), or `None` when
     /// this node holds no key for `origin`.
-    fn sign(&self, origin: MemberId, seq: u64, record_hash: &[u8; 32]) -> Option<Vec<u8>>;
+    fn sign(&self, origin: MemberId, seq: OriginSeq, record_hash: &Hash) -> Option<Vec<u8>>;
 }
 
 // Held as `Arc<dyn ChainSigner>`: keep it object safe.
 const _: Option<&dyn ChainSigner> = None;
-
-/// The head of one origin's hash chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OriginHead {
-    /// Highest `origin_seq` stored.
-    pub seq: u64,
-    /// [`record_hash`] of that event.
-    pub hash: [u8; 32],
-}
 
 /// Result of an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,7 +278,7 @@ impl<S: Store> Log<S> {
     /// Returns one result per record; failed records are not stored, the others are.
     pub async fn ingest(
         &self,
-        records: Vec<EventRecord>,
+        records: Vec<Record>,
         meta: Vec<Entry>,
     ) -> Result<Vec<Result<Ingested>>> {
         let meta = meta.into_iter().map(|(k, v)| (keys::meta(&k), v)).collect();
@@ -347,7 +324,7 @@ impl<S: Store> Log<S> {
     pub fn origin_vector(&self) -> BTreeMap<MemberId, u64> {
         self.origin_heads()
             .into_iter()
-            .map(|(m, h)| (m, h.seq))
+            .map(|(m, h)| (m, h.seq.get()))
             .collect()
     }
 
@@ -393,7 +370,7 @@ impl<S: Store> Log<S> {
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
         let store = &self.shared.store;
-        let prefix = keys::stream_prefix(&stream.to_string());
+        let prefix = keys::stream_prefix(stream);
         let head = self.head();
         match direction {
             Direction::Forwards => {
@@ -409,7 +386,7 @@ impl<S: Store> Log<S> {
 
     /// The stream's durable version (0 when it has no events).
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        let prefix = keys::stream_prefix(&stream.to_string());
+        let prefix = keys::stream_prefix(stream);
         Ok(read::last_number(&self.shared.store, &prefix, self.head())?.unwrap_or(0))
     }
 

@@ -7,13 +7,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use hub_types::{EventId, MemberId};
+use hub_proto::record::{record_hash, OriginHead, Record};
+use hub_types::{MemberId, OriginSeq, StreamId};
 
 use crate::error::Result;
 use crate::keys::{self, Run};
 use crate::read::{self, corrupt};
 use crate::store::{self, Store};
-use crate::{record_hash, OriginHead, ZERO_HASH};
 
 /// How many events at the end of the log are fully checked on open.
 const TAIL_CHECK: usize = 10_000;
@@ -46,56 +46,46 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
         return Err(corrupt(head, "the tail of the log is incomplete"));
     }
     let mut last_recorded_micros = 0;
-    let mut chain: BTreeMap<MemberId, (u64, [u8; 32])> = BTreeMap::new();
+    let mut chain: BTreeMap<MemberId, OriginHead> = BTreeMap::new();
     // Each stream's and origin's (number, position) pairs in the tail, in order.
-    let mut streams: HashMap<&str, Vec<(u64, u64)>> = HashMap::new();
+    let mut streams: HashMap<StreamId, Vec<(u64, u64)>> = HashMap::new();
     let mut origin_events: HashMap<MemberId, Vec<(u64, u64)>> = HashMap::new();
-    for event in &tail {
+    for event in tail {
         let pos = event.position.get();
-        let record = &event.record;
-        let origin: MemberId = record
-            .origin
-            .parse()
-            .map_err(|e| corrupt(pos, format!("bad origin: {e}")))?;
-        let id: EventId = record
-            .event_id
-            .parse()
-            .map_err(|e| corrupt(pos, format!("bad event id: {e}")))?;
-        index_points_at(store, &keys::event_id(&id), pos, "event id")?;
+        let record = Record::parse(event.record).map_err(|e| corrupt(pos, e.to_string()))?;
+        let origin = record.origin();
+        let seq = record.seq();
+        index_points_at(store, &keys::event_id(&record.event_id()), pos, "event id")?;
         let prev = match chain.get(&origin) {
             Some(prev) => Some(*prev),
-            None if record.origin_seq == 1 => Some((0, ZERO_HASH)),
-            None => previous_in_origin(store, origin, record.origin_seq)?,
+            None if seq == OriginSeq::FIRST => None,
+            None => Some(previous_in_origin(store, origin, seq)?),
         };
-        if let Some((prev_seq, prev_hash)) = prev {
-            if record.origin_seq != prev_seq + 1 {
-                return Err(corrupt(
-                    pos,
-                    format!(
-                        "origin {origin} jumps from sequence {prev_seq} to {}",
-                        record.origin_seq
-                    ),
-                ));
-            }
-            if record.prev_hash.as_slice() != prev_hash.as_slice() {
-                return Err(corrupt(
-                    pos,
-                    format!(
-                        "origin {origin} sequence {}: prev_hash breaks the chain",
-                        record.origin_seq
-                    ),
-                ));
-            }
+        let next = OriginHead::next_seq(prev.as_ref());
+        if seq != next {
+            return Err(corrupt(
+                pos,
+                format!(
+                    "origin {origin} jumps from sequence {} to {seq}",
+                    next.get() - 1
+                ),
+            ));
         }
-        chain.insert(origin, (record.origin_seq, record_hash(record)));
+        if !record.follows(prev.as_ref()) {
+            return Err(corrupt(
+                pos,
+                format!("origin {origin} sequence {seq}: prev_hash breaks the chain"),
+            ));
+        }
+        chain.insert(origin, record.head());
         streams
-            .entry(record.stream.as_str())
+            .entry(record.stream().clone())
             .or_default()
-            .push((record.stream_version, pos));
+            .push((record.raw().stream_version, pos));
         origin_events
             .entry(origin)
             .or_default()
-            .push((record.origin_seq, pos));
+            .push((seq.get(), pos));
         last_recorded_micros = last_recorded_micros.max(event.stored_at.0);
     }
     for (stream, events) in &streams {
@@ -140,6 +130,7 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
                 format!("origin {origin} index disagrees with the event"),
             ));
         }
+        let seq = OriginSeq::new(seq).map_err(|e| corrupt(pos, format!("origin {origin}: {e}")))?;
         origins.insert(
             origin,
             OriginHead {
@@ -149,7 +140,7 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
         );
         cursor = store::prefix_end(&prefix);
     }
-    for (origin, (seq, _)) in &chain {
+    for (origin, OriginHead { seq, .. }) in &chain {
         if origins.get(origin).map(|h| h.seq) != Some(*seq) {
             return Err(corrupt(
                 head,
@@ -232,21 +223,19 @@ fn check_index<S: Store>(
     Ok(())
 }
 
-/// The sequence and hash of the event before `seq` in `origin`, for checking the first
-/// tail event of an origin against the part of the log not re-checked.
-fn previous_in_origin<S: Store>(
-    store: &S,
-    origin: MemberId,
-    seq: u64,
-) -> Result<Option<(u64, [u8; 32])>> {
-    let Some(pos) = read::position_of(store, &keys::origin_prefix(origin), seq - 1)? else {
+/// The head of `origin` just before `seq`, for checking the first tail event of an
+/// origin against the part of the log not re-checked.
+fn previous_in_origin<S: Store>(store: &S, origin: MemberId, seq: OriginSeq) -> Result<OriginHead> {
+    let before = seq.get() - 1;
+    let Some(pos) = read::position_of(store, &keys::origin_prefix(origin), before)? else {
         return Err(corrupt(
             0,
-            format!("origin {origin} sequence {} is missing", seq - 1),
+            format!("origin {origin} sequence {before} is missing"),
         ));
     };
-    let record = read::event_at(store, pos)?.record;
-    Ok(Some((record.origin_seq, record_hash(&record))))
+    let record = Record::parse(read::event_at(store, pos)?.record)
+        .map_err(|e| corrupt(pos, e.to_string()))?;
+    Ok(record.head())
 }
 
 #[cfg(test)]
@@ -310,7 +299,7 @@ mod tests {
         );
         let recovered = recover(&store_of(entries)).expect("recover");
         assert_eq!(recovered.head, 183);
-        let seqs: Vec<u64> = recovered.origins.values().map(|h| h.seq).collect();
+        let seqs: Vec<u64> = recovered.origins.values().map(|h| h.seq.get()).collect();
         assert_eq!(seqs, vec![3, 180]);
     }
 

@@ -8,9 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hub_proto::convert::{body_from_bytes, body_to_bytes, timestamp_to_proto};
 use hub_proto::pb::EventRecord;
-use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, StreamId};
-use prost::Message;
-use sha2::{Digest, Sha256};
+use hub_proto::record::{OriginHead, Record, Stamp};
+use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, StreamId};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -19,7 +18,7 @@ use crate::observe::Commit;
 use crate::read;
 use crate::recent::Recent;
 use crate::store::{Entry, Store};
-use crate::{record_hash, Appended, Ingested, OriginHead, Shared, ZERO_HASH};
+use crate::{Appended, Ingested, Shared};
 
 /// Most events one group commits; bounds the memory of a group and the latency of the
 /// appends queued behind it.
@@ -36,7 +35,7 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<Appended>>,
     },
     Ingest {
-        records: Vec<EventRecord>,
+        records: Vec<Record>,
         meta: Vec<Entry>,
         reply: oneshot::Sender<Result<Vec<Result<Ingested>>>>,
     },
@@ -75,7 +74,7 @@ pub(crate) struct WriterState {
     /// Position the next event gets.
     pub(crate) next_position: u64,
     /// Stream versions seen so far (loaded from the store on first use).
-    pub(crate) stream_versions: HashMap<String, u64>,
+    pub(crate) stream_versions: HashMap<StreamId, u64>,
     /// Head of every origin's chain, including events of the group being built.
     pub(crate) origins: BTreeMap<MemberId, OriginHead>,
     /// Last `recorded_at` stamped, so stamps never go backwards on this node.
@@ -94,7 +93,7 @@ struct Group {
     /// The `E` chunk being filled: its first position and value.
     chunk: Option<(u64, Vec<u8>)>,
     /// Runs of every stream with events in the group, in order.
-    streams: HashMap<String, Vec<Run>>,
+    streams: HashMap<StreamId, Vec<Run>>,
     /// Runs of every origin with events in the group, in order.
     origins: HashMap<MemberId, Vec<Run>>,
     /// Positions of the group's event ids, for retries within the group.
@@ -326,12 +325,12 @@ impl WriterState {
         Ok(read::event_at(store, pos)?.record)
     }
 
-    fn stream_version<S: Store>(&mut self, store: &S, stream: &str) -> Result<u64> {
+    fn stream_version<S: Store>(&mut self, store: &S, stream: &StreamId) -> Result<u64> {
         if let Some(v) = self.stream_versions.get(stream) {
             return Ok(*v);
         }
         let v = read::last_run(store, &keys::stream_prefix(stream))?.map_or(0, |r| r.last());
-        self.stream_versions.insert(stream.to_owned(), v);
+        self.stream_versions.insert(stream.clone(), v);
         Ok(v)
     }
 
@@ -353,7 +352,6 @@ impl WriterState {
         known: KnownIds,
         group: &mut Group,
     ) -> Result<Appended> {
-        let stream_name = stream.to_string();
         let bodies: Vec<Vec<u8>> = events.iter().map(|e| body_to_bytes(&e.body)).collect();
 
         // Idempotency first: a retry of a committed append must succeed whatever the
@@ -367,10 +365,10 @@ impl WriterState {
             });
         }
         if let Some(i) = found.iter().position(Option::is_some) {
-            return self.answer_retry(store, group, &stream_name, &events, &bodies, &found, i);
+            return self.answer_retry(store, group, stream, &events, &bodies, &found, i);
         }
 
-        let version = self.stream_version(store, &stream_name)?;
+        let version = self.stream_version(store, stream)?;
         if !expected.admits(version) {
             return Err(Error::WrongExpectedVersion {
                 stream: stream.clone(),
@@ -380,10 +378,7 @@ impl WriterState {
         }
 
         let origin = stream.owner();
-        let mut head = self.origins.get(&origin).copied().unwrap_or(OriginHead {
-            seq: 0,
-            hash: ZERO_HASH,
-        });
+        let mut head = self.origins.get(&origin).copied();
         let recorded_micros = self.now_micros();
         let recorded_at = Some(timestamp_to_proto(hub_types::Timestamp(recorded_micros)));
         let first = self.next_position;
@@ -391,42 +386,34 @@ impl WriterState {
         let last = events.len() - 1;
         for (i, (event, body)) in events.into_iter().zip(bodies).enumerate() {
             stream_version += 1;
-            let mut record = EventRecord {
-                event_id: event.event_id.to_string(),
-                origin: origin.to_string(),
-                origin_seq: head.seq + 1,
-                stream: stream_name.clone(),
+            let stamp = Stamp {
+                origin,
+                stream: stream.clone(),
+                event_id: event.event_id,
                 stream_version,
                 recorded_at,
                 body,
-                prev_hash: head.hash.to_vec(),
-                signature: Vec::new(),
             };
-            let (mut bytes, hash) = encode_and_hash(&record);
+            let (mut record, mut bytes) = Record::stamp(stamp, head.as_ref());
             // The batch's last event carries the signature over its chain head, which
             // vouches for the whole batch through the prev_hash links.
             let signature = (i == last)
-                .then(|| self.signer.as_ref()?.sign(origin, record.origin_seq, &hash))
+                .then(|| {
+                    self.signer
+                        .as_ref()?
+                        .sign(origin, record.seq(), record.hash())
+                })
                 .flatten();
             if let Some(signature) = signature {
-                record.signature = signature;
-                bytes = record.encode_to_vec();
+                bytes = record.sign(signature);
             }
-            head = OriginHead {
-                seq: record.origin_seq,
-                hash,
-            };
-            self.stage(
-                group,
-                event.event_id,
-                origin,
-                record,
-                &bytes,
-                recorded_micros,
-            );
+            head = Some(record.head());
+            self.stage(group, record, &bytes, recorded_micros);
         }
-        self.origins.insert(origin, head);
-        self.stream_versions.insert(stream_name, stream_version);
+        if let Some(head) = head {
+            self.origins.insert(origin, head);
+        }
+        self.stream_versions.insert(stream.clone(), stream_version);
         Ok(Appended {
             first,
             last: self.next_position - 1,
@@ -447,12 +434,13 @@ impl WriterState {
         &self,
         store: &S,
         group: &Group,
-        stream_name: &str,
+        stream: &StreamId,
         events: &[NewEvent],
         bodies: &[Vec<u8>],
         found: &[Option<u64>],
         i: usize,
     ) -> Result<Appended> {
+        let stream_name = stream.to_string();
         let Some(first) = found[0] else {
             return Err(Error::PartialRetry {
                 event_id: events[i].event_id,
@@ -504,79 +492,51 @@ impl WriterState {
     }
 
     /// Adds one stamped record (`bytes` is its encoding) and its index entries to the group.
-    fn stage(
-        &mut self,
-        group: &mut Group,
-        id: EventId,
-        origin: MemberId,
-        record: EventRecord,
-        bytes: &[u8],
-        stored_at: i64,
-    ) {
+    fn stage(&mut self, group: &mut Group, record: Record, bytes: &[u8], stored_at: i64) {
         let pos = self.next_position;
         self.next_position += 1;
         group.push_event(pos, stored_at, bytes);
-        match group.streams.get_mut(&record.stream) {
-            Some(runs) => extend_runs(runs, record.stream_version, pos),
+        let version = record.raw().stream_version;
+        match group.streams.get_mut(record.stream()) {
+            Some(runs) => extend_runs(runs, version, pos),
             None => extend_runs(
-                group.streams.entry(record.stream.clone()).or_default(),
-                record.stream_version,
+                group.streams.entry(record.stream().clone()).or_default(),
+                version,
                 pos,
             ),
         }
         extend_runs(
-            group.origins.entry(origin).or_default(),
-            record.origin_seq,
+            group.origins.entry(record.origin()).or_default(),
+            record.seq().get(),
             pos,
         );
+        let id = record.event_id();
         group
             .writes
             .push((keys::event_id(&id), pos.to_be_bytes().to_vec()));
         group.ids.insert(id, pos);
-        group.records.insert(pos, record);
+        group.records.insert(pos, record.into_raw());
     }
 
     fn prepare_ingest<S: Store>(
         &mut self,
         store: &S,
-        record: EventRecord,
+        record: Record,
         group: &mut Group,
     ) -> Result<Ingested> {
-        let origin: MemberId = record
-            .origin
-            .parse()
-            .map_err(|e: hub_types::ValidationError| e.at("origin"))?;
-        let stream: StreamId = record
-            .stream
-            .parse()
-            .map_err(|e: hub_types::ValidationError| e.at("stream"))?;
-        let event_id: EventId = record
-            .event_id
-            .parse()
-            .map_err(|e: hub_types::ValidationError| e.at("event_id"))?;
-        if stream.owner() != origin {
-            return Err(hub_types::ValidationError::new(
-                "stream",
-                format!("{stream} is not owned by origin {origin}"),
-            )
-            .into());
-        }
-        let body = body_from_bytes(&record.body)?;
+        let origin = record.origin();
+        let body = body_from_bytes(&record.raw().body)?;
         if body != hub_types::Body::Unknown {
-            body.check_stream(&stream).map_err(|e| e.at("body"))?;
+            body.check_stream(record.stream())
+                .map_err(|e| e.at("body"))?;
         }
-        if record.recorded_at.is_none() {
+        if record.raw().recorded_at.is_none() {
             return Err(hub_types::ValidationError::new("recorded_at", "must be set").into());
         }
-        let head = self.origins.get(&origin).copied().unwrap_or(OriginHead {
-            seq: 0,
-            hash: ZERO_HASH,
-        });
-        let seq = record.origin_seq;
-        if seq == 0 {
-            return Err(hub_types::ValidationError::new("origin_seq", "starts at 1, got 0").into());
-        }
-        if seq <= head.seq {
+        let head = self.origins.get(&origin).copied();
+        let seq = record.seq();
+        let next = OriginHead::next_seq(head.as_ref());
+        if seq < next {
             let pos = match self.origin_position(store, group, origin, seq)? {
                 Some(pos) => pos,
                 None => {
@@ -587,50 +547,57 @@ impl WriterState {
                 }
             };
             let stored = self.record_at(store, group, pos)?;
-            if record_hash(&stored) == record_hash(&record) {
+            if hub_proto::record::record_hash(&stored) == *record.hash() {
                 return Ok(Ingested::Duplicate(pos));
             }
             return Err(Error::Conflict {
                 origin,
-                seq,
+                seq: seq.get(),
                 what: "same sequence, other content".into(),
             });
         }
-        if seq > head.seq + 1 {
+        if seq > next {
             return Err(Error::Gap {
                 origin,
-                head: head.seq,
-                got: seq,
+                head: next.get() - 1,
+                got: seq.get(),
             });
         }
-        if record.prev_hash.as_slice() != head.hash.as_slice() {
-            return Err(Error::ChainBroken { origin, seq });
-        }
-        if let Some(pos) = self.lookup_id(store, group, &event_id)? {
-            return Err(Error::Conflict {
+        if !record.follows(head.as_ref()) {
+            return Err(Error::ChainBroken {
                 origin,
-                seq,
-                what: format!("event id {event_id} is already stored at position {pos}"),
+                seq: seq.get(),
             });
         }
-        let version = self.stream_version(store, &record.stream)?;
-        if record.stream_version != version + 1 {
+        if let Some(pos) = self.lookup_id(store, group, &record.event_id())? {
             return Err(Error::Conflict {
                 origin,
-                seq,
+                seq: seq.get(),
                 what: format!(
-                    "stream {} is at version {version} here, event has version {}",
-                    record.stream, record.stream_version
+                    "event id {} is already stored at position {pos}",
+                    record.event_id()
                 ),
             });
         }
-        let (bytes, hash) = encode_and_hash(&record);
+        let version = self.stream_version(store, record.stream())?;
+        let stream_version = record.raw().stream_version;
+        if stream_version != version + 1 {
+            return Err(Error::Conflict {
+                origin,
+                seq: seq.get(),
+                what: format!(
+                    "stream {} is at version {version} here, event has version {stream_version}",
+                    record.stream()
+                ),
+            });
+        }
+        let bytes = prost::Message::encode_to_vec(record.raw());
         self.stream_versions
-            .insert(record.stream.clone(), record.stream_version);
-        self.origins.insert(origin, OriginHead { seq, hash });
+            .insert(record.stream().clone(), stream_version);
+        self.origins.insert(origin, record.head());
         let pos = self.next_position;
         let now = self.now_micros();
-        self.stage(group, event_id, origin, record, &bytes, now);
+        self.stage(group, record, &bytes, now);
         Ok(Ingested::Appended(pos))
     }
 
@@ -639,27 +606,15 @@ impl WriterState {
         store: &S,
         group: &Group,
         origin: MemberId,
-        seq: u64,
+        seq: OriginSeq,
     ) -> Result<Option<u64>> {
         let in_group = group
             .origins
             .get(&origin)
-            .and_then(|runs| runs.iter().find_map(|r| r.position_of(seq)));
+            .and_then(|runs| runs.iter().find_map(|r| r.position_of(seq.get())));
         match in_group {
             Some(pos) => Ok(Some(pos)),
-            None => read::position_of(store, &keys::origin_prefix(origin), seq),
+            None => read::position_of(store, &keys::origin_prefix(origin), seq.get()),
         }
     }
-}
-
-/// A record's encoding and its [`record_hash`], encoding it once when it is unsigned (as
-/// every record this node stamps is).
-fn encode_and_hash(record: &EventRecord) -> (Vec<u8>, [u8; 32]) {
-    let bytes = record.encode_to_vec();
-    let hash = if record.signature.is_empty() {
-        Sha256::digest(&bytes).into()
-    } else {
-        record_hash(record)
-    };
-    (bytes, hash)
 }

@@ -31,8 +31,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use hub_log::{Log, ZERO_HASH};
+use hub_log::Log;
 use hub_proto::convert::body_to_bytes;
+use hub_proto::record::ZERO_HASH;
 use hub_types::event::DemandTerms;
 use hub_types::values::{Education, Industry, PayBand, Text};
 use hub_types::{Body, EventId, ExpectedVersion, MemberId, NewEvent, StreamId};
@@ -593,12 +594,12 @@ fn check_origins(log: &Log, head: u64) -> anyhow::Result<()> {
                     "origin {origin} sequence {}: prev_hash is not the hash of sequence {seq}",
                     r.origin_seq
                 );
-                prev = hub_log::record_hash(r);
+                prev = hub_proto::record::record_hash(r);
                 seq = r.origin_seq;
             }
         }
         ensure!(
-            seq == origin_head.seq && prev == origin_head.hash,
+            seq == origin_head.seq.get() && prev == origin_head.hash,
             "origin {origin}: chain ends at sequence {seq}, the log says {}",
             origin_head.seq
         );

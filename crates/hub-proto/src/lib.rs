@@ -5,6 +5,7 @@
 pub mod budget;
 pub mod convert;
 pub mod jsonl;
+pub mod record;
 
 /// Generated messages, clients and servers of package `talenthub.v1`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)] // generated code

@@ -10,6 +10,7 @@ use std::time::Duration;
 use hub_audit::VerifyingKey;
 use hub_log::{Ingested, Log};
 use hub_proto::pb::EventRecord;
+use hub_proto::record::Record;
 use hub_types::roster::Roster;
 use hub_types::MemberId;
 use prost::Message as _;
@@ -18,8 +19,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{ClientContext, Message, Offset, Statistics, TopicPartitionList};
 use tokio::sync::watch;
 
+use crate::meta::{QuarantineKey, QUARANTINE_PREFIX};
 use crate::topic::{self, AfterLoss, Seen, TopicState};
-use crate::{offset_key, Control, KafkaConfig, Result, SharedStatus, Throttle, QUARANTINE_PREFIX};
+use crate::{offset_key, Control, KafkaConfig, Result, SharedStatus, Throttle};
 
 /// Most messages stored per ingest batch.
 const BATCH: usize = 1000;
@@ -60,19 +62,19 @@ struct Consumed {
 
 /// A record not signed itself, waiting for the signed chain head that vouches for it.
 struct Unsigned {
-    record: EventRecord,
+    record: Record,
     partition: i32,
     offset: i64,
 }
 
 /// What to quarantine: the record when it may still apply later (verified, but waiting
 /// for its predecessors), its bytes, and why.
-type Quarantined = (Option<EventRecord>, Vec<u8>, String);
+type Quarantined = (Option<Record>, Vec<u8>, String);
 
 /// A quarantined record that may still apply once its predecessors arrive.
 struct Waiting {
-    record: EventRecord,
-    key: Vec<u8>,
+    record: Record,
+    key: QuarantineKey,
 }
 
 pub(crate) struct Inbox {
@@ -115,7 +117,7 @@ impl Inbox {
         status: SharedStatus,
         control: Arc<Control>,
     ) -> Result<Self> {
-        let keys = crate::keys::roster_keys(&roster);
+        let keys = hub_audit::roster_keys(&roster)?;
         let watermarks = Watermarks {
             topic: config.topic.clone(),
             high: Arc::default(),
@@ -348,13 +350,16 @@ impl Inbox {
                 continue; // resolved
             };
             count += 1;
-            if let Ok(record) = EventRecord::decode(payload) {
-                if let Ok(origin) = record.origin.parse::<MemberId>() {
-                    self.waiting
-                        .entry(origin)
-                        .or_default()
-                        .insert(record.origin_seq, Waiting { record, key });
-                }
+            let Some(key) = QuarantineKey::decode(&key) else {
+                tracing::warn!(key = %String::from_utf8_lossy(&key), "unknown quarantine key left alone");
+                continue;
+            };
+            let record = EventRecord::decode(payload).ok().map(Record::parse);
+            if let Some(Ok(record)) = record {
+                self.waiting
+                    .entry(record.origin())
+                    .or_default()
+                    .insert(record.seq().get(), Waiting { record, key });
             }
         }
         self.status
@@ -486,15 +491,16 @@ impl Inbox {
                     continue;
                 }
             };
-            let origin = match record.origin.parse::<MemberId>() {
-                Ok(o) => o,
+            let record = match Record::parse(record) {
+                Ok(r) => r,
                 Err(e) => {
-                    quarantine.push((None, m.payload, format!("{where_}: bad origin: {e}")));
+                    quarantine.push((None, m.payload, format!("{where_}: bad record: {e}")));
                     continue;
                 }
             };
+            let origin = record.origin();
             let s = seen.entry(origin).or_default();
-            *s = (*s).max(record.origin_seq);
+            *s = (*s).max(record.seq().get());
             if self.own.contains(&origin) {
                 continue;
             }
@@ -506,14 +512,7 @@ impl Inbox {
                 ));
                 continue;
             }
-            self.gate(
-                origin,
-                record,
-                m.partition,
-                m.offset,
-                &mut records,
-                &mut quarantine,
-            );
+            self.gate(record, m.partition, m.offset, &mut records, &mut quarantine);
         }
         // Never move past a record still waiting for its signature: a restart must see it
         // again.
@@ -537,14 +536,12 @@ impl Inbox {
         for (record, result) in records.into_iter().zip(results) {
             match result {
                 Ok(Ingested::Appended(_)) => {
-                    if let Ok(o) = record.origin.parse() {
-                        progressed.insert(o);
-                    }
+                    progressed.insert(record.origin());
                 }
                 Ok(Ingested::Duplicate(_)) => {}
                 Err(e) => {
-                    let payload = record.encode_to_vec();
-                    let reason = format!("origin {} seq {}: {e}", record.origin, record.origin_seq);
+                    let payload = record.raw().encode_to_vec();
+                    let reason = format!("origin {} seq {}: {e}", record.origin(), record.seq());
                     quarantine.push((Some(record), payload, reason));
                 }
             }
@@ -565,19 +562,19 @@ impl Inbox {
     /// of its batch that chain into it. Anything else is quarantined, never retried.
     fn gate(
         &mut self,
-        origin: MemberId,
-        record: EventRecord,
+        record: Record,
         partition: i32,
         offset: i64,
-        ready: &mut Vec<EventRecord>,
+        ready: &mut Vec<Record>,
         quarantine: &mut Vec<Quarantined>,
     ) {
+        let origin = record.origin();
         let Some(key) = self.keys.get(&origin) else {
             let reason = format!("origin {origin} has no public key in the roster");
-            quarantine.push((None, record.encode_to_vec(), reason));
+            quarantine.push((None, record.into_raw().encode_to_vec(), reason));
             return;
         };
-        if record.signature.is_empty() {
+        if !record.is_signed() {
             self.unsigned.entry(origin).or_default().push(Unsigned {
                 record,
                 partition,
@@ -585,26 +582,24 @@ impl Inbox {
             });
             return;
         }
-        let hash = hub_audit::record_hash(&record);
+        let raw = record.raw();
         if let Err(e) = hub_audit::verify_chain_head(
             key,
-            &record.origin,
-            record.origin_seq,
-            &hash,
-            &record.signature,
+            &raw.origin,
+            raw.origin_seq,
+            record.hash(),
+            &raw.signature,
         ) {
             let reason = format!(
                 "origin {origin} seq {}: signature does not verify: {e}",
-                record.origin_seq
+                record.seq()
             );
-            quarantine.push((None, record.encode_to_vec(), reason));
+            quarantine.push((None, record.into_raw().encode_to_vec(), reason));
             return;
         }
         let mut chain = Vec::new();
-        let mut expect = (
-            record.origin_seq.saturating_sub(1),
-            record.prev_hash.clone(),
-        );
+        // The unsigned records it vouches for: its predecessors, linked by prev_hash.
+        let mut expect = (record.seq().get() - 1, *record.prev_hash());
         for u in self
             .unsigned
             .remove(&origin)
@@ -612,17 +607,15 @@ impl Inbox {
             .into_iter()
             .rev()
         {
-            if u.record.origin_seq == expect.0
-                && hub_audit::record_hash(&u.record).as_slice() == expect.1.as_slice()
-            {
-                expect = (expect.0.saturating_sub(1), u.record.prev_hash.clone());
+            if u.record.seq().get() == expect.0 && *u.record.hash() == expect.1 {
+                expect = (expect.0.saturating_sub(1), *u.record.prev_hash());
                 chain.push(u.record);
             } else {
                 let reason = format!(
                     "origin {origin} seq {}: no signed chain head vouches for it",
-                    u.record.origin_seq
+                    u.record.seq()
                 );
-                quarantine.push((None, u.record.encode_to_vec(), reason));
+                quarantine.push((None, u.record.into_raw().encode_to_vec(), reason));
             }
         }
         ready.extend(chain.into_iter().rev());
@@ -641,34 +634,18 @@ impl Inbox {
             .clone();
         for (record, payload, reason) in items {
             tracing::warn!(%reason, "replicated event quarantined");
-            let key = match &record {
-                Some(r) => format!(
-                    "{}{}/{:020}/{:016x}",
-                    String::from_utf8_lossy(QUARANTINE_PREFIX),
-                    r.origin,
-                    r.origin_seq,
-                    crc(&payload)
-                ),
-                None => format!(
-                    "{}unreadable/{:016x}",
-                    String::from_utf8_lossy(QUARANTINE_PREFIX),
-                    crc(&payload)
-                ),
-            }
-            .into_bytes();
+            let key = QuarantineKey::of(record.as_ref().map(Record::raw), &payload);
             let mut value = (reason.len() as u32).to_be_bytes().to_vec();
             value.extend_from_slice(reason.as_bytes());
             value.extend_from_slice(&payload);
-            meta.push((key.clone(), value));
+            meta.push((key.encode(), value));
             status.quarantined += 1;
             status.last_quarantine = Some(reason);
             if let Some(record) = record {
-                if let Ok(origin) = record.origin.parse::<MemberId>() {
-                    self.waiting
-                        .entry(origin)
-                        .or_default()
-                        .insert(record.origin_seq, Waiting { record, key });
-                }
+                self.waiting
+                    .entry(record.origin())
+                    .or_default()
+                    .insert(record.seq().get(), Waiting { record, key });
             }
         }
         *self.status.write().unwrap_or_else(|e| e.into_inner()) = status;
@@ -692,7 +669,9 @@ impl Inbox {
                 // One that still does not verify stays quarantined for operators, but is
                 // not retried again.
                 if let Some(Ok(outcome)) = result.into_iter().next() {
-                    self.log.put_meta(vec![(w.key, Vec::new())]).await?;
+                    self.log
+                        .put_meta(vec![(w.key.encode(), Vec::new())])
+                        .await?;
                     let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
                     status.quarantined = status.quarantined.saturating_sub(1);
                     if matches!(outcome, Ingested::Appended(_)) {
@@ -712,12 +691,4 @@ fn split_quarantine(value: &[u8]) -> Option<(String, &[u8])> {
     let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
     let (reason, payload) = rest.split_at_checked(len)?;
     Some((String::from_utf8_lossy(reason).into_owned(), payload))
-}
-
-/// A short fingerprint to tell apart different payloads quarantined at one sequence.
-fn crc(bytes: &[u8]) -> u64 {
-    // FNV-1a: stable across builds, no dependency needed for a key suffix.
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

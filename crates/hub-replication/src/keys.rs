@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use zeroize::Zeroizing;
 
 use crate::topic::{self, AfterLoss, Seen, TopicState};
-use crate::{Control, KafkaConfig, Result, SharedStatus, Throttle};
+use crate::{Control, Error, KafkaConfig, Result, SharedStatus, Throttle};
 
 /// Wait after a failed delivery or metadata read before trying again.
 const BACKOFF: Duration = Duration::from_millis(500);
@@ -353,48 +353,49 @@ impl Gather {
                 Ok(Inserted::Refused) => {
                     tracing::info!(%stream, "entry key refused: the entry is erased")
                 }
-                Ok(Inserted::Conflict) => {
-                    self.reject(format!("{stream}: another key is already held"))
-                }
+                Ok(Inserted::Conflict) => self.reject(Error::EntryKeyConflict(stream)),
                 Err(e) => tracing::error!(%stream, error = %e, "cannot store an entry key"),
             },
             Err(reason) => self.reject(reason),
         }
     }
 
-    fn check(&self, payload: &[u8]) -> Result<(StreamId, vault::EntryKey), String> {
-        let shared = pb::EntryKey::decode(payload).map_err(|e| format!("not an EntryKey: {e}"))?;
-        let stream: StreamId = shared
-            .stream
-            .parse()
-            .map_err(|e| format!("stream {:?}: {e}", shared.stream))?;
+    /// Decodes a shared key and checks it: a blacklist entry's stream, signed by its
+    /// origin's roster key, unwrapping with the alliance's wrapping key.
+    fn check(&self, payload: &[u8]) -> Result<(StreamId, vault::EntryKey)> {
+        let shared = pb::EntryKey::decode(payload).map_err(Error::EntryKeyDecode)?;
+        let stream: StreamId = match shared.stream.parse() {
+            Ok(stream) => stream,
+            Err(reason) => {
+                return Err(Error::EntryKeyStream {
+                    stream: shared.stream,
+                    reason,
+                })
+            }
+        };
         if stream.family() != Family::Blacklist {
-            return Err(format!("{stream}: only blacklist entries have keys"));
+            return Err(Error::EntryKeyFamily(stream));
         }
         let origin = stream.owner();
         let Some(public) = self.roster.get(&origin) else {
-            return Err(format!("{stream}: origin {origin} is not on the roster"));
+            return Err(Error::EntryKeyOrigin { stream, origin });
         };
-        hub_audit::verify_entry_key(public, &shared.stream, &shared.wrapped, &shared.signature)
-            .map_err(|e| format!("{stream}: signature does not verify: {e}"))?;
-        let key = vault::unwrap(&self.keys.wrap_key, &stream, &shared.wrapped)
-            .ok_or_else(|| format!("{stream}: the key does not unwrap with the alliance key"))?;
-        Ok((stream, key))
+        if let Err(source) =
+            hub_audit::verify_entry_key(public, &shared.stream, &shared.wrapped, &shared.signature)
+        {
+            return Err(Error::EntryKeySignature { stream, source });
+        }
+        match vault::unwrap(&self.keys.wrap_key, &stream, &shared.wrapped) {
+            Some(key) => Ok((stream, key)),
+            None => Err(Error::EntryKeyUnwrap(stream)),
+        }
     }
 
-    fn reject(&self, reason: String) {
+    fn reject(&self, reason: Error) {
+        let reason = reason.to_string();
         tracing::warn!(%reason, "shared entry key rejected");
         let mut status = self.status.write().unwrap_or_else(|e| e.into_inner());
         status.keys_rejected += 1;
         status.last_key_rejection = Some(reason);
     }
-}
-
-/// The roster's public keys by member, skipping unparsable ones.
-pub(crate) fn roster_keys(roster: &hub_types::roster::Roster) -> BTreeMap<MemberId, VerifyingKey> {
-    roster
-        .members
-        .iter()
-        .filter_map(|m| Some((m.code, hub_audit::parse_public_key(&m.public_key).ok()?)))
-        .collect()
 }

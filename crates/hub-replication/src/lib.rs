@@ -19,6 +19,8 @@
 //! - `keys`: the entry keys that seal blacklist personal fields travel on a second,
 //!   compacted topic (`<topic>.keys`, key = stream), wrapped with the alliance's wrapping key
 //!   and signed by the origin; each node gathers the whole topic at start and follows it.
+//! - `meta`: the keys replication keeps in the log's meta space (outbox progress, consumed
+//!   offsets, the quarantine), each built and read in one place.
 //! - `topic`: watches that a topic exists, on a connection of its own, so that consumers
 //!   fetch only from topics the brokers know (see "Broker faults" below).
 //!
@@ -41,17 +43,20 @@
 
 mod inbox;
 mod keys;
+mod meta;
 mod outbox;
 mod topic;
 
 pub use keys::KeySharing;
+
+pub(crate) use meta::{offset_key, outbox_key};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use hub_log::Log;
 use hub_types::roster::Roster;
-use hub_types::MemberId;
+use hub_types::{MemberId, StreamId};
 use rdkafka::ClientConfig;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
@@ -71,6 +76,45 @@ pub enum Error {
     /// The log failed.
     #[error(transparent)]
     Log(#[from] hub_log::Error),
+    /// The roster's keys cannot be read.
+    #[error(transparent)]
+    Audit(#[from] hub_audit::Error),
+    /// A shared entry key that is not an `EntryKey` message.
+    #[error("not an EntryKey: {0}")]
+    EntryKeyDecode(prost::DecodeError),
+    /// A shared entry key naming no valid stream.
+    #[error("stream {stream:?}: {reason}")]
+    EntryKeyStream {
+        /// The stream as sent.
+        stream: String,
+        /// Why it is not a stream.
+        reason: hub_types::ValidationError,
+    },
+    /// A shared entry key of a stream other than a blacklist entry.
+    #[error("{0}: only blacklist entries have keys")]
+    EntryKeyFamily(StreamId),
+    /// A shared entry key of an origin the roster does not list.
+    #[error("{stream}: origin {origin} is not on the roster")]
+    EntryKeyOrigin {
+        /// The entry's stream.
+        stream: StreamId,
+        /// Its origin.
+        origin: MemberId,
+    },
+    /// A shared entry key whose signature does not verify with its origin's roster key.
+    #[error("{stream}: signature does not verify: {source}")]
+    EntryKeySignature {
+        /// The entry's stream.
+        stream: StreamId,
+        /// What the verification said.
+        source: hub_audit::Error,
+    },
+    /// A shared entry key that does not unwrap with the alliance's wrapping key.
+    #[error("{0}: the key does not unwrap with the alliance key")]
+    EntryKeyUnwrap(StreamId),
+    /// A shared entry key for an entry whose vault holds another key.
+    #[error("{0}: another key is already held")]
+    EntryKeyConflict(StreamId),
 }
 
 /// Result of replication set-up.
@@ -317,7 +361,7 @@ impl Replication {
                 config,
                 &group,
                 keys,
-                keys::roster_keys(&roster),
+                hub_audit::roster_keys(&roster)?,
                 status.clone(),
                 control.clone(),
             )?;
@@ -384,16 +428,3 @@ impl Replication {
         }
     }
 }
-
-/// Meta key of the outbox progress of `origin`.
-pub(crate) fn outbox_key(origin: MemberId) -> Vec<u8> {
-    format!("replication/outbox/{origin}").into_bytes()
-}
-
-/// Meta key of the next offset to consume from `partition` of `topic`.
-pub(crate) fn offset_key(topic: &str, partition: i32) -> Vec<u8> {
-    format!("replication/offset/{topic}/{partition:05}").into_bytes()
-}
-
-/// Meta key prefix of quarantined messages.
-pub(crate) const QUARANTINE_PREFIX: &[u8] = b"replication/quarantine/";

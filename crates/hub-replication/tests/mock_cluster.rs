@@ -11,7 +11,7 @@ use hub_log::{ChainSigner, Log};
 use hub_proto::pb::EventRecord;
 use hub_replication::{KafkaConfig, KeySharing, Replication};
 use hub_types::roster::{Member, Roster};
-use hub_types::{ExpectedVersion, MemberId, StreamId};
+use hub_types::{ExpectedVersion, MemberId, OriginSeq, StreamId};
 use prost::Message as _;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
@@ -28,9 +28,9 @@ const JIAXING: &str = "330400";
 struct Signer(BTreeMap<MemberId, SigningKey>);
 
 impl ChainSigner for Signer {
-    fn sign(&self, origin: MemberId, seq: u64, record_hash: &[u8; 32]) -> Option<Vec<u8>> {
+    fn sign(&self, origin: MemberId, seq: OriginSeq, record_hash: &[u8; 32]) -> Option<Vec<u8>> {
         let key = self.0.get(&origin)?;
-        hub_audit::sign_chain_head(key, &origin.to_string(), seq, record_hash)
+        hub_audit::sign_chain_head(key, &origin.to_string(), seq.get(), record_hash)
             .ok()
             .map(|s| s.to_vec())
     }

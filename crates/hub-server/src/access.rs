@@ -15,13 +15,37 @@ use tokio::sync::Mutex;
 
 use crate::auth::Caller;
 
-const PREFIX: &[u8] = b"access/";
+/// Meta key of the trail's head: the last entry's sequence (u64, big-endian) and hash.
 const HEAD: &[u8] = b"access-head";
 
-fn key(seq: u64) -> Vec<u8> {
-    let mut k = PREFIX.to_vec();
-    k.extend_from_slice(format!("{seq:020}").as_bytes());
-    k
+/// The meta key of trail entry `seq`: `access/` and the sequence in 20 decimal digits, so
+/// byte order is sequence order. The key stays text, byte for byte as nodes have written
+/// it, because data directories hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EntryKey(pub u64);
+
+impl EntryKey {
+    /// Prefix of every entry key.
+    pub const PREFIX: &'static [u8] = b"access/";
+
+    /// Digits of the sequence.
+    const DIGITS: usize = 20;
+
+    /// The meta key's bytes.
+    pub fn encode(self) -> Vec<u8> {
+        let mut key = Self::PREFIX.to_vec();
+        key.extend_from_slice(format!("{:020}", self.0).as_bytes());
+        key
+    }
+
+    /// Reads a key written by [`EntryKey::encode`]; `None` for anything else.
+    pub fn decode(key: &[u8]) -> Option<Self> {
+        let digits = key.strip_prefix(Self::PREFIX)?;
+        if digits.len() != Self::DIGITS || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(digits).ok()?.parse().ok().map(Self)
+    }
 }
 
 /// The hash of an entry from its fields and `prev_hash`.
@@ -120,7 +144,7 @@ impl AccessTrail {
         head_value.extend_from_slice(&hash);
         self.log
             .put_meta(vec![
-                (key(entry.seq), entry.encode_to_vec()),
+                (EntryKey(entry.seq).encode(), entry.encode_to_vec()),
                 (HEAD.to_vec(), head_value),
             ])
             .await?;
@@ -137,13 +161,57 @@ impl AccessTrail {
         let from = from_seq.max(1);
         let entries = self
             .log
-            .meta_with_prefix(PREFIX)?
+            .meta_with_prefix(EntryKey::PREFIX)?
             .into_iter()
+            .filter(|(k, _)| EntryKey::decode(k).is_some_and(|k| k.0 >= from))
             .filter_map(|(_, v)| pb::AccessEntry::decode(v.as_slice()).ok())
-            .filter(|e| e.seq >= from)
             .take(limit)
             .collect();
         let total = self.head.try_lock().map_or_else(|_| 0, |h| h.0);
         Ok((entries, total))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_keys_round_trip() {
+        for seq in [0, 1, 42, u64::MAX] {
+            assert_eq!(
+                EntryKey::decode(&EntryKey(seq).encode()),
+                Some(EntryKey(seq))
+            );
+        }
+    }
+
+    #[test]
+    fn entry_keys_keep_the_layout_stored_trails_have() {
+        assert_eq!(
+            EntryKey(7).encode(),
+            b"access/00000000000000000007".to_vec()
+        );
+        assert!(EntryKey(9).encode() < EntryKey(10).encode());
+        assert!(!EntryKey(1).encode().starts_with(HEAD));
+    }
+
+    #[test]
+    fn other_keys_are_not_entry_keys() {
+        for key in [
+            &b"access-head"[..],
+            b"access/",
+            b"access/7",
+            b"access/0000000000000000000x",
+            b"access/000000000000000000007",
+            b"replication/outbox/310000",
+        ] {
+            assert_eq!(
+                EntryKey::decode(key),
+                None,
+                "{}",
+                String::from_utf8_lossy(key)
+            );
+        }
     }
 }

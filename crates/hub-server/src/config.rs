@@ -1,5 +1,9 @@
 //! Configuration: built-in defaults → `--config` file → `TALENT_HUB__…` environment →
 //! flags, then [`Config::validate`].
+//!
+//! Optional values (`node.member`, `node.signing_key_file`, `privacy.alliance_key_file`,
+//! `roster.file`) are `Option`s here; in the TOML, the environment and flags, `""` means
+//! none, as it always has (see [`empty_is_none`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,8 +20,6 @@ use crate::auth::Role;
 
 /// The built-in defaults (`config/default.toml`).
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
-/// The built-in roster (`config/roster.toml`).
-pub const ROSTER_TOML: &str = include_str!("../../../config/roster.toml");
 
 /// Everything a node is configured with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,15 +54,17 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeConfig {
-    /// The city this node publishes for; empty for a read replica.
-    pub member: String,
+    /// The city this node publishes for; none (`""`) for a read replica.
+    #[serde(default, with = "empty_is_none")]
+    pub member: Option<MemberId>,
     /// Where the log and snapshots live.
     pub data_dir: PathBuf,
     /// Development sandbox: the node publishes for every roster city.
     pub sandbox: bool,
-    /// The city's ed25519 key file (`{member}` is replaced by the city code); empty = the
-    /// built-in development keys.
-    pub signing_key_file: String,
+    /// The city's ed25519 key file (`{member}` is replaced by the city code); none (`""`) =
+    /// the built-in development keys.
+    #[serde(default, with = "empty_is_none")]
+    pub signing_key_file: Option<String>,
 }
 
 /// `[server]`
@@ -115,8 +119,9 @@ pub struct ViewSection {
 pub struct PrivacyConfig {
     /// The alliance HMAC key as text (development).
     pub alliance_key: String,
-    /// A file with the key's raw bytes; wins when set.
-    pub alliance_key_file: String,
+    /// A file with the key's raw bytes; wins when set (`""` = none).
+    #[serde(default, with = "empty_is_none")]
+    pub alliance_key_file: Option<PathBuf>,
     /// Erase the personal data of this node's own blacklist entries this many days after
     /// they end (expiry or revocation); 0 = only by order.
     pub retention_days: u32,
@@ -139,8 +144,9 @@ impl std::fmt::Debug for PrivacyConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RosterConfig {
-    /// Roster file; empty for the built-in roster.
-    pub file: String,
+    /// Roster file; none (`""`) for the built-in roster.
+    #[serde(default, with = "empty_is_none")]
+    pub file: Option<PathBuf>,
 }
 
 /// `[auth]`
@@ -247,11 +253,6 @@ impl Config {
             );
         }
         self.admin.validate(self.tls.is_some())?;
-        if !self.node.member.is_empty() {
-            if let Err(e) = self.node.member.parse::<MemberId>() {
-                return err("node.member", e.to_string());
-            }
-        }
         self.alliance_key()?;
         let roster = self.roster()?;
         if let Some(m) = self.member() {
@@ -342,35 +343,28 @@ impl Config {
 
     /// The city this node publishes for.
     pub fn member(&self) -> Option<MemberId> {
-        self.node.member.parse().ok()
+        self.node.member
     }
 
     /// The roster, from its file or built in.
     pub fn roster(&self) -> Result<Roster, ConfigError> {
-        let (text, source) = if self.roster.file.is_empty() {
-            (ROSTER_TOML.to_owned(), "built-in roster".to_owned())
-        } else {
-            let text = std::fs::read_to_string(&self.roster.file).map_err(|e| {
-                ConfigError(format!(
-                    "roster.file: cannot read {}: {e}",
-                    self.roster.file
-                ))
-            })?;
-            (text, self.roster.file.clone())
+        let Some(path) = &self.roster.file else {
+            return Ok(Roster::builtin());
         };
-        let roster: Roster = toml::from_str(&text)
-            .map_err(|e| ConfigError(format!("roster.file: {source}: {e}")))?;
-        Roster::new(roster.members).map_err(|e| ConfigError(format!("roster.file: {source}: {e}")))
+        let file = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("roster.file: cannot read {file}: {e}")))?;
+        Roster::from_toml(&text).map_err(|e| ConfigError(format!("roster.file: {file}: {e}")))
     }
 
     /// The alliance HMAC key, from its file or the config text.
     pub fn alliance_key(&self) -> Result<AllianceKey, ConfigError> {
         let p = &self.privacy;
-        if !p.alliance_key_file.is_empty() {
-            let bytes = std::fs::read(&p.alliance_key_file).map_err(|e| {
+        if let Some(file) = &p.alliance_key_file {
+            let bytes = std::fs::read(file).map_err(|e| {
                 ConfigError(format!(
                     "privacy.alliance_key_file: cannot read {}: {e}",
-                    p.alliance_key_file
+                    file.display()
                 ))
             })?;
             return AllianceKey::new(bytes)
@@ -392,6 +386,69 @@ impl Config {
             }
         }
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+/// `""` means "none" for an optional value, in every layer: TOML, the environment and flags
+/// (`--member ""`). Anything else must parse, or the load fails naming the key. Numbers are
+/// read as their digits, since the environment layer turns `330400` into a number. Written
+/// back as `""` for none, so `--dump-config` reads as it always has.
+pub mod empty_is_none {
+    use std::fmt;
+    use std::marker::PhantomData;
+    use std::str::FromStr;
+
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::{Serialize, Serializer};
+
+    /// Writes `""` for none, the value otherwise.
+    pub fn serialize<T: Serialize, S: Serializer>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => v.serialize(serializer),
+            None => serializer.serialize_str(""),
+        }
+    }
+
+    /// Reads `""` as none and parses anything else.
+    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+        D: Deserializer<'de>,
+    {
+        deserializer.deserialize_any(Text(PhantomData))
+    }
+
+    struct Text<T>(PhantomData<T>);
+
+    impl<T> Visitor<'_> for Text<T>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string (\"\" for none)")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse().map(Some).map_err(E::custom)
+        }
+
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            self.visit_str(&n.to_string())
+        }
+
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            self.visit_str(&n.to_string())
+        }
     }
 }
 
@@ -435,7 +492,11 @@ mod tests {
         assert_eq!(c.server.listen, "127.0.0.1:7001", "flags win");
         assert_eq!(c.server.max_in_flight, 9, "environment beats the file");
         assert_eq!(c.subscribe.buffer, 10);
-        assert_eq!(c.node.member, "330400", "the file beats the defaults");
+        assert_eq!(
+            c.member().map(|m| m.to_string()).as_deref(),
+            Some("330400"),
+            "the file beats the defaults"
+        );
         assert_eq!(
             c.server.max_events_per_append, 1000,
             "defaults fill the rest"
@@ -489,6 +550,71 @@ mod tests {
             .expect_err("missing file")
             .to_string()
             .contains("does not exist"));
+    }
+
+    #[test]
+    fn an_empty_string_means_none_in_every_layer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("replica.toml");
+        std::fs::write(
+            &file,
+            "[node]\nmember = \"\"\nsigning_key_file = \"\"\n[privacy]\nalliance_key_file = \"\"\n[roster]\nfile = \"\"\n",
+        )
+        .expect("write");
+        let c = Config::load_with_env(Some(&file), &Overrides::default(), env(&[]))
+            .expect("a read replica");
+        assert_eq!(c.node.member, None);
+        assert_eq!(c.node.signing_key_file, None);
+        assert_eq!(c.privacy.alliance_key_file, None);
+        assert_eq!(c.roster.file, None);
+        let dump = c.to_toml();
+        assert!(dump.contains("member = \"\""), "{dump}");
+        let back: Config = toml::from_str(&dump).expect("parse dump");
+        assert_eq!(back.node, c.node);
+        assert_eq!(back.roster, c.roster);
+
+        let flag = Overrides {
+            member: Some(String::new()),
+            ..Default::default()
+        };
+        let c = Config::load_with_env(None, &flag, env(&[])).expect("--member \"\"");
+        assert_eq!(c.member(), None, "an empty flag makes a read replica");
+
+        let c = Config::load_with_env(None, &Overrides::default(), env(&[("NODE__MEMBER", "")]))
+            .expect("empty variable");
+        assert_eq!(c.member(), None, "an empty variable makes a read replica");
+    }
+
+    #[test]
+    fn optional_values_are_typed_from_every_layer() {
+        // The environment layer reads `330400` as a number.
+        let e = env(&[
+            ("NODE__MEMBER", "330400"),
+            ("ROSTER__FILE", "../../config/roster.toml"),
+        ]);
+        let c = Config::load_with_env(None, &Overrides::default(), e).expect("load");
+        assert_eq!(c.member().map(|m| m.to_string()).as_deref(), Some("330400"));
+        assert_eq!(
+            c.roster.file.as_deref(),
+            Some(Path::new("../../config/roster.toml"))
+        );
+        assert_eq!(c.roster().expect("roster"), Roster::builtin());
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("bad.toml");
+        for (text, key) in [
+            ("[node]\nmember = \"31000\"\n", "node.member"),
+            ("[node]\nmember = \" \"\n", "node.member"),
+            (
+                "[privacy]\nalliance_key_file = \"/nonexistent/alliance.key\"\n",
+                "privacy.alliance_key_file",
+            ),
+        ] {
+            std::fs::write(&file, text).expect("write");
+            let err = Config::load_with_env(Some(&file), &Overrides::default(), env(&[]))
+                .expect_err(text);
+            assert!(err.to_string().contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

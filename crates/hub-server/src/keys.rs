@@ -1,15 +1,15 @@
-//! Signing keys: which key signs for which city on this node, and the roster's public keys.
+//! Signing keys: which key signs for which city on this node.
 //!
 //! `node.signing_key_file` names the key file; `{member}` in it is replaced by the city's
-//! code (a sandbox node signs for every city). Empty means the built-in development keys
+//! code (a sandbox node signs for every city). None (`""`) means the built-in development keys
 //! of `config/keys/`, with a warning: they are public and only fit development.
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use hub_audit::{SigningKey, VerifyingKey};
+use hub_audit::SigningKey;
 use hub_types::roster::Roster;
-use hub_types::MemberId;
+use hub_types::{MemberId, OriginSeq};
 
 /// The development keys shipped in `config/keys/`, by city code.
 const DEV_KEYS: &[(&str, &str)] = &[
@@ -76,26 +76,28 @@ pub fn dev_key(member: MemberId) -> Option<SigningKey> {
         .and_then(|(_, text)| hub_audit::parse_signing_key_text(text).ok())
 }
 
-/// Loads the signing key of every city in `members` per `signing_key_file`, checking each
-/// against the roster's public key.
+/// Loads the signing key of every city in `members` per `signing_key_file` (none: the
+/// development keys), checking each against the roster's public key.
 pub fn signing_keys(
-    signing_key_file: &str,
+    signing_key_file: Option<&str>,
     members: &[MemberId],
     roster: &Roster,
 ) -> anyhow::Result<BTreeMap<MemberId, SigningKey>> {
     let mut keys = BTreeMap::new();
-    if signing_key_file.is_empty() && !members.is_empty() {
+    let listed = hub_audit::roster_keys(roster)?;
+    if signing_key_file.is_none() && !members.is_empty() {
         tracing::warn!("signing with the built-in development keys: for development only");
     }
     for &member in members {
-        let key = if signing_key_file.is_empty() {
-            dev_key(member).with_context(|| format!("no development key for {member}"))?
-        } else {
-            let path = signing_key_file.replace("{member}", &member.to_string());
-            hub_audit::load_signing_key(&path)
-                .with_context(|| format!("node.signing_key_file: cannot load {path}"))?
+        let key = match signing_key_file {
+            None => dev_key(member).with_context(|| format!("no development key for {member}"))?,
+            Some(file) => {
+                let path = file.replace("{member}", &member.to_string());
+                hub_audit::load_signing_key(&path)
+                    .with_context(|| format!("node.signing_key_file: cannot load {path}"))?
+            }
         };
-        if let Some(listed) = roster_keys(roster)?.get(&member) {
+        if let Some(listed) = listed.get(&member) {
             anyhow::ensure!(
                 *listed == key.verifying_key(),
                 "node.signing_key_file: the key of {member} does not match its public key in the roster"
@@ -104,20 +106,6 @@ pub fn signing_keys(
         keys.insert(member, key);
     }
     Ok(keys)
-}
-
-/// The public keys the roster lists, by city.
-pub fn roster_keys(roster: &Roster) -> anyhow::Result<BTreeMap<MemberId, VerifyingKey>> {
-    roster
-        .members
-        .iter()
-        .filter(|m| !m.public_key.is_empty())
-        .map(|m| {
-            hub_audit::parse_public_key(&m.public_key)
-                .map(|k| (m.code, k))
-                .with_context(|| format!("roster: bad public key of {}", m.code))
-        })
-        .collect()
 }
 
 /// Signs chain heads with the keys of the cities this node publishes for.
@@ -134,9 +122,9 @@ impl CitySigner {
 }
 
 impl hub_log::ChainSigner for CitySigner {
-    fn sign(&self, origin: MemberId, seq: u64, record_hash: &[u8; 32]) -> Option<Vec<u8>> {
+    fn sign(&self, origin: MemberId, seq: OriginSeq, record_hash: &[u8; 32]) -> Option<Vec<u8>> {
         let key = self.keys.get(&origin)?;
-        hub_audit::sign_chain_head(key, &origin.to_string(), seq, record_hash)
+        hub_audit::sign_chain_head(key, &origin.to_string(), seq.get(), record_hash)
             .ok()
             .map(|s| s.to_vec())
     }

@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    let member = config.node.member.clone();
+    let member = config.member().map(|m| m.to_string()).unwrap_or_default();
     let data = config.node.data_dir.clone();
     // The admin listener comes up first, so probes answer while the view replays.
     let admin = hub_server::admin::AdminState::new();

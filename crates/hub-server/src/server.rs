@@ -45,7 +45,8 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         PublishesFor::Roster(all) => all.iter().copied().collect(),
     };
     let own_list: Vec<_> = own.iter().copied().collect();
-    let signers = crate::keys::signing_keys(&config.node.signing_key_file, &own_list, &roster)?;
+    let signers =
+        crate::keys::signing_keys(config.node.signing_key_file.as_deref(), &own_list, &roster)?;
     let signer = Arc::new(crate::keys::CitySigner::new(signers.clone()));
     let vault = Arc::new(
         hub_log::vault::Vault::open(data.join("keys"))
@@ -92,8 +93,8 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     };
     let audit_keys = crate::audit::AuditKeys {
         node_key,
-        node: config.node.member.clone(),
-        roster: crate::keys::roster_keys(&roster)?
+        node: config.member().map(|m| m.to_string()).unwrap_or_default(),
+        roster: hub_audit::roster_keys(&roster)?
             .into_iter()
             .map(|(m, k)| (m.to_string(), k))
             .collect(),

@@ -18,7 +18,7 @@ async fn city(dir: &std::path::Path, member: &str, brokers: &str) -> RunningNode
     let member = member.to_owned();
     let brokers = brokers.to_owned();
     start(dir, move |c| {
-        c.node.member = member;
+        c.node.member = Some(member.parse().expect("member code"));
         c.kafka = Some(KafkaConfig {
             brokers,
             topic: DEFAULT_TOPIC.into(),

@@ -6,8 +6,9 @@ mod common;
 use std::path::Path;
 
 use common::*;
+use hub_cli::certs::init_dev_certs;
 use hub_proto::pb;
-use hub_server::tls::{init_dev_certs, TlsConfig};
+use hub_server::tls::TlsConfig;
 use hub_server::RunningNode;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::Code;

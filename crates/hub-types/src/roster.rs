@@ -1,9 +1,15 @@
 //! The alliance roster: which cities are members.
+//!
+//! The roster is written as TOML (`[[members]]` tables, see `config/roster.toml`); the one
+//! the node and `hubctl` fall back on is built in as [`Roster::builtin`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, ValidationError};
 use crate::ids::MemberId;
+
+/// The built-in roster (`config/roster.toml`), the one place it is embedded.
+const BUILTIN_TOML: &str = include_str!("../../../config/roster.toml");
 
 /// One member city.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +51,19 @@ impl Roster {
         Ok(Self { members })
     }
 
+    /// The built-in roster of `config/roster.toml` (valid by construction, checked by a
+    /// test).
+    pub fn builtin() -> Self {
+        Self::from_toml(BUILTIN_TOML).expect("the built-in roster is valid")
+    }
+
+    /// Parses a roster file's text and validates it like [`Roster::new`].
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let roster: Roster = toml::from_str(text)
+            .map_err(|e| ValidationError::reason(e.to_string().trim_end().to_owned()))?;
+        Self::new(roster.members)
+    }
+
     /// True if `code` is a member.
     pub fn contains(&self, code: MemberId) -> bool {
         self.members.iter().any(|m| m.code == code)
@@ -67,5 +86,38 @@ impl Roster {
                 "{code} is not a member of the alliance roster"
             )))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_roster_is_valid_and_lists_the_alliance() {
+        let roster = Roster::builtin();
+        assert_eq!(roster.members.len(), 13);
+        let shanghai: MemberId = "310000".parse().expect("code");
+        assert_eq!(roster.name(shanghai), Some("Shanghai 上海"));
+        assert!(roster.members.iter().all(|m| m.public_key.len() == 64));
+    }
+
+    #[test]
+    fn a_roster_file_is_parsed_and_validated() {
+        let one = "[[members]]\ncode = \"330400\"\nname = \"Jiaxing\"\n";
+        let roster = Roster::from_toml(one).expect("valid roster");
+        assert_eq!(roster.members.len(), 1);
+        assert_eq!(roster.members[0].public_key, "");
+
+        let twice = format!("{one}{one}");
+        let err = Roster::from_toml(&twice).expect_err("duplicate code");
+        assert_eq!(err.path, "members[1].code");
+
+        let err =
+            Roster::from_toml("[[members]]\ncode = \"12\"\nname = \"x\"\n").expect_err("bad code");
+        assert!(err.to_string().contains("members"), "{err}");
+
+        let err = Roster::from_toml("members = 3").expect_err("not a table");
+        assert!(!err.to_string().is_empty());
     }
 }

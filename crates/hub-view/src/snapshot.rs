@@ -10,7 +10,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use hub_log::{record_hash, Log, Store};
+use hub_log::{Log, Store};
+use hub_proto::record::record_hash;
 use sha2::{Digest, Sha256};
 
 use crate::{Inner, View};

@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 
 use hub_audit::{
-    record_hash, record_leaf_hash, sign_chain_head, MerkleTree, SigningKey, TreeHead, VerifyingKey,
-    ZERO_HASH,
+    record_leaf_hash, sign_chain_head, MerkleTree, SigningKey, TreeHead, VerifyingKey,
 };
 use hub_proto::pb;
+use hub_proto::record::{record_hash, ZERO_HASH};
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

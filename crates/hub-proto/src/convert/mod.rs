@@ -17,8 +17,7 @@ pub use enums::*;
 use hub_types::error::{AtField, Result, ValidationError};
 use hub_types::values::Text;
 use hub_types::{
-    Date, Event, EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Position, StreamId,
-    Timestamp,
+    Date, Event, EventId, ExpectedVersion, MemberId, NewEvent, Position, StreamId, Timestamp,
 };
 use prost::Message;
 
@@ -161,11 +160,12 @@ pub fn timestamp_from_proto(t: &prost_types::Timestamp) -> Result<Timestamp> {
 
 /// Decodes a stored record at `position` into a domain event for the fold.
 pub fn event_from_record(record: &pb::EventRecord, position: Position) -> Result<Event> {
+    let (origin, origin_seq, stream, event_id) = crate::record::header(record)?;
     Ok(Event {
-        event_id: parse(&record.event_id, "event_id")?,
-        origin: parse(&record.origin, "origin")?,
-        origin_seq: OriginSeq::new(record.origin_seq).at("origin_seq")?,
-        stream: parse(&record.stream, "stream")?,
+        event_id,
+        origin,
+        origin_seq,
+        stream,
         stream_version: record.stream_version,
         recorded_at: record
             .recorded_at

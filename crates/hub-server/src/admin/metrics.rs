@@ -313,8 +313,10 @@ impl Metrics {
             .map_or(0, |d| d.as_micros() as i64);
         for (origin, h) in hub.log.origin_heads() {
             let labels = [("origin", self.city(&origin.to_string()))];
-            self.origin_seq.get_or_create(&labels).set(h.seq as i64);
-            if let Ok(last) = hub.log.read_origin(origin, h.seq, 1) {
+            self.origin_seq
+                .get_or_create(&labels)
+                .set(h.seq.get() as i64);
+            if let Ok(last) = hub.log.read_origin(origin, h.seq.get(), 1) {
                 if let Some(e) = last.first() {
                     let age = (now - e.stored_at.micros()).max(0) as f64 / 1e6;
                     self.origin_last_event_age.get_or_create(&labels).set(age);

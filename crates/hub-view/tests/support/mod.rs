@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use hub_log::{Log, Store};
 use hub_proto::convert::{body_from_proto, body_to_proto, timestamp_to_proto};
 use hub_proto::pb;
+use hub_proto::record::Record;
 use hub_types::event::{
     BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
     Personal, PersonalFields, RecognitionWithdrawn,
@@ -258,7 +259,13 @@ pub async fn append_all<S: Store>(log: &Log<S>, events: &[(MemberId, Body)]) -> 
 pub async fn ingest_all<S: Store>(log: &Log<S>, records: &[pb::EventRecord], batch: usize) {
     for chunk in records.chunks(batch.max(1)) {
         let results = log
-            .ingest(chunk.to_vec(), Vec::new())
+            .ingest(
+                chunk
+                    .iter()
+                    .map(|r| Record::parse(r.clone()).expect("a well-formed record"))
+                    .collect(),
+                Vec::new(),
+            )
             .await
             .expect("ingest");
         for r in results {
