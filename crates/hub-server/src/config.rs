@@ -3,7 +3,7 @@
 //!
 //! Optional values (`node.member`, `node.signing_key_file`, `privacy.alliance_key_file`,
 //! `roster.file`) are `Option`s here; in the TOML, the environment and flags, `""` means
-//! none, as it always has (see [`empty_is_none`]).
+//! none, as it always has (see `empty_is_none`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -393,7 +393,7 @@ impl Config {
 /// (`--member ""`). Anything else must parse, or the load fails naming the key. Numbers are
 /// read as their digits, since the environment layer turns `330400` into a number. Written
 /// back as `""` for none, so `--dump-config` reads as it always has.
-pub mod empty_is_none {
+mod empty_is_none {
     use std::fmt;
     use std::marker::PhantomData;
     use std::str::FromStr;
@@ -402,7 +402,7 @@ pub mod empty_is_none {
     use serde::{Serialize, Serializer};
 
     /// Writes `""` for none, the value otherwise.
-    pub fn serialize<T: Serialize, S: Serializer>(
+    pub(super) fn serialize<T: Serialize, S: Serializer>(
         value: &Option<T>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
@@ -413,7 +413,7 @@ pub mod empty_is_none {
     }
 
     /// Reads `""` as none and parses anything else.
-    pub fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+    pub(super) fn deserialize<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
     where
         T: FromStr,
         T::Err: fmt::Display,

@@ -115,7 +115,7 @@ mod tests {
 
         let err =
             Roster::from_toml("[[members]]\ncode = \"12\"\nname = \"x\"\n").expect_err("bad code");
-        assert!(err.to_string().contains("members"), "{err}");
+        assert!(err.to_string().contains("six-digit"), "{err}");
 
         let err = Roster::from_toml("members = 3").expect_err("not a table");
         assert!(!err.to_string().is_empty());
