@@ -36,7 +36,7 @@ use hub_types::{Body, EventKind, MemberId, StreamId, ValidationError};
 use serde::{Deserialize, Serialize};
 
 pub use axes::{today, Axes, Cut};
-pub use blacklist::status_to_proto;
+pub use blacklist::{status_to_proto, EntryCounts};
 
 /// Why a question could not be answered.
 #[derive(Debug, thiserror::Error)]
