@@ -93,6 +93,25 @@ fn log_bench_runs_to_a_fixed_event_count() {
 }
 
 #[test]
+fn console_bench_times_the_page_and_every_call_it_makes() {
+    let stdout = run_bench("console", &["--events", "3000", "--loads", "1"]);
+    for name in [
+        "console.node_open_ms",
+        "console.page_load_ms",
+        "console.page_load.warm_ms",
+        "console.page_load.moving_ms",
+        "console.api.status_ms",
+        "console.api.recognition_matrix.warm_ms",
+        "console.api.demand_trends_ms",
+        "console.api.shortage_alerts_ms",
+        "console.api.blacklist_counts_ms",
+        "console.api.tail_caught_up_ms",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+}
+
+#[test]
 fn grpc_bench_measures_every_phase_through_a_real_node() {
     let stdout = run_bench(
         "grpc",
