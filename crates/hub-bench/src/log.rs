@@ -5,6 +5,11 @@
 //! Every point runs on a fresh log in its own temporary directory. Each writer is a tokio
 //! task appending to its own `recognition/<member>` stream with `ExpectedVersion::Any`,
 //! one append at a time, with fresh random event ids as a client would send them.
+//!
+//! With `--metrics` each point instead compares throughput with the node's metrics
+//! recording off and on, in alternating runs (`log.metrics.{off,on}.*`,
+//! `log.metrics_cost.*` in %), and reports what recording costs per append apart from the
+//! disk (`log.metrics.record_per_append`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,10 +53,15 @@ pub struct Args {
     /// Skip the fsync-per-event baseline.
     #[arg(long)]
     no_baseline: bool,
-    /// Run every point a second time recording the node's metrics (group-commit
-    /// histograms, per-append counters and latency) and report what they cost.
+    /// Measure what recording the node's metrics (per-append counters and latency,
+    /// group-commit histograms) costs: each point runs `--rounds` times with recording off
+    /// and as often with it on, alternating (off, on, on, off, …) so that drift on the
+    /// machine hits both alike, and the medians are compared.
     #[arg(long)]
     metrics: bool,
+    /// Runs of each kind per point with `--metrics`.
+    #[arg(long, default_value_t = 4)]
+    rounds: usize,
 }
 
 /// When a point stops.
@@ -117,6 +127,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "--batches must be at least 1, got {:?}",
         args.batches
     );
+    ensure!(
+        !args.metrics || args.rounds > 0,
+        "--rounds must be at least 1, got {}",
+        args.rounds
+    );
     let parent = match args.dir {
         Some(dir) => dir,
         None => std::env::current_dir()?.join("target"),
@@ -133,6 +148,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for &batch in &args.batches {
         for &writers in &args.writers {
             let name = format!("log.append.batch{batch}.writers{writers}");
+            if args.metrics {
+                metrics_point(&parent, &template, batch, writers, budget, args.rounds).await?;
+                continue;
+            }
             eprintln!("hub-bench log: {name} ...");
             let m = append_point(&parent, &template, batch, writers, budget, None).await?;
             eprintln!(
@@ -144,19 +163,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             report(&name, m.per_second(), "events/s");
             report(&format!("{name}.p50"), m.latency_us(0.50), "us");
             report(&format!("{name}.p99"), m.latency_us(0.99), "us");
-            if args.metrics {
-                let roster = hub_server::Config::defaults().roster()?;
-                let metrics = Arc::new(Metrics::new(&roster));
-                let with =
-                    append_point(&parent, &template, batch, writers, budget, Some(metrics)).await?;
-                report(&format!("{name}.metrics"), with.per_second(), "events/s");
-                let cost = 100.0 * (1.0 - with.per_second() / m.per_second().max(1e-9));
-                report(
-                    &format!("log.metrics_cost.batch{batch}.writers{writers}"),
-                    cost,
-                    "%",
-                );
-            }
         }
     }
 
@@ -199,6 +205,68 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         report("log.baseline.fsync_per_event.p99", m.latency_us(0.99), "us");
     }
     Ok(())
+}
+
+/// Runs one point `rounds` times with metrics recording off and `rounds` times with it on,
+/// alternating in the pattern off, on, on, off, off, on, … (each pair swaps the order of
+/// the one before, so a machine that speeds up or slows down during the run favours
+/// neither), and reports both medians, their ratio, and what recording costs in percent
+/// of the throughput without it (0 when the runs with recording were as fast or faster:
+/// the cost is within the noise).
+async fn metrics_point(
+    parent: &Path,
+    template: &Body,
+    batch: usize,
+    writers: usize,
+    budget: Budget,
+    rounds: usize,
+) -> anyhow::Result<()> {
+    let point = format!("batch{batch}.writers{writers}");
+    let roster = hub_server::Config::defaults().roster()?;
+    let mut off = Vec::with_capacity(rounds);
+    let mut on = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for recording in order {
+            // Off is the node with no commit observer and no per-append counters: what a
+            // build without metrics would do.
+            let metrics = recording.then(|| Arc::new(Metrics::new(&roster)));
+            let m = append_point(parent, template, batch, writers, budget, metrics).await?;
+            let state = if recording { "on" } else { "off" };
+            eprintln!(
+                "hub-bench log: {point} metrics {state} (round {}/{rounds}): {:.0} events/s",
+                round + 1,
+                m.per_second()
+            );
+            if recording {
+                on.push(m.per_second());
+            } else {
+                off.push(m.per_second());
+            }
+        }
+    }
+    let off = median(&mut off);
+    let on = median(&mut on);
+    report(&format!("log.metrics.off.{point}"), off, "events/s");
+    report(&format!("log.metrics.on.{point}"), on, "events/s");
+    let ratio = on / off.max(1e-9);
+    report(&format!("log.metrics.on_over_off.{point}"), ratio, "ratio");
+    report(
+        &format!("log.metrics_cost.{point}"),
+        100.0 * (1.0 - ratio),
+        "%",
+    );
+    Ok(())
+}
+
+/// The median of `values` (the upper one of an even count's middle pair).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// A credential recognition whose conditions pad its encoding to [`BODY_BYTES`].

@@ -8,6 +8,7 @@
 //! Each subcommand benchmarks one part and lives in its own module.
 
 mod audit;
+mod console;
 mod figure;
 mod grpc;
 mod harness;
@@ -40,6 +41,8 @@ enum Command {
     Replication(replication::Args),
     /// History verification rate and proof times on a large tree.
     Audit(audit::Args),
+    /// Page load of the operator console, and each of its calls, next to a large log.
+    Console(console::Args),
 }
 
 #[tokio::main]
@@ -50,5 +53,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Grpc(args) => grpc::run(args).await,
         Command::Replication(args) => replication::run(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Console(args) => console::run(args).await,
     }
 }

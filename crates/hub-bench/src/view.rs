@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 
 use crate::figure::report;
 
-mod mix;
+pub(crate) mod mix;
 
 use mix::{Mix, CITIES};
 
@@ -264,7 +264,11 @@ fn config() -> anyhow::Result<ViewConfig> {
 
 /// Appends the mix until the log holds `events` events. Appends run `WINDOW` at a time,
 /// never two of one stream in one window, so each stream's events keep their order.
-async fn build<S: Store>(log: &Log<S>, mix: &mut Mix, events: u64) -> anyhow::Result<()> {
+pub(crate) async fn build<S: Store>(
+    log: &Log<S>,
+    mix: &mut Mix,
+    events: u64,
+) -> anyhow::Result<()> {
     let mut left = events;
     let mut report_at = 250_000;
     while left > 0 {

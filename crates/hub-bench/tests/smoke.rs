@@ -93,6 +93,54 @@ fn log_bench_runs_to_a_fixed_event_count() {
 }
 
 #[test]
+fn log_bench_compares_appends_with_and_without_metrics() {
+    let stdout = run_log_bench(&[
+        "--events",
+        "40",
+        "--writers",
+        "2",
+        "--batches",
+        "4",
+        "--metrics",
+        "--rounds",
+        "2",
+        "--no-baseline",
+    ]);
+    for name in [
+        "log.metrics.off.batch4.writers2",
+        "log.metrics.on.batch4.writers2",
+        "log.metrics.on_over_off.batch4.writers2",
+        "log.metrics_cost.batch4.writers2",
+        "log.metrics.record_per_append",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+    assert!(
+        !has_figure(&stdout, "log.append.batch4.writers2"),
+        "the comparison replaces the plain point: {stdout}"
+    );
+}
+
+#[test]
+fn console_bench_times_the_page_and_every_call_it_makes() {
+    let stdout = run_bench("console", &["--events", "3000", "--loads", "1"]);
+    for name in [
+        "console.node_open_ms",
+        "console.page_load_ms",
+        "console.page_load.warm_ms",
+        "console.page_load.moving_ms",
+        "console.api.status_ms",
+        "console.api.recognition_matrix.warm_ms",
+        "console.api.demand_trends_ms",
+        "console.api.shortage_alerts_ms",
+        "console.api.blacklist_counts_ms",
+        "console.api.tail_caught_up_ms",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+}
+
+#[test]
 fn grpc_bench_measures_every_phase_through_a_real_node() {
     let stdout = run_bench(
         "grpc",

@@ -1,4 +1,4 @@
-//! Output for people (aligned tables) and for machines (JSON), and the names of the wire
+//! Output for people (tables) and for machines (JSON), and the names of the wire
 //! enums as both show them.
 
 use std::fmt;
@@ -20,11 +20,15 @@ pub fn print_json(value: &Value) {
     println!("{value}");
 }
 
-/// A table with a header row, columns padded to their widest cell (wide CJK characters
-/// count twice, so Chinese names line up in a terminal).
+/// A table for people, laid out by `comfy-table`: a header row (or none, for a block of
+/// named fields), columns two spaces apart and as wide as their widest cell (East Asian
+/// wide characters count twice, so Chinese names line up), numbers aligned right. No
+/// borders, colours or escape codes, so the text reads the same on a terminal, in a pipe
+/// or in a file, and `awk` can split its rows on whitespace.
 #[derive(Debug, Clone)]
 pub struct Table {
-    header: Vec<String>,
+    header: Option<Vec<String>>,
+    columns: usize,
     rows: Vec<Vec<String>>,
 }
 
@@ -32,65 +36,92 @@ impl Table {
     /// A table with these column titles.
     pub fn new<const N: usize>(header: [&str; N]) -> Self {
         Self {
-            header: header.iter().map(|h| (*h).to_owned()).collect(),
+            header: Some(header.iter().map(|h| (*h).to_owned()).collect()),
+            columns: N,
+            rows: Vec::new(),
+        }
+    }
+
+    /// A block of named fields, one `name  value` row each, with no header.
+    pub fn fields() -> Self {
+        Self {
+            header: None,
+            columns: 2,
             rows: Vec::new(),
         }
     }
 
     /// Appends a row; missing cells are blank.
     pub fn row(&mut self, cells: Vec<String>) {
-        debug_assert!(cells.len() <= self.header.len());
+        debug_assert!(cells.len() <= self.columns);
         self.rows.push(cells);
+    }
+
+    /// Appends a named field of a [`Table::fields`] block.
+    pub fn field(&mut self, name: &str, value: impl fmt::Display) {
+        self.row(vec![name.to_owned(), value.to_string()]);
     }
 
     /// True if no row was added.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+
+    /// True if every filled cell of column `i` is a number (or `-`, the empty mark), so the
+    /// column reads best aligned right.
+    fn numeric(&self, i: usize) -> bool {
+        let mut any = false;
+        for cell in self.rows.iter().filter_map(|r| r.get(i)) {
+            match cell.as_str() {
+                "" | "-" => {}
+                c if is_number(c) => any = true,
+                _ => return false,
+            }
+        }
+        any
+    }
+
+    fn layout(&self) -> comfy_table::Table {
+        let mut t = comfy_table::Table::new();
+        t.load_style(comfy_table::presets::NOTHING)
+            .set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        if let Some(header) = &self.header {
+            t.set_header(header.clone());
+        }
+        for row in &self.rows {
+            let mut row = row.clone();
+            row.resize(self.columns, String::new());
+            t.add_row(row);
+        }
+        for (i, column) in t.column_iter_mut().enumerate() {
+            // Two spaces between columns, none before the first or after the last.
+            column.set_padding((0, if i + 1 < self.columns { 2 } else { 0 }));
+            if self.header.is_some() && self.numeric(i) {
+                column.set_cell_alignment(comfy_table::CellAlignment::Right);
+            }
+        }
+        t
+    }
 }
 
 impl fmt::Display for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(width(cell));
-            }
-        }
-        let empty = String::new();
-        for row in std::iter::once(&self.header).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, w) in widths.iter().enumerate() {
-                let cell = row.get(i).unwrap_or(&empty);
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                line.push_str(cell);
-                if i + 1 < widths.len() {
-                    line.extend(std::iter::repeat_n(' ', w - width(cell)));
-                }
-            }
+        for line in self.layout().lines() {
             writeln!(f, "{}", line.trim_end())?;
         }
         Ok(())
     }
 }
 
-/// Display width of `s` in a terminal: East Asian wide characters take two columns.
-fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| {
-            let wide = matches!(c as u32,
-                0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
-                | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF
-                | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6);
-            if wide {
-                2
-            } else {
-                1
-            }
-        })
-        .sum()
+/// `12`, `-3`, `+81.0`, `12.5%`: a cell that is a number.
+fn is_number(cell: &str) -> bool {
+    let digits = cell
+        .strip_suffix('%')
+        .unwrap_or(cell)
+        .trim_start_matches(['-', '+']);
+    !digits.is_empty()
+        && digits.chars().any(|c| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
 }
 
 /// `INDUSTRY_INTEGRATED_CIRCUITS` with prefix `INDUSTRY_` → `integrated_circuits`.
@@ -181,14 +212,42 @@ mod tests {
         t.row(vec!["wide cell".into(), "x".into(), "last".into()]);
         let text = t.to_string();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "A          LONG HEADER  C");
-        assert_eq!(lines[1], "wide cell  x            last");
+        assert_eq!(
+            lines,
+            ["A          LONG HEADER  C", "wide cell  x            last"]
+        );
+    }
+
+    #[test]
+    fn numbers_are_aligned_right_and_blanks_filled() {
+        let mut t = Table::new(["CITY", "OPEN", "NOTE"]);
+        t.row(vec!["310000".into(), "7".into(), "-".into()]);
+        t.row(vec!["320100".into(), "1425".into()]);
+        let text = t.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            ["  CITY  OPEN  NOTE", "310000     7  -", "320100  1425"],
+            "{text}"
+        );
     }
 
     #[test]
     fn chinese_characters_count_double() {
-        assert_eq!(width("张*"), 3);
-        assert_eq!(width("abc"), 3);
+        let mut t = Table::new(["NAME", "CODE"]);
+        t.row(vec!["上海".into(), "a".into()]);
+        t.row(vec!["abcde".into(), "b".into()]);
+        let text = t.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines, ["NAME   CODE", "上海   a", "abcde  b"], "{text}");
+    }
+
+    #[test]
+    fn fields_have_no_header() {
+        let mut t = Table::fields();
+        t.field("position", 59);
+        t.field("log head", "59");
+        assert_eq!(t.to_string(), "position  59\nlog head  59\n");
     }
 
     #[test]

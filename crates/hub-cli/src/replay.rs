@@ -187,11 +187,13 @@ pub async fn run(endpoint: &str, token: &str, a: &ReplayArgs, format: Format) ->
             replayed.state.ignored,
             replayed.state.skipped_unknown()
         );
-        println!("local digest   {local}");
-        println!(
-            "server digest  {} (at position {})",
-            info.digest, info.position
+        let mut digests = Table::fields();
+        digests.field("local digest", &local);
+        digests.field(
+            "server digest",
+            format!("{} (at position {})", info.digest, info.position),
         );
+        print!("{digests}");
         println!(
             "{}",
             if matches {

@@ -58,7 +58,9 @@ async function loadStatus() {
   ready.className = "badge " + (s.ready ? "ok" : "bad");
   $("#log-head").textContent = s.log_head;
   $("#view-position").textContent = s.position;
-  $("#digest").textContent = s.digest;
+  // The digest is recomputed at most every few seconds while events arrive.
+  $("#digest").textContent = s.digest_position === s.position
+    ? s.digest : `${s.digest} (of position ${s.digest_position})`;
   $("#snapshot").textContent = s.snapshot_position ? `position ${s.snapshot_position}` : "none yet";
   $("#entry-keys").textContent = `${s.entry_keys.live} live, ${s.entry_keys.destroyed} destroyed`;
   $("#subscribers").textContent = s.subscribers;

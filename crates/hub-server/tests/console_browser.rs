@@ -210,3 +210,89 @@ async fn the_console_shows_the_alliance_and_tails_live_without_personal_data() {
     browser.quit().await;
     node.stop().await.expect("stop");
 }
+
+/// `GET admin + path` as JSON, which must answer 200.
+async fn api(admin: &str, path: &str) -> Value {
+    let (status, body) = http::get(&format!("{admin}{path}")).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
+/// The console's JSON without a browser: the blacklist counts agree with the listings, and
+/// the status's digest is always the exact digest of the position it names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_api_counts_the_blacklist_and_names_the_digest_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = config(dir.path());
+    c.node.sandbox = true;
+    c.admin.listen = "127.0.0.1:0".into();
+    let node = RunningNode::start_with_admin(c).await.expect("node starts");
+    load_samples(&node).await;
+    let admin = node.admin_url().expect("admin listener");
+
+    let counts = api(&admin, "/api/blacklist-counts").await;
+    let mut shown = 0;
+    for city in counts["cities"].as_array().expect("cities") {
+        let origin = city["city"].as_str().expect("city code");
+        for (status, n) in city["counts"].as_object().expect("counts") {
+            let listed = node
+                .hub
+                .view
+                .list_entries(&pb::ListEntriesRequest {
+                    origin: origin.to_owned(),
+                    status: pb::EntryStatus::from_str_name(&format!(
+                        "ENTRY_STATUS_{}",
+                        status.to_ascii_uppercase()
+                    ))
+                    .unwrap_or_else(|| panic!("status {status}"))
+                        as i32,
+                    ..Default::default()
+                })
+                .expect("list entries")
+                .entries
+                .len();
+            assert_eq!(n.as_u64(), Some(listed as u64), "{origin} {status}");
+            shown += listed;
+        }
+    }
+    assert!(shown > 0, "the samples list entries: {counts}");
+    let text = counts.to_string();
+    assert!(
+        !text.contains(DISPLAY) && !text.contains("subject"),
+        "{text}"
+    );
+
+    let exact = |at_position: u64| {
+        node.hub
+            .view
+            .info(&pb::ViewInfoRequest { at_position })
+            .expect("view info")
+            .digest
+    };
+    let status = api(&admin, "/api/status").await;
+    let head = node.hub.log.head();
+    assert_eq!(status["position"], head);
+    assert_eq!(status["digest_position"], head);
+    assert_eq!(status["digest"], exact(head));
+
+    // After an append the status is of the new head, and its digest of the position it
+    // names (the remembered one, or a fresh one if that had grown old).
+    let (stream, event) = demand("310000", "api-after", 7);
+    publisher(&node, Some(SH))
+        .await
+        .append(append_one(&stream, event))
+        .await
+        .expect("append");
+    assert!(
+        node.hub
+            .view
+            .wait_for(head + 1, Duration::from_secs(30))
+            .await
+    );
+    let status = api(&admin, "/api/status").await;
+    assert_eq!(status["position"], head + 1);
+    let digest_position = status["digest_position"].as_u64().expect("digest_position");
+    assert!([head, head + 1].contains(&digest_position), "{status}");
+    assert_eq!(status["digest"], exact(digest_position));
+    assert_ne!(exact(head), exact(head + 1));
+}

@@ -1,6 +1,6 @@
 //! Blacklist questions: check a subject across all cities, list a city's entries.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use hub_log::vault::{self, KeyState, Vault};
@@ -15,6 +15,9 @@ use hub_types::{Date, MemberId, StreamId, SubjectRef, ValidationError};
 use crate::axes::resolve;
 use crate::paging::{page_size, page_time, parse_token, Pager};
 use crate::{Result, View};
+
+/// How many entries each city has in each status.
+pub type EntryCounts = BTreeMap<MemberId, BTreeMap<EntryStatus, u64>>;
 
 /// Converts a status to the wire.
 pub fn status_to_proto(s: EntryStatus) -> pb::EntryStatus {
@@ -193,6 +196,28 @@ impl View {
             entries,
             basis: Some(axes.basis()),
         })
+    }
+
+    /// How many entries each city has in each status on the question's date: the
+    /// blacklist as counts only. One pass over the entries that opens no personal field,
+    /// so it costs far less than listing them.
+    pub fn entry_status_counts(
+        &self,
+        time: Option<&pb::TimeAxes>,
+    ) -> Result<(EntryCounts, pb::AnswerBasis)> {
+        let inner = self.read();
+        let axes = resolve(time, &inner)?;
+        let mut counts = EntryCounts::new();
+        for ((origin, _), history) in &inner.state.entries {
+            if let Some(entry) = axes.version(history) {
+                *counts
+                    .entry(*origin)
+                    .or_default()
+                    .entry(entry.status_on(axes.date))
+                    .or_default() += 1;
+            }
+        }
+        Ok((counts, axes.basis()))
     }
 
     /// Answers `ListEntries`: one city's entries in entry-id order, optionally by status.

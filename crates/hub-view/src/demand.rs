@@ -7,7 +7,7 @@
 //! - the *forecast* is an ordinary least-squares line through the demanded headcount of
 //!   the last N periods (x = 0..N-1), evaluated at x = N and clamped at 0.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hub_proto::convert::{industry_from_proto, industry_to_proto};
 use hub_proto::pb;
@@ -239,16 +239,31 @@ impl View {
         let th = self.config().thresholds;
         let inner = self.read();
         let axes = resolve(req.time.as_ref(), &inner)?;
-        let mut cities: Vec<Option<MemberId>> = vec![None];
-        let mut seen: Vec<MemberId> = signals(&inner, &axes).map(|s| s.origin).collect();
-        seen.sort();
-        seen.dedup();
-        cities.extend(seen.into_iter().map(Some));
+        // Demand per period of every industry, per city and alliance-wide (`None`), in one
+        // pass over the signals rather than one per industry and city.
+        let mut demand: BTreeMap<(Industry, Option<MemberId>), BTreeMap<Period, u64>> =
+            BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        for s in signals(&inner, &axes) {
+            seen.insert(s.origin);
+            let n = demanded(s, axes.date);
+            for city in [None, Some(s.origin)] {
+                *demand
+                    .entry((s.terms.industry, city))
+                    .or_default()
+                    .entry(s.terms.period)
+                    .or_default() += n;
+            }
+        }
+        let cities: Vec<Option<MemberId>> = std::iter::once(None)
+            .chain(seen.into_iter().map(Some))
+            .collect();
+        let none = BTreeMap::new();
         let mut alerts = Vec::new();
         for industry in Industry::ALL {
             for city in &cities {
-                let by_period = demand_by_period(&inner, &axes, industry, *city);
-                let points = series(&by_period, period, DEFAULT_PERIODS);
+                let by_period = demand.get(&(industry, *city)).unwrap_or(&none);
+                let points = series(by_period, period, DEFAULT_PERIODS);
                 let cur = points.last().map_or(0, |p| p.1);
                 let prev = points.len().checked_sub(2).map_or(0, |i| points[i].1);
                 if cur < th.min_headcount {

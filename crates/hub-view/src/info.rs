@@ -1,5 +1,7 @@
 //! `ViewInfo`: where the view is, what it holds, and its digest.
 
+use std::time::Duration;
+
 use hub_proto::pb;
 
 use crate::axes::Cut;
@@ -20,13 +22,27 @@ impl View {
             }
             p => p,
         };
-        let cut = if req.at_position == 0 {
-            Cut::Newest
-        } else {
-            Cut::At(at)
+        // Now means the position the digest is of: the view may move on meanwhile.
+        let (at, digest) = match req.at_position {
+            0 => self.newest_digest(None),
+            _ => (at, self.digest(Cut::At(at))),
         };
-        let digest = hex::encode(self.digest(cut));
+        Ok(self.describe(at, hex::encode(digest)))
+    }
+
+    /// Like [`View::info`] for now, with the digest of [`View::recent_digest`]: up to
+    /// `max_age` old while the view keeps moving. Returns the position the digest is of
+    /// beside the answer, whose other figures are of the newest position.
+    pub fn info_with_recent_digest(&self, max_age: Duration) -> (pb::ViewInfoResponse, u64) {
+        let (digest_position, digest) = self.recent_digest(max_age);
+        let info = self.describe(self.position(), hex::encode(digest));
+        (info, digest_position)
+    }
+
+    /// The answer for position `at` (at most the view's), with `digest` given.
+    fn describe(&self, at: u64, digest: String) -> pb::ViewInfoResponse {
         let inner = self.read();
+        let at = at.min(inner.position());
         let upto = |positions: &Vec<u64>| positions.partition_point(|p| *p <= at) as u64;
         let origin_vector = inner
             .origin_positions
@@ -52,7 +68,7 @@ impl View {
             .map_or(0, |c| c.count);
         // The vault only knows the present: its counts are the newest whatever `at` says.
         let (entry_keys_live, entry_keys_destroyed) = self.vault().map_or((0, 0), |v| v.counts());
-        Ok(pb::ViewInfoResponse {
+        pb::ViewInfoResponse {
             position: at,
             origin_vector,
             digest,
@@ -64,6 +80,6 @@ impl View {
             replication: None,
             entry_keys_live,
             entry_keys_destroyed,
-        })
+        }
     }
 }

@@ -24,8 +24,8 @@ pub mod snapshot;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use hub_log::vault::Vault;
 use hub_log::{Log, Store, StoredEvent};
@@ -36,6 +36,7 @@ use hub_types::{Body, EventKind, MemberId, StreamId, ValidationError};
 use serde::{Deserialize, Serialize};
 
 pub use axes::{today, Axes, Cut};
+pub use blacklist::{status_to_proto, EntryCounts};
 
 /// Why a question could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -181,12 +182,27 @@ fn destroy_key(vault: &Vault, stream: &StreamId) {
     }
 }
 
+/// The last digest computed of the newest view, so that asking again costs nothing while
+/// the view has not moved.
+#[derive(Debug, Clone, Copy)]
+struct DigestMemo {
+    /// The position the digest is of.
+    position: u64,
+    digest: [u8; 32],
+    /// When it was computed.
+    at: Instant,
+}
+
 /// The shared view. Cheap to clone: clones share one state.
 #[derive(Debug, Clone)]
 pub struct View {
     inner: Arc<RwLock<Inner>>,
     config: Arc<ViewConfig>,
     position: Arc<tokio::sync::watch::Sender<u64>>,
+    /// The digest is a pass over every entity (a second or so at a million events): the
+    /// last one is kept. Held while a digest is computed, so concurrent askers wait for
+    /// it rather than compute it again.
+    digest_memo: Arc<Mutex<Option<DigestMemo>>>,
 }
 
 /// How many events the projection folds per lock acquisition.
@@ -199,6 +215,7 @@ impl View {
             inner: Arc::default(),
             config: Arc::new(config),
             position: Arc::new(tokio::sync::watch::channel(0).0),
+            digest_memo: Arc::default(),
         }
     }
 
@@ -321,13 +338,56 @@ impl View {
         self.position.subscribe()
     }
 
-    /// SHA-256 of the view's canonical content as of `cut`.
+    /// SHA-256 of the view's canonical content as of `cut`. The digest of the newest view
+    /// is remembered: asking again before the view moves costs nothing.
     pub fn digest(&self, cut: Cut) -> [u8; 32] {
-        let inner = self.read();
         match cut {
-            Cut::Newest => inner.state.digest(None),
+            Cut::Newest => self.newest_digest(None).1,
             Cut::At(0) => ViewState::default().digest(None),
-            Cut::At(p) => inner.state.digest(hub_types::Position::new(p).ok()),
+            Cut::At(p) => {
+                let mut memo = self.digest_memo.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(m) = memo.as_ref().filter(|m| m.position == p) {
+                    return m.digest;
+                }
+                let inner = self.read();
+                let digest = inner.state.digest(hub_types::Position::new(p).ok());
+                if p == inner.position() {
+                    *memo = Some(DigestMemo {
+                        position: p,
+                        digest,
+                        at: Instant::now(),
+                    });
+                }
+                digest
+            }
         }
+    }
+
+    /// The digest of a recent view and the position it is of: the remembered one while it
+    /// is younger than `max_age`, even if the view has moved since, otherwise the newest.
+    /// For displays refreshed every few seconds next to a busy log, where computing the
+    /// digest at every refresh would cost more than the digest is worth.
+    pub fn recent_digest(&self, max_age: Duration) -> (u64, [u8; 32]) {
+        self.newest_digest(Some(max_age))
+    }
+
+    /// The newest digest, or the remembered one if it is younger than `max_age`.
+    fn newest_digest(&self, max_age: Option<Duration>) -> (u64, [u8; 32]) {
+        let mut memo = self.digest_memo.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = self.read();
+        let position = inner.position();
+        if let Some(m) = memo.as_ref() {
+            let fresh = max_age.is_some_and(|age| m.at.elapsed() < age);
+            if m.position == position || fresh {
+                return (m.position, m.digest);
+            }
+        }
+        let digest = inner.state.digest(None);
+        *memo = Some(DigestMemo {
+            position,
+            digest,
+            at: Instant::now(),
+        });
+        (position, digest)
     }
 }

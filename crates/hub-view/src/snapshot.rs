@@ -85,6 +85,8 @@ impl View {
             Ok(inner) => {
                 let position = inner.position();
                 *self.inner.write().unwrap_or_else(|e| e.into_inner()) = inner;
+                // A digest remembered of the state just replaced no longer holds.
+                *self.digest_memo.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 self.position.send_replace(position);
                 tracing::info!(position, "view restored from snapshot");
                 true

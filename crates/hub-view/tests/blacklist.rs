@@ -210,3 +210,53 @@ async fn list_entries_filters_by_status_and_pages() {
     });
     assert_eq!(invalid(garbage), "page_token");
 }
+
+#[tokio::test]
+async fn entry_status_counts_agree_with_the_listings() {
+    use pb::EntryStatus::{Active, Erased, Expired, Pending, Revoked, Suspended};
+    let f = fixture().await;
+    for (date, at_position) in [
+        ("2026-06-15", 0),
+        ("2026-08-15", 0),
+        ("2026-09-15", 0),
+        ("2026-09-15", 20),
+    ] {
+        let (counts, basis) = f
+            .view
+            .entry_status_counts(on(date, at_position).as_ref())
+            .expect("counts");
+        assert_eq!(basis.on_date, date);
+        for origin in CITIES {
+            for status in [Pending, Active, Suspended, Expired, Revoked, Erased] {
+                let listed = f
+                    .view
+                    .list_entries(&pb::ListEntriesRequest {
+                        time: on(date, at_position),
+                        origin: origin.to_owned(),
+                        status: status as i32,
+                        page_size: 0,
+                        page_token: String::new(),
+                    })
+                    .expect("list_entries")
+                    .entries
+                    .len() as u64;
+                let counted = counts
+                    .get(&m(origin))
+                    .into_iter()
+                    .flatten()
+                    .filter(|(s, _)| hub_view::status_to_proto(**s) == status)
+                    .map(|(_, n)| *n)
+                    .sum::<u64>();
+                assert_eq!(
+                    counted, listed,
+                    "{origin} {status:?} on {date} at {at_position}"
+                );
+            }
+        }
+    }
+    let (counts, _) = f
+        .view
+        .entry_status_counts(on("2026-06-15", 0).as_ref())
+        .expect("counts");
+    assert_eq!(counts[&m(SHANGHAI)].values().sum::<u64>(), 3);
+}

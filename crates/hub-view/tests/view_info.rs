@@ -145,3 +145,47 @@ async fn events_of_unknown_kinds_and_ignored_events_are_counted_not_folded() {
         .any(|o| o.origin == NANJING && o.origin_seq == 1));
     assert_eq!(view.digest(Cut::Newest), reference.digest(Cut::Newest));
 }
+
+#[tokio::test]
+async fn a_recent_digest_is_reused_while_young_and_the_exact_digest_never_is() {
+    use std::time::Duration;
+    let f = fixture().await;
+    let (before_position, before) = f.view.recent_digest(Duration::from_secs(3600));
+    assert_eq!(before_position, 30);
+    append(
+        &f.log,
+        SHANGHAI,
+        added("sh-digest", &s2(), "2026-01-01", "2026-12-31"),
+    )
+    .await;
+    f.view.catch_up(&f.log).expect("catch up");
+    assert_eq!(f.view.position(), 31);
+
+    // Young enough: the digest of position 30 is given again, and says so.
+    assert_eq!(
+        f.view.recent_digest(Duration::from_secs(3600)),
+        (30, before)
+    );
+    let (info, digest_position) = f.view.info_with_recent_digest(Duration::from_secs(3600));
+    assert_eq!((info.position, digest_position), (31, 30));
+    assert_eq!(info.digest, hex::encode(before));
+    assert_eq!(info.origin_vector[0].origin_seq, 16, "the rest is of now");
+
+    // The exact questions never take the remembered digest of another position.
+    let replayed = View::open(config(), &f.log).expect("replay");
+    let now = replayed.digest(Cut::Newest);
+    assert_ne!(now, before);
+    assert_eq!(f.view.digest(Cut::Newest), now);
+    assert_eq!(
+        f.view
+            .info(&pb::ViewInfoRequest::default())
+            .expect("info")
+            .digest,
+        hex::encode(now)
+    );
+    assert_eq!(f.view.digest(Cut::At(30)), before);
+    assert_eq!(replayed.digest(Cut::At(30)), before);
+
+    // Too old: computed afresh.
+    assert_eq!(f.view.recent_digest(Duration::ZERO), (31, now));
+}

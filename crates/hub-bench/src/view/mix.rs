@@ -16,7 +16,7 @@ use hub_types::{Body, Date, LocalId, MemberId, Period, StreamId, SubjectRef};
 use super::axes;
 
 /// The eight cities that publish, in roster order.
-pub(super) const CITIES: [u32; 8] = [
+pub(crate) const CITIES: [u32; 8] = [
     310000, 320100, 320500, 330100, 330200, 330400, 340100, 320200,
 ];
 /// Occupation codes the demand signals draw from.
@@ -62,7 +62,7 @@ impl Rng {
 /// The generator of the event mix: what each city has published so far, and the
 /// follow-ups (revisions, closures, lifecycle steps) it still owes.
 #[derive(Debug)]
-pub(super) struct Mix {
+pub(crate) struct Mix {
     rng: Rng,
     cities: Vec<MemberId>,
     credentials: Vec<Credential>,
@@ -70,9 +70,9 @@ pub(super) struct Mix {
     /// are listed more than once, by one city or several.
     subjects: Vec<SubjectRef>,
     /// Rule ids of each city, for revisions and withdrawals.
-    pub(super) rules: Vec<Vec<LocalId>>,
-    pub(super) signals: u64,
-    pub(super) entries: u64,
+    pub(crate) rules: Vec<Vec<LocalId>>,
+    pub(crate) signals: u64,
+    pub(crate) entries: u64,
     /// Later events of streams already started, appended in random order.
     pending: Vec<(StreamId, Vec<Body>)>,
     text: Text,
@@ -82,7 +82,7 @@ pub(super) struct Mix {
 }
 
 impl Mix {
-    pub(super) fn new(seed: u64, events: u64) -> anyhow::Result<Self> {
+    pub(crate) fn new(seed: u64, events: u64) -> anyhow::Result<Self> {
         let cities = CITIES
             .iter()
             .map(|c| MemberId::from_code(*c))
@@ -149,12 +149,12 @@ impl Mix {
     }
 
     /// Puts an append back to be made later.
-    pub(super) fn defer(&mut self, stream: StreamId, bodies: Vec<Body>) {
+    pub(crate) fn defer(&mut self, stream: StreamId, bodies: Vec<Body>) {
         self.pending.push((stream, bodies));
     }
 
     /// The next append: a follow-up owed by an earlier stream, or a new story.
-    pub(super) fn next_append(&mut self) -> (StreamId, Vec<Body>) {
+    pub(crate) fn next_append(&mut self) -> (StreamId, Vec<Body>) {
         if !self.pending.is_empty() && self.rng.chance(0.45) {
             let i = self.rng.below(self.pending.len());
             return self.pending.swap_remove(i);

@@ -144,22 +144,30 @@ pub async fn info(conn: &Connection, a: &InfoArgs, format: Format) -> Result<()>
         return Ok(());
     }
     let total: u64 = info.counts.iter().map(|c| c.count).sum();
-    println!("position   {}", info.position);
-    println!("log head   {}", info.log_head);
-    println!("digest     {}", info.digest);
-    println!(
-        "events     {total} ({} ignored, {} of unknown kinds)",
-        info.ignored, info.skipped_unknown
-    );
     let snapshot = match info.snapshot_position {
         0 => "none".to_owned(),
         p => format!("at position {p}"),
     };
-    println!("snapshot   {snapshot}");
-    println!(
-        "entry keys {} live, {} destroyed by erasure",
-        info.entry_keys_live, info.entry_keys_destroyed
+    let mut fields = Table::fields();
+    fields.field("position", info.position);
+    fields.field("log head", info.log_head);
+    fields.field("digest", &info.digest);
+    fields.field(
+        "events",
+        format!(
+            "{total} ({} ignored, {} of unknown kinds)",
+            info.ignored, info.skipped_unknown
+        ),
     );
+    fields.field("snapshot", snapshot);
+    fields.field(
+        "entry keys",
+        format!(
+            "{} live, {} destroyed by erasure",
+            info.entry_keys_live, info.entry_keys_destroyed
+        ),
+    );
+    print!("{fields}");
     let mut origins = Table::new(["ORIGIN", "SEQ"]);
     for o in &info.origin_vector {
         origins.row(vec![o.origin.clone(), o.origin_seq.to_string()]);

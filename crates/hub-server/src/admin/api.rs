@@ -4,6 +4,7 @@
 //! counts by city and status, never names, subject references or decision texts.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -18,9 +19,6 @@ use serde_json::{json, Value};
 
 use super::AdminState;
 use crate::hub::Hub;
-
-/// Most blacklist entries counted per page while tallying.
-const COUNT_PAGE: u32 = 1000;
 
 /// The `/api/*` routes.
 pub fn routes() -> Router<AdminState> {
@@ -60,19 +58,23 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn with_hub(
+/// Answers from the hub on a blocking thread: every answer is a pass over part of the view
+/// under its read lock, which at a million events is too long to hold up the runtime's
+/// workers (and the live tails they serve).
+async fn with_hub(
     state: &AdminState,
-    answer: impl FnOnce(&Hub) -> Result<Value, hub_view::Error>,
+    answer: impl FnOnce(&Hub) -> Result<Value, hub_view::Error> + Send + 'static,
 ) -> Response {
-    let Some(hub) = state.hub() else {
+    let Some(hub) = state.hub().cloned() else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the node is opening its log",
         );
     };
-    match answer(hub) {
-        Ok(v) => Json(v).into_response(),
-        Err(e @ hub_view::Error::Invalid(_)) => error(StatusCode::BAD_REQUEST, e.to_string()),
+    match tokio::task::spawn_blocking(move || answer(&hub)).await {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e @ hub_view::Error::Invalid(_))) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -88,10 +90,15 @@ fn industry_name(raw: i32) -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// How old the status page's view digest may be while the view keeps moving. The digest
+/// is a pass over every entity: recomputed at every refresh of every open console it would
+/// cost a core at a million events. While the view stands still it is computed once.
+pub const DIGEST_MAX_AGE: Duration = Duration::from_secs(15);
+
 async fn status(State(state): State<AdminState>) -> Response {
     let ready = state.ready();
-    with_hub(&state, |hub| {
-        let info = hub.view.info(&pb::ViewInfoRequest::default())?;
+    with_hub(&state, move |hub| {
+        let (info, digest_position) = hub.view.info_with_recent_digest(DIGEST_MAX_AGE);
         let roster: Vec<Value> = hub
             .view
             .config()
@@ -120,6 +127,7 @@ async fn status(State(state): State<AdminState>) -> Response {
             "log_head": hub.log.head(),
             "position": info.position,
             "digest": info.digest,
+            "digest_position": digest_position,
             "origin_vector": info.origin_vector.iter().map(|o| json!({
                 "origin": o.origin, "seq": o.origin_seq,
             })).collect::<Vec<_>>(),
@@ -134,10 +142,11 @@ async fn status(State(state): State<AdminState>) -> Response {
             "roster": roster,
         }))
     })
+    .await
 }
 
 async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, |hub| {
+    with_hub(&state, move |hub| {
         let r = hub.view.recognition_matrix(&pb::RecognitionMatrixRequest {
             time: p.axes(),
             kind: 0,
@@ -153,10 +162,11 @@ async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
             })).collect::<Vec<_>>(),
         }))
     })
+    .await
 }
 
 async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, |hub| {
+    with_hub(&state, move |hub| {
         let periods = if p.periods == 0 { 8 } else { p.periods };
         let mut out = Vec::new();
         for industry in Industry::ALL {
@@ -179,10 +189,11 @@ async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
         }
         Ok(json!({ "industries": out }))
     })
+    .await
 }
 
 async fn alerts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, |hub| {
+    with_hub(&state, move |hub| {
         let r = hub.view.shortage_alerts(&pb::ShortageAlertsRequest {
             time: p.axes(),
             period: p.period.clone(),
@@ -203,6 +214,7 @@ async fn alerts(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
             })).collect::<Vec<_>>(),
         }))
     })
+    .await
 }
 
 fn report_row(r: &pb::JointReportRow) -> Value {
@@ -219,7 +231,7 @@ fn report_row(r: &pb::JointReportRow) -> Value {
 }
 
 async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, |hub| {
+    with_hub(&state, move |hub| {
         let r = hub.view.joint_report(&pb::JointReportRequest {
             time: p.axes(),
             period: p.period.clone(),
@@ -232,63 +244,32 @@ async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) 
             "totals": r.totals.iter().map(report_row).collect::<Vec<_>>(),
         }))
     })
+    .await
 }
 
 /// Counts of every city's entries by status: the only blacklist figures the console shows.
 async fn blacklist_counts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    let Some(hub) = state.hub().cloned() else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the node is opening its log",
-        );
-    };
-    // Paging through a large list is blocking work on the view: keep it off the runtime.
-    let answer = tokio::task::spawn_blocking(move || count_entries(&hub, &p)).await;
-    match answer {
-        Ok(Ok(v)) => Json(v).into_response(),
-        Ok(Err(e @ hub_view::Error::Invalid(_))) => error(StatusCode::BAD_REQUEST, e.to_string()),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    }
+    with_hub(&state, move |hub| {
+        let (counts, basis) = hub.view.entry_status_counts(p.axes().as_ref())?;
+        let cities: Vec<Value> = counts
+            .into_iter()
+            .map(|(city, by_status)| {
+                let by_status: BTreeMap<String, u64> = by_status
+                    .into_iter()
+                    .map(|(status, n)| (status_name(status), n))
+                    .collect();
+                json!({ "city": city.to_string(), "counts": by_status })
+            })
+            .collect();
+        Ok(json!({ "position": basis.position, "cities": cities }))
+    })
+    .await
 }
 
-fn count_entries(hub: &Hub, p: &Params) -> Result<Value, hub_view::Error> {
-    let position = hub.view.position();
-    let time = Some(pb::TimeAxes {
-        on_date: p.on_date.clone(),
-        at_position: position,
-        as_of: None,
-    });
-    let mut cities = Vec::new();
-    for member in &hub.view.config().roster.members {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-        let mut token = String::new();
-        loop {
-            let page = hub.view.list_entries(&pb::ListEntriesRequest {
-                time: time.clone(),
-                origin: member.code.to_string(),
-                status: 0,
-                page_size: COUNT_PAGE,
-                page_token: token,
-            })?;
-            for e in &page.entries {
-                let status = pb::EntryStatus::try_from(e.status)
-                    .map(|s| {
-                        s.as_str_name()
-                            .trim_start_matches("ENTRY_STATUS_")
-                            .to_ascii_lowercase()
-                    })
-                    .unwrap_or_else(|_| "unknown".into());
-                *counts.entry(status).or_default() += 1;
-            }
-            if page.next_page_token.is_empty() {
-                break;
-            }
-            token = page.next_page_token;
-        }
-        if !counts.is_empty() {
-            cities.push(json!({ "city": member.code.to_string(), "counts": counts }));
-        }
-    }
-    Ok(json!({ "position": position, "cities": cities }))
+/// A readable status name: `active`, `suspended`, …
+fn status_name(status: hub_types::fold::EntryStatus) -> String {
+    hub_view::status_to_proto(status)
+        .as_str_name()
+        .trim_start_matches("ENTRY_STATUS_")
+        .to_ascii_lowercase()
 }
