@@ -491,10 +491,18 @@ impl Inbox {
                     continue;
                 }
             };
+            let claimed = record.origin.clone();
             let record = match Record::parse(record) {
                 Ok(r) => r,
                 Err(e) => {
-                    quarantine.push((None, m.payload, format!("{where_}: bad record: {e}")));
+                    // A stranger's record is refused for who sent it, before what it holds.
+                    let reason = match claimed.parse::<MemberId>() {
+                        Ok(o) if !self.roster.contains(o) => {
+                            format!("{where_}: origin {o} is not in the roster")
+                        }
+                        _ => format!("{where_}: bad record: {e}"),
+                    };
+                    quarantine.push((None, m.payload, reason));
                     continue;
                 }
             };
