@@ -237,20 +237,11 @@ impl Inbox {
     /// fresh one: fetching by a topic id from before a broker restart can crash librdkafka
     /// (see `topic`). Fetching resumes once the watcher sees the topic after the loss.
     fn broker_lost(&mut self, seen: &Seen) {
-        if self.after_loss.waiting() {
-            return;
-        }
-        self.after_loss.lost(seen);
-        if let Err(e) = self.consumer.unassign() {
-            tracing::warn!(error = %e, "cannot pause consuming");
-        }
-        self.assigned.clear();
-        match self.config.consumer(&self.group, self.watermarks.clone()) {
-            Ok(fresh) => {
-                topic::drop_detached(std::mem::replace(&mut self.consumer, fresh));
-                tracing::info!(topic = %self.topic, "brokers lost; consuming again with a new client once the topic is seen");
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot make a new consumer; keeping the old one"),
+        let (config, group, watermarks) = (&self.config, &self.group, self.watermarks.clone());
+        let fresh = || config.consumer(group, watermarks);
+        if self.after_loss.replace(seen, &mut self.consumer, fresh) {
+            self.assigned.clear();
+            tracing::info!(topic = %self.topic, "brokers lost; consuming again with a new client once the topic is seen");
         }
     }
 

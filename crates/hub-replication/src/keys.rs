@@ -328,19 +328,10 @@ impl Gather {
     /// Stops fetching and replaces the consumer, as `Inbox::broker_lost` does and for the
     /// same reason (see `topic`); the topic is read again once seen after the loss.
     fn broker_lost(&mut self, seen: &Seen) {
-        if self.after_loss.waiting() {
-            return;
-        }
-        self.after_loss.lost(seen);
-        if let Err(e) = self.consumer.unassign() {
-            tracing::warn!(error = %e, "cannot pause the keys topic");
-        }
-        self.assigned = false;
-        match self.config.consumer(&self.group, DefaultConsumerContext) {
-            Ok(fresh) => topic::drop_detached(std::mem::replace(&mut self.consumer, fresh)),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot make a new keys consumer; keeping the old one")
-            }
+        let (config, group) = (&self.config, &self.group);
+        let fresh = || config.consumer(group, DefaultConsumerContext);
+        if self.after_loss.replace(seen, &mut self.consumer, fresh) {
+            self.assigned = false;
         }
     }
 

@@ -19,7 +19,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, StreamConsumer};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -93,6 +93,31 @@ impl AfterLoss {
                 true
             }
         }
+    }
+}
+
+impl AfterLoss {
+    /// Handles the loss of the brokers by `consumer`, once per loss: notes it, stops the
+    /// consumer's fetching and replaces it with `fresh()` (the old one is closed aside).
+    /// False when a loss is already being waited out, and nothing was done.
+    pub(crate) fn replace<C: ConsumerContext + 'static>(
+        &mut self,
+        seen: &Seen,
+        consumer: &mut StreamConsumer<C>,
+        fresh: impl FnOnce() -> Result<StreamConsumer<C>>,
+    ) -> bool {
+        if self.waiting() {
+            return false;
+        }
+        self.lost(seen);
+        if let Err(e) = consumer.unassign() {
+            tracing::warn!(error = %e, "cannot pause consuming");
+        }
+        match fresh() {
+            Ok(fresh) => drop_detached(std::mem::replace(consumer, fresh)),
+            Err(e) => tracing::warn!(error = %e, "cannot make a new consumer; keeping the old one"),
+        }
+        true
     }
 }
 
