@@ -45,13 +45,15 @@ pub struct EraseArgs {
     pub event_id: Option<EventId>,
 }
 
-/// Parses `--entry`: a stream of the blacklist family.
+/// Parses `--entry`: a stream of a family with personal fields (blacklist, white-list
+/// entry or award).
 pub fn parse_entry(s: &str) -> Result<StreamId, String> {
     let stream: StreamId = s.parse().map_err(|e: ValidationError| e.to_string())?;
-    if stream.family() != Family::Blacklist {
+    if !stream.family().is_personal() {
         return Err(format!(
-            "expected a blacklist entry's stream blacklist/<member>/<entry_id>, got the {} \
-             stream {s:?}",
+            "expected the stream of a blacklist entry, white-list entry or award \
+             (blacklist/<member>/<entry_id>, whitelist/<member>/<entry_id>, \
+             award/<member>/<award_id>), got the {} stream {s:?}",
             stream.family()
         ));
     }
@@ -95,15 +97,25 @@ pub fn erasure(a: &EraseArgs) -> Result<Erasure> {
             ))
         }
     };
-    let body = pb::EventBody {
-        kind: Some(pb::event_body::Kind::BlacklistEntryErased(
-            pb::BlacklistEntryErased {
-                entry_id,
-                reason: reason as i32,
-                order_ref: order_ref.clone(),
-            },
-        )),
+    let wire_reason = reason as i32;
+    let kind = match stream.family() {
+        Family::Whitelist => pb::event_body::Kind::WhitelistEntryErased(pb::WhitelistEntryErased {
+            entry_id,
+            reason: wire_reason,
+            order_ref: order_ref.clone(),
+        }),
+        Family::Award => pb::event_body::Kind::AwardErased(pb::AwardErased {
+            award_id: entry_id,
+            reason: wire_reason,
+            order_ref: order_ref.clone(),
+        }),
+        _ => pb::event_body::Kind::BlacklistEntryErased(pb::BlacklistEntryErased {
+            entry_id,
+            reason: wire_reason,
+            order_ref: order_ref.clone(),
+        }),
     };
+    let body = pb::EventBody { kind: Some(kind) };
     body_from_proto(&body)
         .and_then(|b| b.check_stream(&stream))
         .map_err(|e| invalid(&stream, &e))?;

@@ -12,7 +12,8 @@ use hub_proto::convert::{body_from_proto, timestamp_from_proto};
 use hub_proto::pb;
 use hub_proto::pb::subscribe_response::Item;
 use hub_types::event::{EntryTransition, Personal};
-use hub_types::{Body, EventKind, MemberId};
+use hub_types::values::{ErasureReason, Text};
+use hub_types::{Body, EventKind, LocalId, MemberId};
 use serde_json::{json, Value};
 use tonic::{Code, Status};
 
@@ -133,10 +134,7 @@ pub fn summarize(body: &Body) -> String {
         Body::BlacklistEntryAdded(a) => format!(
             "{}: {} {} {}..{} ({})",
             a.entry_id,
-            match &a.personal {
-                Personal::Plain(p) => p.subject_display.to_string(),
-                Personal::Sealed(_) => "[sealed]".to_owned(),
-            },
+            display(&a.personal),
             name(&a.category),
             a.effective_from,
             a.expires_at,
@@ -148,18 +146,69 @@ pub fn summarize(body: &Body) -> String {
             transition: t,
             reason,
         } => transition(&format!("revoked ({})", name(reason)), t),
-        Body::BlacklistEntryErased(e) => format!(
-            "{}: personal data erased ({}{})",
-            e.entry_id,
-            name(&e.reason),
-            if e.order_ref.as_str().is_empty() {
-                String::new()
-            } else {
-                format!(" {}", e.order_ref)
-            }
+        Body::BlacklistEntryErased(e) | Body::WhitelistEntryErased(e) => {
+            erased(&e.entry_id, e.reason, &e.order_ref)
+        }
+        Body::WhitelistEntryAdded(a) => format!(
+            "{}: {} tier {} of {} {}..{} ({})",
+            a.entry_id,
+            display(&a.personal),
+            a.tier.as_str().to_uppercase(),
+            a.scheme,
+            a.valid_from,
+            a.valid_until,
+            a.basis_ref
         ),
+        Body::WhitelistEntryRenewed(r) => format!(
+            "{} renewed until {} ({})",
+            r.entry_id, r.valid_until, r.basis_ref
+        ),
+        Body::WhitelistEntryRemoved(r) => format!(
+            "{} removed from {}: {}",
+            r.entry_id, r.effective_at, r.reason
+        ),
+        Body::AwardGranted(g) => format!(
+            "{}: {} {} {} {} {} CNY {}..{} ({})",
+            g.award_id,
+            display(&g.personal),
+            g.programme_code,
+            g.category.as_str(),
+            g.level.as_str(),
+            g.amount_cny,
+            g.funded_from,
+            g.funded_until,
+            g.decision_ref
+        ),
+        Body::AwardAmended(a) => format!(
+            "{} amended: {} CNY {}..{} ({})",
+            a.award_id, a.amount_cny, a.funded_from, a.funded_until, a.decision_ref
+        ),
+        Body::AwardWithdrawn(w) => format!(
+            "{} {} from {}: {}",
+            w.award_id,
+            w.outcome.as_str().replace('_', " "),
+            w.effective_at,
+            w.reason
+        ),
+        Body::AwardErased(e) => erased(&e.award_id, e.reason, &e.order_ref),
         Body::Unknown => "(a kind this hubctl does not know)".to_owned(),
     }
+}
+
+fn display(p: &Personal) -> String {
+    match p {
+        Personal::Plain(p) => p.subject_display.to_string(),
+        Personal::Sealed(_) => "[sealed]".to_owned(),
+    }
+}
+
+fn erased(id: &LocalId, reason: ErasureReason, order_ref: &Text) -> String {
+    let order = if order_ref.as_str().is_empty() {
+        String::new()
+    } else {
+        format!(" {order_ref}")
+    };
+    format!("{id}: personal data erased ({}{order})", name(&reason))
 }
 
 /// The snake_case name serde gives a domain enum.

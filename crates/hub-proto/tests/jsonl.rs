@@ -30,6 +30,14 @@ fn stream_for(body: &Body, owner: MemberId) -> StreamId {
             StreamId::blacklist(owner, transition.entry_id.clone())
         }
         Body::BlacklistEntryErased(e) => StreamId::blacklist(owner, e.entry_id.clone()),
+        Body::WhitelistEntryAdded(a) => StreamId::whitelist(owner, a.entry_id.clone()),
+        Body::WhitelistEntryRenewed(r) => StreamId::whitelist(owner, r.entry_id.clone()),
+        Body::WhitelistEntryRemoved(r) => StreamId::whitelist(owner, r.entry_id.clone()),
+        Body::WhitelistEntryErased(e) => StreamId::whitelist(owner, e.entry_id.clone()),
+        Body::AwardGranted(g) => StreamId::award(owner, g.award_id.clone()),
+        Body::AwardAmended(a) => StreamId::award(owner, a.award_id.clone()),
+        Body::AwardWithdrawn(w) => StreamId::award(owner, w.award_id.clone()),
+        Body::AwardErased(e) => StreamId::award(owner, e.award_id.clone()),
     }
 }
 

@@ -19,7 +19,7 @@ use std::time::Duration;
 use hub_audit::{SigningKey, VerifyingKey};
 use hub_log::vault::{self, Change, Inserted, Vault};
 use hub_proto::pb;
-use hub_types::{Family, MemberId, StreamId};
+use hub_types::{MemberId, StreamId};
 use prost::Message;
 use rdkafka::consumer::{Consumer, DefaultConsumerContext, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -364,7 +364,7 @@ impl Gather {
                 })
             }
         };
-        if stream.family() != Family::Blacklist {
+        if !stream.family().is_personal() {
             return Err(Error::EntryKeyFamily(stream));
         }
         let origin = stream.owner();

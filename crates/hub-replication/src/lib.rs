@@ -90,8 +90,8 @@ pub enum Error {
         /// Why it is not a stream.
         reason: hub_types::ValidationError,
     },
-    /// A shared entry key of a stream other than a blacklist entry.
-    #[error("{0}: only blacklist entries have keys")]
+    /// A shared entry key of a stream without personal fields.
+    #[error("{0}: only blacklist, white-list entries and awards have keys")]
     EntryKeyFamily(StreamId),
     /// A shared entry key of an origin the roster does not list.
     #[error("{stream}: origin {origin} is not on the roster")]

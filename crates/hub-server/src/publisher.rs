@@ -1,5 +1,6 @@
 //! `talenthub.v1.Publisher`: appends for the node's own city.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use hub_proto::pb::publisher_server::Publisher;
 use hub_types::event::Personal;
 use hub_types::roster::Roster;
 use hub_types::values::Issuer;
-use hub_types::{Body, Family, NewEvent, Quoted, StreamId, ValidationError};
+use hub_types::{Body, NewEvent, Quoted, StreamId, ValidationError};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -49,7 +50,9 @@ async fn append_one(
             ),
         )));
     }
-    let (stream, expected, mut events) = append_request_from_proto(req).map_err(|e| invalid(&e))?;
+    let req = subjects_from_national_ids(hub, req)?;
+    let (stream, expected, mut events) =
+        append_request_from_proto(&req).map_err(|e| invalid(&e))?;
     hub.auth.check(caller, Action::Append(&stream))?;
     check_issuers(&hub.view.config().roster, &stream, &events).map_err(|e| invalid(&e))?;
     check_references(hub, &stream, &events).await?;
@@ -139,11 +142,61 @@ async fn check_references(hub: &Hub, stream: &StreamId, events: &[NewEvent]) -> 
     Err(status)
 }
 
-/// Seals the personal fields of a blacklist entry under the entry's key before they are
-/// stored, and refuses new events for an entry whose personal data is erased (a retry of
-/// stored ones goes on to the log, which answers it as a duplicate).
+/// Turns the `national_id` of new white-list entries and awards into their `subject_ref`
+/// with the alliance key. The number goes no further than this function: it is never
+/// stored, logged or echoed, and an error names only the field.
+fn subjects_from_national_ids<'a>(
+    hub: &Hub,
+    req: &'a pb::AppendRequest,
+) -> Result<Cow<'a, pb::AppendRequest>, Status> {
+    use pb::event_body::Kind;
+    let named = |e: &pb::Event| match e.body.as_ref().and_then(|b| b.kind.as_ref()) {
+        Some(Kind::WhitelistEntryAdded(a)) => !a.national_id.is_empty(),
+        Some(Kind::AwardGranted(g)) => !g.national_id.is_empty(),
+        _ => false,
+    };
+    if !req.events.iter().any(named) {
+        return Ok(Cow::Borrowed(req));
+    }
+    let mut req = req.clone();
+    for (i, event) in req.events.iter_mut().enumerate() {
+        let (kind, subject_ref, national_id) =
+            match event.body.as_mut().and_then(|b| b.kind.as_mut()) {
+                Some(Kind::WhitelistEntryAdded(a)) => (
+                    "whitelist_entry_added",
+                    &mut a.subject_ref,
+                    &mut a.national_id,
+                ),
+                Some(Kind::AwardGranted(g)) => {
+                    ("award_granted", &mut g.subject_ref, &mut g.national_id)
+                }
+                _ => continue,
+            };
+        if national_id.is_empty() {
+            continue;
+        }
+        let field = format!("events[{i}].body.{kind}.national_id");
+        if !subject_ref.is_empty() {
+            return Err(invalid(&ValidationError::new(
+                field,
+                "give subject_ref or national_id, not both",
+            )));
+        }
+        let subject = hub
+            .alliance_key
+            .subject_ref(national_id)
+            .map_err(|e| invalid(&ValidationError::new(field, e.reason)))?;
+        *subject_ref = subject.to_string();
+        national_id.clear();
+    }
+    Ok(Cow::Owned(req))
+}
+
+/// Seals the personal fields of a blacklist, white-list entry or award under the entity's
+/// key before they are stored, and refuses new events for an entity whose personal data is
+/// erased (a retry of stored ones goes on to the log, which answers it as a duplicate).
 fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Result<(), Status> {
-    if stream.family() != Family::Blacklist {
+    if !stream.family().is_personal() {
         return Ok(());
     }
     let Some(keys) = hub.view.vault() else {
@@ -165,20 +218,24 @@ fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Resul
         }
     }
     for (i, event) in events.iter_mut().enumerate() {
-        let Body::BlacklistEntryAdded(added) = &mut event.body else {
-            continue;
+        let kind = event.body.kind();
+        let personal = match &mut event.body {
+            Body::BlacklistEntryAdded(a) => &mut a.personal,
+            Body::WhitelistEntryAdded(a) => &mut a.personal,
+            Body::AwardGranted(g) => &mut g.personal,
+            _ => continue,
         };
-        let fields = match &added.personal {
+        let fields = match personal {
             Personal::Plain(fields) => fields,
             Personal::Sealed(_) => {
                 return Err(invalid(&ValidationError::new(
-                    format!("events[{i}].body.blacklist_entry_added.sealed"),
-                    "is set by the hub; send subject_display and decision_summary in the clear",
+                    format!("events[{i}].body.{}.sealed", kind.as_str()),
+                    "is set by the hub; send the personal fields in the clear",
                 )))
             }
         };
         let key = keys.get_or_create(stream).map_err(from_vault)?;
-        added.personal = Personal::Sealed(vault::seal(&key, stream, fields));
+        *personal = Personal::Sealed(vault::seal(&key, stream, fields));
     }
     Ok(())
 }

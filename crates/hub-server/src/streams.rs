@@ -62,7 +62,7 @@ fn to_wire(events: Vec<StoredEvent>, access: Access) -> Vec<pb::Event> {
         .collect()
 }
 
-/// Hides the personal fields of blacklist events from callers without access to them.
+/// Hides the personal fields of blacklist, white-list and award events from callers without access to them.
 /// The event stays recognisable (kind, stream, positions, dates) for operating the node.
 fn visible(mut event: pb::Event, access: Access) -> pb::Event {
     use pb::event_body::Kind;
@@ -83,6 +83,28 @@ fn visible(mut event: pb::Event, access: Access) -> pb::Event {
         Some(Kind::BlacklistEntrySuspended(s)) => s.appeal_ref = HIDDEN.into(),
         Some(Kind::BlacklistEntryReinstated(r)) => r.note = HIDDEN.into(),
         Some(Kind::BlacklistEntryRevoked(r)) => r.note = HIDDEN.into(),
+        Some(Kind::WhitelistEntryAdded(a)) => {
+            a.subject_ref = HIDDEN.into();
+            a.subject_display = HIDDEN.into();
+            a.sealed = None;
+            a.basis_ref = HIDDEN.into();
+        }
+        Some(Kind::WhitelistEntryRenewed(r)) => r.basis_ref = HIDDEN.into(),
+        Some(Kind::WhitelistEntryRemoved(r)) => r.reason = HIDDEN.into(),
+        Some(Kind::WhitelistEntryErased(e)) => e.order_ref = HIDDEN.into(),
+        Some(Kind::AwardGranted(g)) => {
+            g.subject_ref = HIDDEN.into();
+            g.subject_display = HIDDEN.into();
+            g.sealed = None;
+            g.project_title = HIDDEN.into();
+            g.decision_ref = HIDDEN.into();
+        }
+        Some(Kind::AwardAmended(a)) => {
+            a.project_title = HIDDEN.into();
+            a.decision_ref = HIDDEN.into();
+        }
+        Some(Kind::AwardWithdrawn(w)) => w.reason = HIDDEN.into(),
+        Some(Kind::AwardErased(e)) => e.order_ref = HIDDEN.into(),
         _ => {}
     }
     event

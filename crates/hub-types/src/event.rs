@@ -1,4 +1,4 @@
-//! Event bodies of the three families and the envelope they travel in.
+//! Event bodies of the four families and the envelope they travel in.
 
 use serde::{Deserialize, Serialize};
 
@@ -6,8 +6,9 @@ use crate::error::{Quoted, Result, ValidationError};
 use crate::ids::{EventId, Family, LocalId, MemberId, OriginSeq, Position, StreamId, SubjectRef};
 use crate::time::{Date, Period, Timestamp};
 use crate::values::{
-    BlacklistCategory, CloseReason, Credential, Education, ErasureReason, Industry, Issuer,
-    MaskedName, OccupationCode, PayBand, RevokeReason, Text,
+    AwardCategory, AwardEnd, AwardLevel, BlacklistCategory, CloseReason, Credential, Education,
+    ErasureReason, Industry, Issuer, MaskedName, OccupationCode, PayBand, RevokeReason, Text,
+    WhitelistTier,
 };
 
 /// A city recognises a credential issued by another city (or any member city).
@@ -130,17 +131,7 @@ impl TryFrom<AddedFields> for BlacklistEntryAdded {
     type Error = String;
 
     fn try_from(f: AddedFields) -> std::result::Result<Self, String> {
-        let personal = match (f.sealed, f.subject_display) {
-            (Some(sealed), None) if f.decision_summary.is_none() => Personal::Sealed(sealed),
-            (None, Some(subject_display)) => Personal::Plain(PersonalFields {
-                subject_display,
-                decision_summary: f.decision_summary.unwrap_or_default(),
-            }),
-            (Some(_), _) => {
-                return Err("give either sealed or subject_display and decision_summary".into())
-            }
-            (None, None) => return Err("missing field `subject_display`".into()),
-        };
+        let personal = Personal::from_parts(f.sealed, f.subject_display, f.decision_summary)?;
         Ok(Self {
             entry_id: f.entry_id,
             subject_ref: f.subject_ref,
@@ -157,10 +148,7 @@ impl TryFrom<AddedFields> for BlacklistEntryAdded {
 
 impl From<BlacklistEntryAdded> for AddedFields {
     fn from(a: BlacklistEntryAdded) -> Self {
-        let (subject_display, decision_summary, sealed) = match a.personal {
-            Personal::Plain(p) => (Some(p.subject_display), Some(p.decision_summary), None),
-            Personal::Sealed(s) => (None, None, Some(s)),
-        };
+        let (subject_display, decision_summary, sealed) = a.personal.into_parts();
         Self {
             entry_id: a.entry_id,
             subject_ref: a.subject_ref,
@@ -208,6 +196,37 @@ pub enum Personal {
     Sealed(Sealed),
 }
 
+impl Personal {
+    /// Builds the personal fields from their JSON parts: `sealed` alone, or
+    /// `subject_display` with an optional `decision_summary`.
+    fn from_parts(
+        sealed: Option<Sealed>,
+        subject_display: Option<MaskedName>,
+        decision_summary: Option<Text>,
+    ) -> std::result::Result<Self, String> {
+        match (sealed, subject_display) {
+            (Some(sealed), None) if decision_summary.is_none() => Ok(Self::Sealed(sealed)),
+            (None, Some(subject_display)) => Ok(Self::Plain(PersonalFields {
+                subject_display,
+                decision_summary: decision_summary.unwrap_or_default(),
+            })),
+            (Some(_), _) => Err(
+                "give either sealed or subject_display and the other personal fields in the clear"
+                    .into(),
+            ),
+            (None, None) => Err("missing field `subject_display`".into()),
+        }
+    }
+
+    /// The JSON parts: display name and summary in the clear, or the sealed fields.
+    fn into_parts(self) -> (Option<MaskedName>, Option<Text>, Option<Sealed>) {
+        match self {
+            Self::Plain(p) => (Some(p.subject_display), Some(p.decision_summary), None),
+            Self::Sealed(s) => (None, None, Some(s)),
+        }
+    }
+}
+
 /// The personal data of a blacklist entry is erased: its key is destroyed on every node
 /// the event reaches. The entry stays in the history, without the person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +251,244 @@ pub struct EntryTransition {
     pub note: Text,
     /// Day it takes effect.
     pub effective_at: Date,
+}
+
+/// A city certifies a high-end talent on its white list (高端人才白名单); the other cities
+/// accept the certification (审核认定制).
+///
+/// In JSON the display name sits beside the others: `subject_display` in the clear, or
+/// `sealed` as the hub stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "WhitelistFields", into = "WhitelistFields")]
+pub struct WhitelistEntryAdded {
+    /// The entry, equal to the last part of its stream.
+    pub entry_id: LocalId,
+    /// Keyed hash of the person's national ID.
+    pub subject_ref: SubjectRef,
+    /// The masked display name (the summary stays empty), sealed as the hub stores it.
+    pub personal: Personal,
+    /// The tier certified.
+    pub tier: WhitelistTier,
+    /// The certifying scheme (e.g. `shanghai-overseas-high-end`).
+    pub scheme: Text,
+    /// First day the certification is in force.
+    pub valid_from: Date,
+    /// Last day the certification is in force.
+    pub valid_until: Date,
+    /// The certifying document's reference.
+    pub basis_ref: Text,
+}
+
+/// The serde shape of [`WhitelistEntryAdded`], with the personal field flattened.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhitelistFields {
+    entry_id: LocalId,
+    subject_ref: SubjectRef,
+    #[serde(default)]
+    subject_display: Option<MaskedName>,
+    #[serde(default)]
+    sealed: Option<Sealed>,
+    tier: WhitelistTier,
+    scheme: Text,
+    valid_from: Date,
+    valid_until: Date,
+    basis_ref: Text,
+}
+
+impl TryFrom<WhitelistFields> for WhitelistEntryAdded {
+    type Error = String;
+
+    fn try_from(f: WhitelistFields) -> std::result::Result<Self, String> {
+        Ok(Self {
+            personal: Personal::from_parts(f.sealed, f.subject_display, None)?,
+            entry_id: f.entry_id,
+            subject_ref: f.subject_ref,
+            tier: f.tier,
+            scheme: f.scheme,
+            valid_from: f.valid_from,
+            valid_until: f.valid_until,
+            basis_ref: f.basis_ref,
+        })
+    }
+}
+
+impl From<WhitelistEntryAdded> for WhitelistFields {
+    fn from(a: WhitelistEntryAdded) -> Self {
+        let (subject_display, _, sealed) = a.personal.into_parts();
+        Self {
+            entry_id: a.entry_id,
+            subject_ref: a.subject_ref,
+            subject_display,
+            sealed,
+            tier: a.tier,
+            scheme: a.scheme,
+            valid_from: a.valid_from,
+            valid_until: a.valid_until,
+            basis_ref: a.basis_ref,
+        }
+    }
+}
+
+/// A white-list certification is extended to a new last day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhitelistEntryRenewed {
+    /// The entry concerned.
+    pub entry_id: LocalId,
+    /// The new last day in force.
+    pub valid_until: Date,
+    /// The renewing document's reference.
+    pub basis_ref: Text,
+}
+
+/// A white-list entry is removed from a date on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhitelistEntryRemoved {
+    /// The entry concerned.
+    pub entry_id: LocalId,
+    /// Why.
+    pub reason: Text,
+    /// First day the entry is no longer in force.
+    pub effective_at: Date,
+}
+
+/// A city funds a person under a talent programme or research project.
+///
+/// In JSON the display name sits beside the others: `subject_display` in the clear, or
+/// `sealed` as the hub stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "GrantedFields", into = "GrantedFields")]
+pub struct AwardGranted {
+    /// The award, equal to the last part of its stream.
+    pub award_id: LocalId,
+    /// Keyed hash of the person's national ID.
+    pub subject_ref: SubjectRef,
+    /// The masked display name (the summary stays empty), sealed as the hub stores it.
+    pub personal: Personal,
+    /// The programme's code (e.g. `sh-pujiang`).
+    pub programme_code: Text,
+    /// Talent programme or research project.
+    pub category: AwardCategory,
+    /// The granting government's level.
+    pub level: AwardLevel,
+    /// The project's title.
+    pub project_title: Text,
+    /// The funding in CNY.
+    pub amount_cny: u64,
+    /// First day funded.
+    pub funded_from: Date,
+    /// Last day funded.
+    pub funded_until: Date,
+    /// The granting decision's reference.
+    pub decision_ref: Text,
+}
+
+/// The serde shape of [`AwardGranted`], with the personal field flattened.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantedFields {
+    award_id: LocalId,
+    subject_ref: SubjectRef,
+    #[serde(default)]
+    subject_display: Option<MaskedName>,
+    #[serde(default)]
+    sealed: Option<Sealed>,
+    programme_code: Text,
+    category: AwardCategory,
+    level: AwardLevel,
+    project_title: Text,
+    amount_cny: u64,
+    funded_from: Date,
+    funded_until: Date,
+    decision_ref: Text,
+}
+
+impl TryFrom<GrantedFields> for AwardGranted {
+    type Error = String;
+
+    fn try_from(f: GrantedFields) -> std::result::Result<Self, String> {
+        Ok(Self {
+            personal: Personal::from_parts(f.sealed, f.subject_display, None)?,
+            award_id: f.award_id,
+            subject_ref: f.subject_ref,
+            programme_code: f.programme_code,
+            category: f.category,
+            level: f.level,
+            project_title: f.project_title,
+            amount_cny: f.amount_cny,
+            funded_from: f.funded_from,
+            funded_until: f.funded_until,
+            decision_ref: f.decision_ref,
+        })
+    }
+}
+
+impl From<AwardGranted> for GrantedFields {
+    fn from(a: AwardGranted) -> Self {
+        let (subject_display, _, sealed) = a.personal.into_parts();
+        Self {
+            award_id: a.award_id,
+            subject_ref: a.subject_ref,
+            subject_display,
+            sealed,
+            programme_code: a.programme_code,
+            category: a.category,
+            level: a.level,
+            project_title: a.project_title,
+            amount_cny: a.amount_cny,
+            funded_from: a.funded_from,
+            funded_until: a.funded_until,
+            decision_ref: a.decision_ref,
+        }
+    }
+}
+
+/// An award's title, amount or funding period is changed by a later decision. The
+/// programme, category and level stay: a different programme is a different award.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwardAmended {
+    /// The award concerned.
+    pub award_id: LocalId,
+    /// The project's title.
+    pub project_title: Text,
+    /// The funding in CNY.
+    pub amount_cny: u64,
+    /// First day funded.
+    pub funded_from: Date,
+    /// Last day funded.
+    pub funded_until: Date,
+    /// The amending decision's reference.
+    pub decision_ref: Text,
+}
+
+/// An award ends early: withdrawn, or clawed back as a sanction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwardWithdrawn {
+    /// The award concerned.
+    pub award_id: LocalId,
+    /// Withdrawn or clawed back.
+    pub outcome: AwardEnd,
+    /// Why.
+    pub reason: Text,
+    /// First day the award is no longer in force.
+    pub effective_at: Date,
+}
+
+/// The personal data of an award is erased, as [`EntryErased`] for an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwardErased {
+    /// The award concerned.
+    pub award_id: LocalId,
+    /// Why.
+    pub reason: ErasureReason,
+    /// The order's reference; required when `reason` is an order.
+    #[serde(default)]
+    pub order_ref: Text,
 }
 
 /// What happened: one event kind. `Unknown` stands for a kind this build does not know;
@@ -265,6 +522,22 @@ pub enum Body {
     },
     /// See [`EntryErased`].
     BlacklistEntryErased(EntryErased),
+    /// See [`WhitelistEntryAdded`].
+    WhitelistEntryAdded(WhitelistEntryAdded),
+    /// See [`WhitelistEntryRenewed`].
+    WhitelistEntryRenewed(WhitelistEntryRenewed),
+    /// See [`WhitelistEntryRemoved`].
+    WhitelistEntryRemoved(WhitelistEntryRemoved),
+    /// The personal data of a white-list entry is erased, as for a blacklist entry.
+    WhitelistEntryErased(EntryErased),
+    /// See [`AwardGranted`].
+    AwardGranted(AwardGranted),
+    /// See [`AwardAmended`].
+    AwardAmended(AwardAmended),
+    /// See [`AwardWithdrawn`].
+    AwardWithdrawn(AwardWithdrawn),
+    /// See [`AwardErased`].
+    AwardErased(AwardErased),
     /// A kind this build does not know.
     Unknown,
 }
@@ -293,13 +566,29 @@ pub enum EventKind {
     BlacklistEntryRevoked,
     /// `blacklist_entry_erased`
     BlacklistEntryErased,
+    /// `whitelist_entry_added`
+    WhitelistEntryAdded,
+    /// `whitelist_entry_renewed`
+    WhitelistEntryRenewed,
+    /// `whitelist_entry_removed`
+    WhitelistEntryRemoved,
+    /// `whitelist_entry_erased`
+    WhitelistEntryErased,
+    /// `award_granted`
+    AwardGranted,
+    /// `award_amended`
+    AwardAmended,
+    /// `award_withdrawn`
+    AwardWithdrawn,
+    /// `award_erased`
+    AwardErased,
     /// A kind this build does not know.
     Unknown,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 19] = [
         Self::CredentialRecognized,
         Self::RecognitionWithdrawn,
         Self::DemandSignalPublished,
@@ -310,6 +599,14 @@ impl EventKind {
         Self::BlacklistEntryReinstated,
         Self::BlacklistEntryRevoked,
         Self::BlacklistEntryErased,
+        Self::WhitelistEntryAdded,
+        Self::WhitelistEntryRenewed,
+        Self::WhitelistEntryRemoved,
+        Self::WhitelistEntryErased,
+        Self::AwardGranted,
+        Self::AwardAmended,
+        Self::AwardWithdrawn,
+        Self::AwardErased,
         Self::Unknown,
     ];
 
@@ -326,6 +623,14 @@ impl EventKind {
             Self::BlacklistEntryReinstated => "blacklist_entry_reinstated",
             Self::BlacklistEntryRevoked => "blacklist_entry_revoked",
             Self::BlacklistEntryErased => "blacklist_entry_erased",
+            Self::WhitelistEntryAdded => "whitelist_entry_added",
+            Self::WhitelistEntryRenewed => "whitelist_entry_renewed",
+            Self::WhitelistEntryRemoved => "whitelist_entry_removed",
+            Self::WhitelistEntryErased => "whitelist_entry_erased",
+            Self::AwardGranted => "award_granted",
+            Self::AwardAmended => "award_amended",
+            Self::AwardWithdrawn => "award_withdrawn",
+            Self::AwardErased => "award_erased",
             Self::Unknown => "unknown",
         }
     }
@@ -347,6 +652,13 @@ impl EventKind {
             | Self::BlacklistEntryReinstated
             | Self::BlacklistEntryRevoked
             | Self::BlacklistEntryErased => Some(Family::Blacklist),
+            Self::WhitelistEntryAdded
+            | Self::WhitelistEntryRenewed
+            | Self::WhitelistEntryRemoved
+            | Self::WhitelistEntryErased => Some(Family::Whitelist),
+            Self::AwardGranted | Self::AwardAmended | Self::AwardWithdrawn | Self::AwardErased => {
+                Some(Family::Award)
+            }
             Self::Unknown => None,
         }
     }
@@ -357,14 +669,22 @@ impl EventKind {
         match self {
             Self::CredentialRecognized
             | Self::DemandSignalPublished
-            | Self::BlacklistEntryAdded => Some(true),
+            | Self::BlacklistEntryAdded
+            | Self::WhitelistEntryAdded
+            | Self::AwardGranted => Some(true),
             Self::RecognitionWithdrawn
             | Self::DemandSignalRevised
             | Self::DemandSignalClosed
             | Self::BlacklistEntrySuspended
             | Self::BlacklistEntryReinstated
             | Self::BlacklistEntryRevoked
-            | Self::BlacklistEntryErased => Some(false),
+            | Self::BlacklistEntryErased
+            | Self::WhitelistEntryRenewed
+            | Self::WhitelistEntryRemoved
+            | Self::WhitelistEntryErased
+            | Self::AwardAmended
+            | Self::AwardWithdrawn
+            | Self::AwardErased => Some(false),
             Self::Unknown => None,
         }
     }
@@ -384,6 +704,14 @@ impl Body {
             Self::BlacklistEntryReinstated(_) => EventKind::BlacklistEntryReinstated,
             Self::BlacklistEntryRevoked { .. } => EventKind::BlacklistEntryRevoked,
             Self::BlacklistEntryErased(_) => EventKind::BlacklistEntryErased,
+            Self::WhitelistEntryAdded(_) => EventKind::WhitelistEntryAdded,
+            Self::WhitelistEntryRenewed(_) => EventKind::WhitelistEntryRenewed,
+            Self::WhitelistEntryRemoved(_) => EventKind::WhitelistEntryRemoved,
+            Self::WhitelistEntryErased(_) => EventKind::WhitelistEntryErased,
+            Self::AwardGranted(_) => EventKind::AwardGranted,
+            Self::AwardAmended(_) => EventKind::AwardAmended,
+            Self::AwardWithdrawn(_) => EventKind::AwardWithdrawn,
+            Self::AwardErased(_) => EventKind::AwardErased,
             Self::Unknown => EventKind::Unknown,
         }
     }
@@ -398,7 +726,14 @@ impl Body {
                 Some(&t.entry_id)
             }
             Self::BlacklistEntryRevoked { transition, .. } => Some(&transition.entry_id),
-            Self::BlacklistEntryErased(e) => Some(&e.entry_id),
+            Self::BlacklistEntryErased(e) | Self::WhitelistEntryErased(e) => Some(&e.entry_id),
+            Self::WhitelistEntryAdded(a) => Some(&a.entry_id),
+            Self::WhitelistEntryRenewed(r) => Some(&r.entry_id),
+            Self::WhitelistEntryRemoved(r) => Some(&r.entry_id),
+            Self::AwardGranted(a) => Some(&a.award_id),
+            Self::AwardAmended(a) => Some(&a.award_id),
+            Self::AwardWithdrawn(w) => Some(&w.award_id),
+            Self::AwardErased(e) => Some(&e.award_id),
             Self::CredentialRecognized(_) | Self::RecognitionWithdrawn(_) | Self::Unknown => None,
         }
     }
@@ -425,10 +760,10 @@ impl Body {
         }
         if let (Some(id), Some(expected)) = (self.local_id(), stream.local()) {
             if id != expected {
-                let field = if family == Family::Demand {
-                    "signal_id"
-                } else {
-                    "entry_id"
+                let field = match family {
+                    Family::Demand => "signal_id",
+                    Family::Award => "award_id",
+                    _ => "entry_id",
                 };
                 return Err(ValidationError::new(
                     format!("{}.{field}", kind.as_str()),

@@ -13,12 +13,17 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::event::{
-    BlacklistEntryAdded, Body, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased,
-    EntryTransition, Event, EventKind, RecognitionWithdrawn,
+    AwardAmended, AwardErased, AwardWithdrawn, BlacklistEntryAdded, Body, CredentialRecognized,
+    DemandSignalClosed, DemandTerms, EntryErased, EntryTransition, Event, EventKind,
+    RecognitionWithdrawn, WhitelistEntryRemoved, WhitelistEntryRenewed,
 };
 use crate::ids::{LocalId, MemberId, Position, SubjectRef};
 use crate::time::Date;
 use crate::values::{Credential, CredentialKind, RevokeReason};
+
+mod register;
+
+pub use register::{Award, AwardStatus, WhitelistEntry, WhitelistStatus};
 
 /// Every version of one entity, oldest first, each tagged with the position that made it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,13 +230,13 @@ pub enum Applied {
 
 /// Key of a recognition rule: recognising city and rule id.
 pub type RuleKey = (MemberId, LocalId);
-/// Key of a demand signal or blacklist entry: origin and local id.
+/// Key of a demand signal, blacklist or white-list entry or award: origin and local id.
 pub type EntityKey = (MemberId, LocalId);
 
 /// Key of the recognition index: recognising city and credential kind, code and level.
 pub type CredentialKey = (MemberId, CredentialKind, String, String);
 
-/// The shared view: every entity of the three families, versioned by position.
+/// The shared view: every entity of the four families, versioned by position.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ViewState {
     /// Recognition rules by (recognizer, rule id).
@@ -244,6 +249,14 @@ pub struct ViewState {
     pub rules_by_credential: BTreeMap<CredentialKey, Vec<RuleKey>>,
     /// Entries by subject, each list in key order (origin, then entry id).
     pub entries_by_subject: BTreeMap<SubjectRef, Vec<EntityKey>>,
+    /// White-list entries by (origin, entry id).
+    pub whitelist: BTreeMap<EntityKey, History<WhitelistEntry>>,
+    /// White-list entries by subject, each list in key order.
+    pub whitelist_by_subject: BTreeMap<SubjectRef, Vec<EntityKey>>,
+    /// Awards by (origin, award id).
+    pub awards: BTreeMap<EntityKey, History<Award>>,
+    /// Awards by subject, each list in key order.
+    pub awards_by_subject: BTreeMap<SubjectRef, Vec<EntityKey>>,
     /// Events folded, per kind (unknown kinds included).
     pub counts: BTreeMap<EventKind, u64>,
     /// Events ignored because they made no sense for their entity's state.
@@ -290,6 +303,30 @@ impl ViewState {
                     created.push(&a.entry_id);
                     continue;
                 }
+                Body::WhitelistEntryAdded(a) => {
+                    created.push(&a.entry_id);
+                    continue;
+                }
+                Body::AwardGranted(a) => {
+                    created.push(&a.award_id);
+                    continue;
+                }
+                Body::WhitelistEntryRenewed(WhitelistEntryRenewed { entry_id: id, .. })
+                | Body::WhitelistEntryRemoved(WhitelistEntryRemoved { entry_id: id, .. })
+                | Body::WhitelistEntryErased(EntryErased { entry_id: id, .. }) => (
+                    id,
+                    "entry_id",
+                    "white-list entry",
+                    self.whitelist.contains_key(&(owner, id.clone())),
+                ),
+                Body::AwardAmended(AwardAmended { award_id: id, .. })
+                | Body::AwardWithdrawn(AwardWithdrawn { award_id: id, .. })
+                | Body::AwardErased(AwardErased { award_id: id, .. }) => (
+                    id,
+                    "award_id",
+                    "award",
+                    self.awards.contains_key(&(owner, id.clone())),
+                ),
                 Body::RecognitionWithdrawn(w) => (
                     &w.rule_id,
                     "rule_id",
@@ -443,6 +480,14 @@ impl ViewState {
                     !matches!(last, Some(Step::Revoked(_)))
                 })
             }
+            Body::WhitelistEntryAdded(a) => self.whitelist_added(owner, pos, a),
+            Body::WhitelistEntryRenewed(r) => self.whitelist_renewed(owner, pos, r),
+            Body::WhitelistEntryRemoved(r) => self.whitelist_removed(owner, pos, r),
+            Body::WhitelistEntryErased(x) => self.whitelist_erased(owner, pos, x),
+            Body::AwardGranted(g) => self.award_granted(owner, pos, g),
+            Body::AwardAmended(a) => self.award_amended(owner, pos, a),
+            Body::AwardWithdrawn(w) => self.award_withdrawn(owner, pos, w),
+            Body::AwardErased(x) => self.award_erased(owner, pos, x),
             Body::BlacklistEntryErased(erased) => {
                 let Some(history) = self.entries.get_mut(&(owner, erased.entry_id.clone())) else {
                     return Applied::Ignored;
@@ -515,6 +560,14 @@ impl ViewState {
         digest_section(&mut hasher, b"rules", &self.rules, at);
         digest_section(&mut hasher, b"signals", &self.signals, at);
         digest_section(&mut hasher, b"entries", &self.entries, at);
+        // Sections added after the first release count only once they hold something,
+        // so a view without them keeps the digest older builds compute.
+        if !self.whitelist.is_empty() {
+            digest_section(&mut hasher, b"whitelist", &self.whitelist, at);
+        }
+        if !self.awards.is_empty() {
+            digest_section(&mut hasher, b"awards", &self.awards, at);
+        }
         hasher.finalize().into()
     }
 }

@@ -90,6 +90,10 @@ pub enum Family {
     Demand,
     /// `blacklist/<member>/<entry>`: one stream per blacklist entry.
     Blacklist,
+    /// `whitelist/<member>/<entry>`: one stream per white-list entry.
+    Whitelist,
+    /// `award/<member>/<award>`: one stream per programme award.
+    Award,
 }
 
 impl Family {
@@ -99,7 +103,15 @@ impl Family {
             Self::Recognition => "recognition",
             Self::Demand => "demand",
             Self::Blacklist => "blacklist",
+            Self::Whitelist => "whitelist",
+            Self::Award => "award",
         }
+    }
+
+    /// True for the families whose streams carry personal fields sealed under a key of
+    /// their own (the vault), which an erasure destroys.
+    pub fn is_personal(self) -> bool {
+        matches!(self, Self::Blacklist | Self::Whitelist | Self::Award)
     }
 }
 
@@ -200,6 +212,24 @@ impl StreamId {
         }
     }
 
+    /// One white-list entry of a city.
+    pub fn whitelist(owner: MemberId, entry: LocalId) -> Self {
+        Self {
+            family: Family::Whitelist,
+            owner,
+            local: Some(entry),
+        }
+    }
+
+    /// One programme award of a city.
+    pub fn award(owner: MemberId, award: LocalId) -> Self {
+        Self {
+            family: Family::Award,
+            owner,
+            local: Some(award),
+        }
+    }
+
     /// The family, which decides which event kinds the stream accepts.
     pub fn family(&self) -> Family {
         self.family
@@ -223,7 +253,7 @@ impl FromStr for StreamId {
         let parts: Vec<&str> = s.split('/').collect();
         let grammar = || {
             ValidationError::reason(format!(
-                "expected recognition/<member>, demand/<member>/<signal> or blacklist/<member>/<entry>, got {}",
+                "expected recognition/<member>, demand/<member>/<signal>, blacklist/<member>/<entry>, whitelist/<member>/<entry> or award/<member>/<award>, got {}",
                 Quoted(s)
             ))
         };
@@ -232,6 +262,8 @@ impl FromStr for StreamId {
             ["recognition", m] => Ok(Self::recognition(member(m)?)),
             ["demand", m, id] => Ok(Self::demand(member(m)?, id.parse()?)),
             ["blacklist", m, id] => Ok(Self::blacklist(member(m)?, id.parse()?)),
+            ["whitelist", m, id] => Ok(Self::whitelist(member(m)?, id.parse()?)),
+            ["award", m, id] => Ok(Self::award(member(m)?, id.parse()?)),
             _ => Err(grammar()),
         }
     }

@@ -497,6 +497,154 @@ pub enum ErasureReason {
     Order,
 }
 
+/// The tier of a white-list entry (高端人才白名单), highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhitelistTier {
+    /// A: internationally leading talent (顶尖人才).
+    A,
+    /// B: national leading talent (领军人才).
+    B,
+    /// C: outstanding young and local talent (拔尖人才).
+    C,
+}
+
+impl WhitelistTier {
+    /// Every tier, highest first.
+    pub const ALL: [Self; 3] = [Self::A, Self::B, Self::C];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A => "a",
+            Self::B => "b",
+            Self::C => "c",
+        }
+    }
+}
+
+/// What an award funds (人才计划、科研项目).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwardCategory {
+    /// A talent programme (人才计划).
+    TalentProgramme,
+    /// A research project (科研项目).
+    ResearchProject,
+}
+
+impl AwardCategory {
+    /// Every category.
+    pub const ALL: [Self; 2] = [Self::TalentProgramme, Self::ResearchProject];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TalentProgramme => "talent_programme",
+            Self::ResearchProject => "research_project",
+        }
+    }
+}
+
+impl FromStr for AwardCategory {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::reason(format!(
+                    "expected talent_programme or research_project, got {}",
+                    Quoted(s)
+                ))
+            })
+    }
+}
+
+/// The government level that grants an award, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwardLevel {
+    /// 国家级
+    National,
+    /// 省级
+    Provincial,
+    /// 市级
+    Municipal,
+    /// 区级
+    District,
+}
+
+impl AwardLevel {
+    /// Every level, highest first.
+    pub const ALL: [Self; 4] = [
+        Self::National,
+        Self::Provincial,
+        Self::Municipal,
+        Self::District,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::National => "national",
+            Self::Provincial => "provincial",
+            Self::Municipal => "municipal",
+            Self::District => "district",
+        }
+    }
+}
+
+impl FromStr for AwardLevel {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::reason(format!(
+                    "expected national, provincial, municipal or district, got {}",
+                    Quoted(s)
+                ))
+            })
+    }
+}
+
+/// How an award ends before its period does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AwardEnd {
+    /// Withdrawn (撤销): no further funding, nothing paid back.
+    Withdrawn,
+    /// Clawed back (追回): the funding paid is recovered, as a sanction.
+    ClawedBack,
+}
+
+impl AwardEnd {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Withdrawn => "withdrawn",
+            Self::ClawedBack => "clawed_back",
+        }
+    }
+}
+
+/// Largest award amount in CNY (ten billion yuan).
+pub const MAX_AWARD_CNY: u64 = 10_000_000_000;
+
+/// Checks an award amount in CNY: 1..=[`MAX_AWARD_CNY`].
+pub fn award_amount(n: u64) -> Result<u64> {
+    if n == 0 || n > MAX_AWARD_CNY {
+        return Err(ValidationError::reason(format!(
+            "expected 1..={MAX_AWARD_CNY} CNY, got {n}"
+        )));
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

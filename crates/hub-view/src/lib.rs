@@ -162,7 +162,13 @@ impl Inner {
                 if self.state.apply(&event) == Applied::Ignored {
                     self.ignored_positions.push(pos);
                 }
-                matches!(event.body, Body::BlacklistEntryErased(_)).then_some(event.stream)
+                matches!(
+                    event.body,
+                    Body::BlacklistEntryErased(_)
+                        | Body::WhitelistEntryErased(_)
+                        | Body::AwardErased(_)
+                )
+                .then_some(event.stream)
             }
             Err(e) => {
                 tracing::warn!(position = pos, error = %e, "stored event does not decode; skipped");

@@ -1,7 +1,7 @@
 //! Snapshots of the view, so a node starts without replaying its whole log.
 //!
 //! File `view.snapshot` in the configured directory:
-//! `THVIEW03` ‖ SHA-256(payload) ‖ payload, where payload is the bincode of (position,
+//! `THVIEW04` ‖ SHA-256(payload) ‖ payload, where payload is the bincode of (position,
 //! record hash of the event at that position, the view's state). A snapshot is used only
 //! if its checksum holds and the log still has the same event at its position; otherwise
 //! the view is rebuilt by full replay, and a warning says why.
@@ -18,7 +18,7 @@ use crate::{Inner, View};
 
 /// Names the layout of [`Inner`]; bumped whenever it changes, so an older snapshot is
 /// refused by its magic rather than misread.
-const MAGIC: &[u8; 8] = b"THVIEW03";
+const MAGIC: &[u8; 8] = b"THVIEW04";
 const FILE: &str = "view.snapshot";
 
 /// The snapshot file in `dir`.

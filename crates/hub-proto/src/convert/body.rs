@@ -11,6 +11,7 @@ use hub_types::Body;
 use prost::Message;
 
 use super::enums::*;
+use super::register;
 use super::{date, opt_date, parse, text};
 use crate::pb::{self, event_body::Kind};
 
@@ -32,6 +33,20 @@ pub fn personal_fields_from_proto(
     })
 }
 
+/// Converts personal fields to the wire: (fields in the clear, sealed fields).
+pub(super) fn personal_to_wire(p: &Personal) -> (pb::PersonalFields, Option<pb::SealedPersonal>) {
+    match p {
+        Personal::Plain(p) => (personal_fields_to_proto(p), None),
+        Personal::Sealed(s) => (
+            pb::PersonalFields::default(),
+            Some(pb::SealedPersonal {
+                nonce: s.nonce.clone(),
+                ciphertext: s.ciphertext.clone(),
+            }),
+        ),
+    }
+}
+
 /// Converts personal fields in the clear to the wire (the sealed plaintext).
 pub fn personal_fields_to_proto(p: &PersonalFields) -> pb::PersonalFields {
     pb::PersonalFields {
@@ -40,14 +55,19 @@ pub fn personal_fields_to_proto(p: &PersonalFields) -> pb::PersonalFields {
     }
 }
 
-fn personal_from_proto(a: &pb::BlacklistEntryAdded) -> Result<Personal> {
-    let Some(sealed) = &a.sealed else {
-        return personal_fields_from_proto(&a.subject_display, &a.decision_summary)
-            .map(Personal::Plain);
+/// Validates the personal fields of an entry or award as sent: `sealed` alone (as stored
+/// and replicated), or the fields in the clear (as a client sends them).
+pub(super) fn personal_from_wire(
+    sealed: Option<&pb::SealedPersonal>,
+    subject_display: &str,
+    decision_summary: &str,
+) -> Result<Personal> {
+    let Some(sealed) = sealed else {
+        return personal_fields_from_proto(subject_display, decision_summary).map(Personal::Plain);
     };
     for (field, value) in [
-        ("subject_display", &a.subject_display),
-        ("decision_summary", &a.decision_summary),
+        ("subject_display", subject_display),
+        ("decision_summary", decision_summary),
     ] {
         if !value.is_empty() {
             return Err(ValidationError::new(
@@ -79,18 +99,28 @@ fn personal_from_proto(a: &pb::BlacklistEntryAdded) -> Result<Personal> {
 }
 
 fn erased(e: &pb::BlacklistEntryErased) -> Result<Body> {
-    let reason = erasure_reason_from_proto(e.reason).at("reason")?;
+    erasure(&e.entry_id, "entry_id", e.reason, &e.order_ref).map(Body::BlacklistEntryErased)
+}
+
+/// Validates an erasure's fields; `id_field` is the wire name of the entity's id.
+pub(super) fn erasure(
+    id: &str,
+    id_field: &str,
+    reason: i32,
+    order_ref: &str,
+) -> Result<EntryErased> {
+    let reason = erasure_reason_from_proto(reason).at("reason")?;
     let order_ref = text(
-        &e.order_ref,
+        order_ref,
         "order_ref",
         MAX_LABEL,
         reason == ErasureReason::Order,
     )?;
-    Ok(Body::BlacklistEntryErased(EntryErased {
-        entry_id: parse(&e.entry_id, "entry_id")?,
+    Ok(EntryErased {
+        entry_id: parse(id, id_field)?,
         reason,
         order_ref,
-    }))
+    })
 }
 
 #[allow(clippy::too_many_arguments)] // mirrors the eight fields of the two demand messages
@@ -181,6 +211,20 @@ pub fn body_from_proto(body: &pb::EventBody) -> Result<Body> {
         }
         Kind::BlacklistEntryRevoked(r) => revoked(r).at("blacklist_entry_revoked"),
         Kind::BlacklistEntryErased(e) => erased(e).at("blacklist_entry_erased"),
+        Kind::WhitelistEntryAdded(a) => register::whitelist_added(a).at("whitelist_entry_added"),
+        Kind::WhitelistEntryRenewed(r) => {
+            register::whitelist_renewed(r).at("whitelist_entry_renewed")
+        }
+        Kind::WhitelistEntryRemoved(r) => {
+            register::whitelist_removed(r).at("whitelist_entry_removed")
+        }
+        Kind::WhitelistEntryErased(e) => erasure(&e.entry_id, "entry_id", e.reason, &e.order_ref)
+            .map(Body::WhitelistEntryErased)
+            .at("whitelist_entry_erased"),
+        Kind::AwardGranted(g) => register::award_granted(g).at("award_granted"),
+        Kind::AwardAmended(a) => register::award_amended(a).at("award_amended"),
+        Kind::AwardWithdrawn(w) => register::award_withdrawn(w).at("award_withdrawn"),
+        Kind::AwardErased(e) => register::award_erased(e).at("award_erased"),
     }
 }
 
@@ -277,7 +321,7 @@ fn blacklist_added(a: &pb::BlacklistEntryAdded) -> Result<Body> {
     Ok(Body::BlacklistEntryAdded(BlacklistEntryAdded {
         entry_id: parse(&a.entry_id, "entry_id")?,
         subject_ref: parse(&a.subject_ref, "subject_ref")?,
-        personal: personal_from_proto(a)?,
+        personal: personal_from_wire(a.sealed.as_ref(), &a.subject_display, &a.decision_summary)?,
         category: category_from_proto(a.category).at("category")?,
         decision_ref: text(&a.decision_ref, "decision_ref", MAX_LABEL, true)?,
         decided_at,
@@ -346,16 +390,7 @@ pub fn body_to_proto(body: &Body) -> pb::EventBody {
             closed_at: c.closed_at.to_string(),
         })),
         Body::BlacklistEntryAdded(a) => {
-            let (plain, sealed) = match &a.personal {
-                Personal::Plain(p) => (personal_fields_to_proto(p), None),
-                Personal::Sealed(s) => (
-                    pb::PersonalFields::default(),
-                    Some(pb::SealedPersonal {
-                        nonce: s.nonce.clone(),
-                        ciphertext: s.ciphertext.clone(),
-                    }),
-                ),
-            };
+            let (plain, sealed) = personal_to_wire(&a.personal);
             Some(Kind::BlacklistEntryAdded(pb::BlacklistEntryAdded {
                 entry_id: a.entry_id.to_string(),
                 subject_ref: a.subject_ref.to_string(),
@@ -399,6 +434,14 @@ pub fn body_to_proto(body: &Body) -> pb::EventBody {
                 order_ref: e.order_ref.to_string(),
             }))
         }
+        Body::WhitelistEntryErased(_)
+        | Body::WhitelistEntryAdded(_)
+        | Body::WhitelistEntryRenewed(_)
+        | Body::WhitelistEntryRemoved(_)
+        | Body::AwardGranted(_)
+        | Body::AwardAmended(_)
+        | Body::AwardWithdrawn(_)
+        | Body::AwardErased(_) => register::to_proto(body),
     };
     pb::EventBody { kind }
 }

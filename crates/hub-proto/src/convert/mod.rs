@@ -6,13 +6,19 @@
 //!
 //! - `enums`: enums and small values (credential kinds, industries, reasons, …).
 //! - `body`: event bodies, both ways, including the personal fields of blacklist entries.
+//! - `register`: white-list and award bodies and their enums.
 //! - this module: the envelope, append requests, stored records and timestamps.
 
 mod body;
 mod enums;
+mod register;
 
 pub use body::*;
 pub use enums::*;
+pub use register::{
+    award_category_from_proto, award_category_to_proto, award_level_from_proto,
+    award_level_to_proto, tier_from_proto, tier_to_proto,
+};
 
 use hub_types::error::{AtField, Result, ValidationError};
 use hub_types::values::Text;
@@ -209,5 +215,13 @@ pub fn kind_of(body: Option<&pb::EventBody>) -> hub_types::EventKind {
         Some(Kind::BlacklistEntryReinstated(_)) => K::BlacklistEntryReinstated,
         Some(Kind::BlacklistEntryRevoked(_)) => K::BlacklistEntryRevoked,
         Some(Kind::BlacklistEntryErased(_)) => K::BlacklistEntryErased,
+        Some(Kind::WhitelistEntryAdded(_)) => K::WhitelistEntryAdded,
+        Some(Kind::WhitelistEntryRenewed(_)) => K::WhitelistEntryRenewed,
+        Some(Kind::WhitelistEntryRemoved(_)) => K::WhitelistEntryRemoved,
+        Some(Kind::WhitelistEntryErased(_)) => K::WhitelistEntryErased,
+        Some(Kind::AwardGranted(_)) => K::AwardGranted,
+        Some(Kind::AwardAmended(_)) => K::AwardAmended,
+        Some(Kind::AwardWithdrawn(_)) => K::AwardWithdrawn,
+        Some(Kind::AwardErased(_)) => K::AwardErased,
     }
 }

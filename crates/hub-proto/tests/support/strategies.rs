@@ -1,12 +1,15 @@
 //! Proptest strategies for valid domain values, up to a body of every kind.
 
 use hub_types::event::{
-    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased,
-    EntryTransition, Personal, PersonalFields, RecognitionWithdrawn, Sealed,
+    AwardAmended, AwardErased, AwardGranted, AwardWithdrawn, BlacklistEntryAdded,
+    CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased, EntryTransition, Personal,
+    PersonalFields, RecognitionWithdrawn, Sealed, WhitelistEntryAdded, WhitelistEntryRemoved,
+    WhitelistEntryRenewed,
 };
 use hub_types::values::{
-    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, ErasureReason, Industry,
-    Issuer, MaskedName, OccupationCode, PayBand, RevokeReason, Text, MAX_HEADCOUNT, MAX_LABEL,
+    AwardCategory, AwardEnd, AwardLevel, BlacklistCategory, CloseReason, Credential,
+    CredentialKind, Education, ErasureReason, Industry, Issuer, MaskedName, OccupationCode,
+    PayBand, RevokeReason, Text, WhitelistTier, MAX_AWARD_CNY, MAX_HEADCOUNT, MAX_LABEL,
     MAX_MEASURES, MAX_MONTHLY_PAY, MAX_TEXT, TITLE_LEVELS,
 };
 use hub_types::{Body, Date, LocalId, MemberId, Period, SubjectRef};
@@ -291,7 +294,7 @@ pub fn body() -> impl Strategy<Value = Body> {
                 order_ref,
             })
         });
-    prop_oneof![
+    let three_families = prop_oneof![
         recognized,
         withdrawn,
         demand_terms().prop_map(Body::DemandSignalPublished),
@@ -302,5 +305,154 @@ pub fn body() -> impl Strategy<Value = Body> {
         transition().prop_map(Body::BlacklistEntryReinstated),
         revoked,
         erased,
+    ];
+    prop_oneof![10 => three_families, 8 => register_body()]
+}
+
+/// Personal fields of a white-list entry or award: a display name alone, or sealed.
+fn register_personal() -> impl Strategy<Value = Personal> {
+    prop_oneof![
+        masked_name().prop_map(|subject_display| Personal::Plain(PersonalFields {
+            subject_display,
+            decision_summary: Text::default(),
+        })),
+        (
+            prop::collection::vec(any::<u8>(), 24),
+            prop::collection::vec(any::<u8>(), 16..=600)
+        )
+            .prop_map(|(nonce, ciphertext)| Personal::Sealed(Sealed { nonce, ciphertext })),
+    ]
+}
+
+fn erasure_reason() -> impl Strategy<Value = ErasureReason> {
+    prop::sample::select(vec![ErasureReason::RetentionEnded, ErasureReason::Order])
+}
+
+/// A valid body of the talent register (white list and awards), any kind.
+pub fn register_body() -> impl Strategy<Value = Body> {
+    let added = (
+        local_id(),
+        any::<[u8; 32]>(),
+        register_personal(),
+        prop::sample::select(WhitelistTier::ALL.to_vec()),
+        label(),
+        date_range(),
+        label(),
+    )
+        .prop_map(
+            |(entry_id, subject, personal, tier, scheme, (from, until), basis_ref)| {
+                Body::WhitelistEntryAdded(WhitelistEntryAdded {
+                    entry_id,
+                    subject_ref: SubjectRef::from_bytes(subject),
+                    personal,
+                    tier,
+                    scheme,
+                    valid_from: from,
+                    valid_until: until,
+                    basis_ref,
+                })
+            },
+        );
+    let renewed = (local_id(), date(), label()).prop_map(|(entry_id, valid_until, basis_ref)| {
+        Body::WhitelistEntryRenewed(WhitelistEntryRenewed {
+            entry_id,
+            valid_until,
+            basis_ref,
+        })
+    });
+    let removed = (local_id(), long_text(true), date()).prop_map(|(entry_id, reason, at)| {
+        Body::WhitelistEntryRemoved(WhitelistEntryRemoved {
+            entry_id,
+            reason,
+            effective_at: at,
+        })
+    });
+    let wl_erased =
+        (local_id(), erasure_reason(), label()).prop_map(|(entry_id, reason, order_ref)| {
+            Body::WhitelistEntryErased(EntryErased {
+                entry_id,
+                reason,
+                order_ref,
+            })
+        });
+    let granted = (
+        (local_id(), any::<[u8; 32]>(), register_personal(), label()),
+        (
+            prop::sample::select(AwardCategory::ALL.to_vec()),
+            prop::sample::select(AwardLevel::ALL.to_vec()),
+        ),
+        (long_text(true), 1..=MAX_AWARD_CNY, date_range(), label()),
+    )
+        .prop_map(
+            |(
+                (award_id, subject, personal, programme_code),
+                (category, level),
+                (project_title, amount_cny, (from, until), decision_ref),
+            )| {
+                Body::AwardGranted(AwardGranted {
+                    award_id,
+                    subject_ref: SubjectRef::from_bytes(subject),
+                    personal,
+                    programme_code,
+                    category,
+                    level,
+                    project_title,
+                    amount_cny,
+                    funded_from: from,
+                    funded_until: until,
+                    decision_ref,
+                })
+            },
+        );
+    let amended = (
+        local_id(),
+        long_text(true),
+        1..=MAX_AWARD_CNY,
+        date_range(),
+        label(),
+    )
+        .prop_map(
+            |(award_id, project_title, amount_cny, (from, until), decision_ref)| {
+                Body::AwardAmended(AwardAmended {
+                    award_id,
+                    project_title,
+                    amount_cny,
+                    funded_from: from,
+                    funded_until: until,
+                    decision_ref,
+                })
+            },
+        );
+    let withdrawn = (
+        local_id(),
+        prop::sample::select(vec![AwardEnd::Withdrawn, AwardEnd::ClawedBack]),
+        long_text(true),
+        date(),
+    )
+        .prop_map(|(award_id, outcome, reason, effective_at)| {
+            Body::AwardWithdrawn(AwardWithdrawn {
+                award_id,
+                outcome,
+                reason,
+                effective_at,
+            })
+        });
+    let award_erased =
+        (local_id(), erasure_reason(), label()).prop_map(|(award_id, reason, order_ref)| {
+            Body::AwardErased(AwardErased {
+                award_id,
+                reason,
+                order_ref,
+            })
+        });
+    prop_oneof![
+        added,
+        renewed,
+        removed,
+        wl_erased,
+        granted,
+        amended,
+        withdrawn,
+        award_erased,
     ]
 }

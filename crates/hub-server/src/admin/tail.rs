@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use hub_proto::convert::event_from_record;
-use hub_types::ids::Family;
 use hub_types::EventKind;
 use serde::Deserialize;
 use serde_json::json;
@@ -138,8 +137,8 @@ async fn follow(hub: std::sync::Arc<Hub>, filter: Filter, mut after: u64, tx: Tx
             {
                 continue;
             }
-            let stream = if e.stream.family() == Family::Blacklist {
-                format!("blacklist/{}/…", e.origin)
+            let stream = if e.stream.family().is_personal() {
+                format!("{}/{}/…", e.stream.family(), e.origin)
             } else {
                 e.stream.to_string()
             };
