@@ -13,7 +13,7 @@ use figment::Figment;
 use hub_types::roster::Roster;
 use hub_types::subject::AllianceKey;
 use hub_types::MemberId;
-use hub_view::Thresholds;
+use hub_view::{ScreeningRules, Thresholds};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
@@ -111,6 +111,9 @@ pub struct ViewSection {
     pub snapshot_every: u64,
     /// Shortage alert thresholds.
     pub thresholds: Thresholds,
+    /// Duplicate-application rules of `ScreenApplication` (`[view.screening]`).
+    #[serde(default)]
+    pub screening: ScreeningRules,
 }
 
 /// `[privacy]`

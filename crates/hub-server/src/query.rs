@@ -69,6 +69,47 @@ impl QueryService {
             .map(Response::new)
             .map_err(from_view)
     }
+
+    /// Answers a question about one person, for members and auditors only: turns a
+    /// `national_id` into the subject reference, answers, and records the access (a
+    /// question that cannot be recorded is not answered).
+    async fn personal_by_subject<Req, Resp>(
+        &self,
+        mut request: Request<Req>,
+        subject_fields: impl FnOnce(&mut Req) -> (&mut String, &mut String),
+        time: impl FnOnce(&Req) -> Option<&pb::TimeAxes>,
+        ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
+        found: impl FnOnce(&Resp) -> usize,
+    ) -> Result<Response<Resp>, Status> {
+        let at = at(time(request.get_ref()));
+        let (caller, _) = self.hub.auth.authorize(&request, Action::QueryPersonal)?;
+        let (subject_ref, national_id) = subject_fields(request.get_mut());
+        if !national_id.is_empty() {
+            if !subject_ref.is_empty() {
+                return Err(Status::invalid_argument(
+                    "national_id: give subject_ref or national_id, not both",
+                ));
+            }
+            // The number is replaced here and dropped with the request; it is never
+            // logged or echoed, and the error names only the field.
+            let subject = self
+                .hub
+                .alliance_key
+                .subject_ref(national_id)
+                .map_err(|e| Status::invalid_argument(format!("national_id: {}", e.reason)))?;
+            *subject_ref = subject.to_string();
+            national_id.clear();
+        }
+        let subject = subject_ref.clone();
+        let answer = self.answer_for(caller, request, at, ask).await?;
+        let found = u32::try_from(found(answer.get_ref())).unwrap_or(u32::MAX);
+        self.hub
+            .access
+            .record(caller, &subject, found)
+            .await
+            .map_err(crate::status::from_log)?;
+        Ok(answer)
+    }
 }
 
 fn at(time: Option<&pb::TimeAxes>) -> u64 {
@@ -137,37 +178,59 @@ impl Query for QueryService {
         &self,
         request: Request<pb::CheckSubjectRequest>,
     ) -> Result<Response<pb::CheckSubjectResponse>, Status> {
+        self.personal_by_subject(
+            request,
+            |r| (&mut r.subject_ref, &mut r.national_id),
+            |r| r.time.as_ref(),
+            View::check_subject,
+            |a| a.entries.len(),
+        )
+        .await
+    }
+
+    async fn screen_application(
+        &self,
+        request: Request<pb::ScreenApplicationRequest>,
+    ) -> Result<Response<pb::ScreenApplicationResponse>, Status> {
+        self.personal_by_subject(
+            request,
+            |r| (&mut r.subject_ref, &mut r.national_id),
+            |r| r.time.as_ref(),
+            View::screen_application,
+            |a| a.barring.len() + a.overlapping.len() + a.fast_track.len(),
+        )
+        .await
+    }
+
+    async fn whitelist_status(
+        &self,
+        request: Request<pb::WhitelistStatusRequest>,
+    ) -> Result<Response<pb::WhitelistStatusResponse>, Status> {
+        self.personal_by_subject(
+            request,
+            |r| (&mut r.subject_ref, &mut r.national_id),
+            |r| r.time.as_ref(),
+            View::whitelist_status,
+            |a| a.entries.len(),
+        )
+        .await
+    }
+
+    async fn list_awards(
+        &self,
+        request: Request<pb::ListAwardsRequest>,
+    ) -> Result<Response<pb::ListAwardsResponse>, Status> {
         let at = at(request.get_ref().time.as_ref());
-        let mut request = request;
-        let (caller, _) = self.hub.auth.authorize(&request, Action::QueryPersonal)?;
-        let req = request.get_mut();
-        if !req.national_id.is_empty() {
-            if !req.subject_ref.is_empty() {
-                return Err(Status::invalid_argument(
-                    "national_id: give subject_ref or national_id, not both",
-                ));
-            }
-            // The number is replaced here and dropped with the request; it is never
-            // logged or echoed, and the error names only the field.
-            let subject = self
-                .hub
-                .alliance_key
-                .subject_ref(&req.national_id)
-                .map_err(|e| Status::invalid_argument(format!("national_id: {}", e.reason)))?;
-            req.subject_ref = subject.to_string();
-            req.national_id.clear();
-        }
-        let subject = request.get_ref().subject_ref.clone();
-        let answer = self
-            .answer_for(caller, request, at, View::check_subject)
-            .await?;
-        // Fail closed: a check that cannot be recorded is not answered.
-        self.hub
-            .access
-            .record(caller, &subject, answer.get_ref().entries.len() as u32)
+        self.answer_as(Action::QueryPersonal, request, at, View::list_awards)
             .await
-            .map_err(crate::status::from_log)?;
-        Ok(answer)
+    }
+
+    async fn register_summary(
+        &self,
+        request: Request<pb::RegisterSummaryRequest>,
+    ) -> Result<Response<pb::RegisterSummaryResponse>, Status> {
+        let at = at(request.get_ref().time.as_ref());
+        self.answer(request, at, View::register_summary).await
     }
 
     async fn list_entries(

@@ -55,6 +55,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     let view_config = ViewConfig {
         roster: roster.clone(),
         thresholds: config.view.thresholds,
+        screening: config.view.screening.clone(),
         snapshot_dir: Some(data.join("view")),
         snapshot_every: config.view.snapshot_every,
         vault: Some(vault.clone()),

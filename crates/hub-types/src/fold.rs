@@ -46,11 +46,19 @@ impl<T> History<T> {
     /// The version the log held at `at` (inclusive); `None` if the entity did not exist yet.
     /// `None` for `at` means the newest.
     pub fn at(&self, at: Option<Position>) -> Option<&T> {
-        let Some(at) = at else {
-            return Some(self.current());
+        self.made_at(at).map(|(_, value)| value)
+    }
+
+    /// As [`History::at`], with the position of the event that made that version.
+    pub fn made_at(&self, at: Option<Position>) -> Option<(Position, &T)> {
+        let n = match at {
+            Some(at) => self.versions.partition_point(|(p, _)| *p <= at),
+            None => self.versions.len(),
         };
-        let n = self.versions.partition_point(|(p, _)| *p <= at);
-        n.checked_sub(1).map(|i| &self.versions[i].1)
+        n.checked_sub(1).map(|i| {
+            let (p, value) = &self.versions[i];
+            (*p, value)
+        })
     }
 
     /// The position that created the entity.
@@ -169,6 +177,8 @@ pub struct BlacklistEntry {
     pub steps: Vec<(Step, EntryTransition)>,
     /// Set once the personal data is erased; nothing changes the entry after that.
     pub erased: Option<EntryErased>,
+    /// The stream version of the event that made this version of the entry.
+    pub version: u64,
 }
 
 impl BlacklistEntry {
@@ -381,6 +391,7 @@ impl ViewState {
     fn apply_body(&mut self, event: &Event) -> Applied {
         let owner = event.stream.owner();
         let pos = event.position;
+        let version = event.stream_version;
         match &event.body {
             Body::Unknown => Applied::SkippedUnknown,
             Body::CredentialRecognized(terms) => {
@@ -461,33 +472,37 @@ impl ViewState {
                     added: added.clone(),
                     steps: Vec::new(),
                     erased: None,
+                    version,
                 };
                 self.entries.insert(key, History::new(pos, entry));
                 Applied::Changed
             }
             Body::BlacklistEntrySuspended(t) => {
-                self.step_entry(owner, pos, t, Step::Suspended, |last| {
+                self.step_entry(owner, pos, version, t, Step::Suspended, |last| {
                     matches!(last, None | Some(Step::Reinstated))
                 })
             }
             Body::BlacklistEntryReinstated(t) => {
-                self.step_entry(owner, pos, t, Step::Reinstated, |last| {
+                self.step_entry(owner, pos, version, t, Step::Reinstated, |last| {
                     last == Some(Step::Suspended)
                 })
             }
-            Body::BlacklistEntryRevoked { transition, reason } => {
-                self.step_entry(owner, pos, transition, Step::Revoked(*reason), |last| {
-                    !matches!(last, Some(Step::Revoked(_)))
-                })
-            }
-            Body::WhitelistEntryAdded(a) => self.whitelist_added(owner, pos, a),
-            Body::WhitelistEntryRenewed(r) => self.whitelist_renewed(owner, pos, r),
-            Body::WhitelistEntryRemoved(r) => self.whitelist_removed(owner, pos, r),
-            Body::WhitelistEntryErased(x) => self.whitelist_erased(owner, pos, x),
-            Body::AwardGranted(g) => self.award_granted(owner, pos, g),
-            Body::AwardAmended(a) => self.award_amended(owner, pos, a),
-            Body::AwardWithdrawn(w) => self.award_withdrawn(owner, pos, w),
-            Body::AwardErased(x) => self.award_erased(owner, pos, x),
+            Body::BlacklistEntryRevoked { transition, reason } => self.step_entry(
+                owner,
+                pos,
+                version,
+                transition,
+                Step::Revoked(*reason),
+                |last| !matches!(last, Some(Step::Revoked(_))),
+            ),
+            Body::WhitelistEntryAdded(a) => self.whitelist_added(owner, pos, version, a),
+            Body::WhitelistEntryRenewed(r) => self.whitelist_renewed(owner, pos, version, r),
+            Body::WhitelistEntryRemoved(r) => self.whitelist_removed(owner, pos, version, r),
+            Body::WhitelistEntryErased(x) => self.whitelist_erased(owner, pos, version, x),
+            Body::AwardGranted(g) => self.award_granted(owner, pos, version, g),
+            Body::AwardAmended(a) => self.award_amended(owner, pos, version, a),
+            Body::AwardWithdrawn(w) => self.award_withdrawn(owner, pos, version, w),
+            Body::AwardErased(x) => self.award_erased(owner, pos, version, x),
             Body::BlacklistEntryErased(erased) => {
                 let Some(history) = self.entries.get_mut(&(owner, erased.entry_id.clone())) else {
                     return Applied::Ignored;
@@ -497,6 +512,7 @@ impl ViewState {
                 }
                 let mut entry = history.current().clone();
                 entry.erased = Some(erased.clone());
+                entry.version = version;
                 history.push(pos, entry);
                 Applied::Changed
             }
@@ -526,6 +542,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         transition: &EntryTransition,
         step: Step,
         allowed_after: impl FnOnce(Option<Step>) -> bool,
@@ -538,6 +555,7 @@ impl ViewState {
         }
         let mut entry = history.current().clone();
         entry.steps.push((step, transition.clone()));
+        entry.version = version;
         history.push(pos, entry);
         Applied::Changed
     }

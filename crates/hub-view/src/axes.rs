@@ -46,6 +46,14 @@ impl Axes {
             Cut::At(p) => Position::new(p).ok().and_then(|p| history.at(Some(p))),
         }
     }
+
+    /// As [`Axes::version`], with the position of the event that made that version.
+    pub fn made<'h, T>(&self, history: &'h History<T>) -> Option<(Position, &'h T)> {
+        match self.cut {
+            Cut::Newest => history.made_at(None),
+            Cut::At(p) => Position::new(p).ok().and_then(|p| history.made_at(Some(p))),
+        }
+    }
 }
 
 /// Today's date in UTC.

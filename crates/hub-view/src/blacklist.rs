@@ -3,17 +3,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use hub_log::vault::{self, KeyState, Vault};
+use hub_log::vault::Vault;
 use hub_proto::convert::{category_to_proto, erasure_reason_to_proto};
 use hub_proto::pb;
 use hub_types::error::AtField;
-use hub_types::event::{Personal, PersonalFields};
+use hub_types::event::PersonalFields;
 use hub_types::fold::{BlacklistEntry, EntryStatus, Step};
 use hub_types::values::RevokeReason;
 use hub_types::{Date, MemberId, StreamId, SubjectRef, ValidationError};
 
 use crate::axes::resolve;
 use crate::paging::{page_size, page_time, parse_token, Pager};
+use crate::register::open_personal;
 use crate::{Result, View};
 
 /// How many entries each city has in each status.
@@ -44,28 +45,15 @@ fn personal(
     e: &BlacklistEntry,
     vault: Option<&Vault>,
 ) -> (Option<PersonalFields>, pb::PersonalState) {
-    if e.erased.is_some() {
-        return (None, pb::PersonalState::Erased);
-    }
-    let sealed = match &e.added.personal {
-        Personal::Plain(fields) => return (Some(fields.clone()), pb::PersonalState::Shown),
-        Personal::Sealed(sealed) => sealed,
-    };
     let stream = StreamId::blacklist(e.origin, e.added.entry_id.clone());
-    match vault.map(|v| v.get(&stream)) {
-        Some(KeyState::Live(key)) => match vault::open(&key, &stream, sealed) {
-            Some(fields) => (Some(fields), pb::PersonalState::Shown),
-            None => {
-                tracing::warn!(%stream, "the entry's key does not open its sealed fields");
-                (None, pb::PersonalState::KeyMissing)
-            }
-        },
-        Some(KeyState::Destroyed) => (None, pb::PersonalState::Erased),
-        Some(KeyState::Missing) | None => (None, pb::PersonalState::KeyMissing),
-    }
+    open_personal(&e.added.personal, &stream, e.erased.is_some(), vault)
 }
 
-fn entry_to_proto(e: &BlacklistEntry, date: Date, vault: Option<&Vault>) -> pb::BlacklistEntryView {
+pub(crate) fn entry_to_proto(
+    e: &BlacklistEntry,
+    date: Date,
+    vault: Option<&Vault>,
+) -> pb::BlacklistEntryView {
     let a = &e.added;
     let (fields, state) = personal(e, vault);
     let (subject_display, decision_summary) = fields

@@ -3,7 +3,7 @@
 //!
 //! - [`View`]: the materialised state behind a lock, fed by [`View::follow`] or
 //!   [`View::catch_up`], read by the query methods (one file per family:
-//!   `recognition.rs`, `demand.rs`, `blacklist.rs`, plus `info.rs`).
+//!   `recognition.rs`, `demand.rs`, `blacklist.rs`, `register.rs`, plus `info.rs`).
 //! - Record time: every entity keeps its versions tagged with positions, and the view keeps
 //!   each position's local storage time, so an as-of answer costs a binary search per
 //!   entity, never a replay.
@@ -20,6 +20,7 @@ mod demand;
 mod info;
 mod paging;
 mod recognition;
+mod register;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 pub use axes::{today, Axes, Cut};
 pub use blacklist::{status_to_proto, EntryCounts};
+pub use register::ScreeningRules;
 
 /// Why a question could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +91,8 @@ pub struct ViewConfig {
     pub roster: Roster,
     /// Shortage thresholds.
     pub thresholds: Thresholds,
+    /// Duplicate-application rules of `ScreenApplication`.
+    pub screening: ScreeningRules,
     /// Where snapshots are written; `None` disables them.
     pub snapshot_dir: Option<PathBuf>,
     /// Write a snapshot every this many events (0 = never).
@@ -107,6 +111,7 @@ impl Default for ViewConfig {
         Self {
             roster: Roster::default(),
             thresholds: Thresholds::default(),
+            screening: ScreeningRules::default(),
             snapshot_dir: None,
             snapshot_every: 0,
             vault: None,

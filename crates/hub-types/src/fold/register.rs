@@ -56,6 +56,8 @@ pub struct WhitelistEntry {
     pub removed: Option<WhitelistEntryRemoved>,
     /// Set once the personal data is erased; nothing changes the entry after that.
     pub erased: Option<EntryErased>,
+    /// The stream version of the event that made this version of the entry.
+    pub version: u64,
 }
 
 impl WhitelistEntry {
@@ -127,6 +129,8 @@ pub struct Award {
     pub withdrawn: Option<AwardWithdrawn>,
     /// Set once the personal data is erased; nothing changes the award after that.
     pub erased: Option<AwardErased>,
+    /// The stream version of the event that made this version of the award.
+    pub version: u64,
 }
 
 impl Award {
@@ -203,6 +207,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         added: &WhitelistEntryAdded,
     ) -> Applied {
         let key = (owner, added.entry_id.clone());
@@ -217,6 +222,7 @@ impl ViewState {
             renewals: Vec::new(),
             removed: None,
             erased: None,
+            version,
         };
         self.whitelist.insert(key, History::new(pos, entry));
         Applied::Changed
@@ -226,6 +232,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         r: &WhitelistEntryRenewed,
     ) -> Applied {
         // A renewal extends: one that does not move the last day later is ignored.
@@ -239,6 +246,7 @@ impl ViewState {
                 }
                 e.valid_until = r.valid_until;
                 e.renewals.push(r.clone());
+                e.version = version;
                 true
             },
         )
@@ -248,6 +256,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         r: &WhitelistEntryRemoved,
     ) -> Applied {
         step(
@@ -258,6 +267,7 @@ impl ViewState {
                     return false;
                 }
                 e.removed = Some(r.clone());
+                e.version = version;
                 true
             },
         )
@@ -267,6 +277,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         x: &EntryErased,
     ) -> Applied {
         step(
@@ -277,6 +288,7 @@ impl ViewState {
                     return false;
                 }
                 e.erased = Some(x.clone());
+                e.version = version;
                 true
             },
         )
@@ -286,6 +298,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         granted: &AwardGranted,
     ) -> Applied {
         let key = (owner, granted.award_id.clone());
@@ -299,6 +312,7 @@ impl ViewState {
             amendments: 0,
             withdrawn: None,
             erased: None,
+            version,
         };
         self.awards.insert(key, History::new(pos, award));
         Applied::Changed
@@ -308,6 +322,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         a: &AwardAmended,
     ) -> Applied {
         step(
@@ -324,6 +339,7 @@ impl ViewState {
                 t.funded_until = a.funded_until;
                 t.decision_ref = a.decision_ref.clone();
                 award.amendments += 1;
+                award.version = version;
                 true
             },
         )
@@ -333,6 +349,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         w: &AwardWithdrawn,
     ) -> Applied {
         step(
@@ -343,6 +360,7 @@ impl ViewState {
                     return false;
                 }
                 award.withdrawn = Some(w.clone());
+                award.version = version;
                 true
             },
         )
@@ -352,6 +370,7 @@ impl ViewState {
         &mut self,
         owner: MemberId,
         pos: Position,
+        version: u64,
         x: &AwardErased,
     ) -> Applied {
         step(
@@ -362,6 +381,7 @@ impl ViewState {
                     return false;
                 }
                 award.erased = Some(x.clone());
+                award.version = version;
                 true
             },
         )
