@@ -578,12 +578,12 @@ impl ViewState {
         digest_section(&mut hasher, b"rules", &self.rules, at);
         digest_section(&mut hasher, b"signals", &self.signals, at);
         digest_section(&mut hasher, b"entries", &self.entries, at);
-        // Sections added after the first release count only once they hold something,
-        // so a view without them keeps the digest older builds compute.
-        if !self.whitelist.is_empty() {
+        // Sections added after the first release count only once they hold something as
+        // of `at`, so a view without them keeps the digest older builds compute.
+        if self.whitelist.values().any(|h| h.at(at).is_some()) {
             digest_section(&mut hasher, b"whitelist", &self.whitelist, at);
         }
-        if !self.awards.is_empty() {
+        if self.awards.values().any(|h| h.at(at).is_some()) {
             digest_section(&mut hasher, b"awards", &self.awards, at);
         }
         hasher.finalize().into()

@@ -1,4 +1,4 @@
-//! The convergence property of the fold: any interleaving of origins that keeps each
+//! The convergence property of the fold (every family, the talent register included): any interleaving of origins that keeps each
 //! origin's order folds to the same view, and the digest as of a position equals a replay
 //! of the prefix up to it.
 
@@ -6,7 +6,7 @@ mod support;
 
 use hub_types::event::{DemandSignalClosed, EntryTransition, RecognitionWithdrawn};
 use hub_types::fold::Applied;
-use hub_types::values::{CloseReason, ErasureReason, RevokeReason};
+use hub_types::values::{AwardEnd, CloseReason, ErasureReason, RevokeReason};
 use hub_types::{Body, Date, MemberId, StreamId};
 use proptest::prelude::*;
 use support::*;
@@ -60,6 +60,44 @@ enum Op {
         entry: u8,
         order: bool,
     },
+    WlAdd {
+        entry: u8,
+        subject: u8,
+        from: i32,
+        len: i32,
+    },
+    WlRenew {
+        entry: u8,
+        until: i32,
+    },
+    WlRemove {
+        entry: u8,
+        at: i32,
+    },
+    WlErase {
+        entry: u8,
+    },
+    Grant {
+        award: u8,
+        subject: u8,
+        from: i32,
+        len: i32,
+        amount: u64,
+    },
+    Amend {
+        award: u8,
+        from: i32,
+        len: i32,
+        amount: u64,
+    },
+    EndAward {
+        award: u8,
+        claw: bool,
+        at: i32,
+    },
+    AwardErase {
+        award: u8,
+    },
     Unknown,
 }
 
@@ -96,7 +134,48 @@ fn op() -> impl Strategy<Value = Op> {
         (0u8..3, day()).prop_map(|(entry, at)| Op::Reinstate { entry, at }),
         (0u8..3, day()).prop_map(|(entry, at)| Op::Revoke { entry, at }),
         (0u8..3, any::<bool>()).prop_map(|(entry, order)| Op::Erase { entry, order }),
+        register_op(),
+        register_op(),
         Just(Op::Unknown),
+    ]
+}
+
+fn register_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u8..3, 0u8..3, day(), 0i32..1500).prop_map(|(entry, subject, from, len)| {
+            Op::WlAdd {
+                entry,
+                subject,
+                from,
+                len,
+            }
+        }),
+        (0u8..3, day()).prop_map(|(entry, until)| Op::WlRenew { entry, until }),
+        (0u8..3, day()).prop_map(|(entry, at)| Op::WlRemove { entry, at }),
+        (0u8..3).prop_map(|entry| Op::WlErase { entry }),
+        (0u8..3, 0u8..3, day(), 0i32..1500, 1u64..5_000_000).prop_map(
+            |(award, subject, from, len, amount)| Op::Grant {
+                award,
+                subject,
+                from,
+                len,
+                amount
+            }
+        ),
+        (0u8..3, day(), 0i32..1500, 1u64..5_000_000).prop_map(|(award, from, len, amount)| {
+            Op::Amend {
+                award,
+                from,
+                len,
+                amount,
+            }
+        }),
+        (0u8..3, any::<bool>(), day()).prop_map(|(award, claw, at)| Op::EndAward {
+            award,
+            claw,
+            at
+        }),
+        (0u8..3).prop_map(|award| Op::AwardErase { award }),
     ]
 }
 
@@ -112,6 +191,9 @@ fn materialise(origin: MemberId, op: &Op) -> (StreamId, Body) {
     let list = StreamId::recognition(origin);
     let demand = |n: u8| StreamId::demand(origin, signal(n));
     let blacklist = |n: u8| StreamId::blacklist(origin, entry(n));
+    let award = |n: u8| id(&format!("a{n}"));
+    let whitelist = |n: u8| StreamId::whitelist(origin, entry(n));
+    let award_stream = |n: u8| StreamId::award(origin, award(n));
     let step = |n: u8, at: i32| EntryTransition {
         entry_id: entry(n),
         note: text("step"),
@@ -199,6 +281,74 @@ fn materialise(origin: MemberId, op: &Op) -> (StreamId, Body) {
             };
             (blacklist(e), erased(entry(e).as_str(), reason, order_ref))
         }
+        Op::WlAdd {
+            entry: e,
+            subject: subj,
+            from,
+            len,
+        } => {
+            let mut body = wl_added(entry(e).as_str(), subj, "2025-01-01", "2025-01-01");
+            if let Body::WhitelistEntryAdded(a) = &mut body {
+                a.valid_from = day_n(from);
+                a.valid_until = day_n(from + len);
+            }
+            (whitelist(e), body)
+        }
+        Op::WlRenew { entry: e, until } => {
+            let mut body = wl_renewed(entry(e).as_str(), "2025-01-01");
+            if let Body::WhitelistEntryRenewed(r) = &mut body {
+                r.valid_until = day_n(until);
+            }
+            (whitelist(e), body)
+        }
+        Op::WlRemove { entry: e, at } => {
+            let mut body = wl_removed(entry(e).as_str(), "2025-01-01");
+            if let Body::WhitelistEntryRemoved(r) = &mut body {
+                r.effective_at = day_n(at);
+            }
+            (whitelist(e), body)
+        }
+        Op::WlErase { entry: e } => (whitelist(e), wl_erased(entry(e).as_str())),
+        Op::Grant {
+            award: a,
+            subject: subj,
+            from,
+            len,
+            amount,
+        } => {
+            let mut body = granted(award(a).as_str(), subj, "2025-01-01", "2025-01-01", amount);
+            if let Body::AwardGranted(g) = &mut body {
+                g.funded_from = day_n(from);
+                g.funded_until = day_n(from + len);
+            }
+            (award_stream(a), body)
+        }
+        Op::Amend {
+            award: a,
+            from,
+            len,
+            amount,
+        } => {
+            let mut body = amended(award(a).as_str(), "2025-01-01", "2025-01-01", amount);
+            if let Body::AwardAmended(x) = &mut body {
+                x.funded_from = day_n(from);
+                x.funded_until = day_n(from + len);
+            }
+            (award_stream(a), body)
+        }
+        Op::EndAward { award: a, claw, at } => {
+            let outcome = if claw {
+                AwardEnd::ClawedBack
+            } else {
+                AwardEnd::Withdrawn
+            };
+            let mut body = award_ended(award(a).as_str(), outcome, "2025-01-01");
+            if let Body::AwardWithdrawn(w) = &mut body {
+                w.effective_at = day_n(at);
+            }
+            (award_stream(a), body)
+        }
+        Op::AwardErase { award: a } => (award_stream(a), award_erased(award(a).as_str())),
         Op::Unknown => (list, Body::Unknown),
     }
 }
@@ -278,6 +428,18 @@ proptest! {
             prop_assert_eq!(
                 history.at(at),
                 prefix.view.entries.get(key).map(|h| h.current())
+            );
+        }
+        for (key, history) in &full.view.whitelist {
+            prop_assert_eq!(
+                history.at(at),
+                prefix.view.whitelist.get(key).map(|h| h.current())
+            );
+        }
+        for (key, history) in &full.view.awards {
+            prop_assert_eq!(
+                history.at(at),
+                prefix.view.awards.get(key).map(|h| h.current())
             );
         }
     }

@@ -8,13 +8,16 @@
 use std::collections::BTreeMap;
 
 use hub_types::event::{
-    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased,
-    EntryTransition, Personal, PersonalFields, RecognitionWithdrawn,
+    AwardAmended, AwardErased, AwardGranted, AwardWithdrawn, BlacklistEntryAdded,
+    CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased, EntryTransition, Personal,
+    PersonalFields, RecognitionWithdrawn, WhitelistEntryAdded, WhitelistEntryRemoved,
+    WhitelistEntryRenewed,
 };
 use hub_types::fold::{Applied, ViewState};
 use hub_types::values::{
-    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, ErasureReason, Industry,
-    Issuer, PayBand, RevokeReason, Text,
+    AwardCategory, AwardEnd, AwardLevel, BlacklistCategory, CloseReason, Credential,
+    CredentialKind, Education, ErasureReason, Industry, Issuer, PayBand, RevokeReason, Text,
+    WhitelistTier,
 };
 use hub_types::{
     Body, Date, Event, EventId, LocalId, MemberId, OriginSeq, Position, StreamId, SubjectRef,
@@ -213,6 +216,94 @@ pub fn erased(entry: &str, reason: ErasureReason, order_ref: &str) -> Body {
     })
 }
 
+fn display(name: &str) -> Personal {
+    Personal::Plain(PersonalFields {
+        subject_display: name.parse().expect("test display name"),
+        decision_summary: Text::default(),
+    })
+}
+
+pub fn wl_added(entry: &str, subject_byte: u8, from: &str, until: &str) -> Body {
+    Body::WhitelistEntryAdded(WhitelistEntryAdded {
+        entry_id: id(entry),
+        subject_ref: subject(subject_byte),
+        personal: display("李*"),
+        tier: WhitelistTier::B,
+        scheme: text("shanghai-overseas-high-end"),
+        valid_from: d(from),
+        valid_until: d(until),
+        basis_ref: text("沪人才办〔2025〕3号"),
+    })
+}
+
+pub fn wl_renewed(entry: &str, until: &str) -> Body {
+    Body::WhitelistEntryRenewed(WhitelistEntryRenewed {
+        entry_id: id(entry),
+        valid_until: d(until),
+        basis_ref: text("沪人才办〔2027〕9号"),
+    })
+}
+
+pub fn wl_removed(entry: &str, at: &str) -> Body {
+    Body::WhitelistEntryRemoved(WhitelistEntryRemoved {
+        entry_id: id(entry),
+        reason: text("left the programme"),
+        effective_at: d(at),
+    })
+}
+
+pub fn wl_erased(entry: &str) -> Body {
+    Body::WhitelistEntryErased(EntryErased {
+        entry_id: id(entry),
+        reason: ErasureReason::Order,
+        order_ref: text("order 7"),
+    })
+}
+
+pub fn granted(award: &str, subject_byte: u8, from: &str, until: &str, amount: u64) -> Body {
+    Body::AwardGranted(AwardGranted {
+        award_id: id(award),
+        subject_ref: subject(subject_byte),
+        personal: display("王*"),
+        programme_code: text("sh-pujiang"),
+        category: AwardCategory::TalentProgramme,
+        level: AwardLevel::Municipal,
+        project_title: text("量子传感芯片"),
+        amount_cny: amount,
+        funded_from: d(from),
+        funded_until: d(until),
+        decision_ref: text("沪科〔2025〕88号"),
+    })
+}
+
+pub fn amended(award: &str, from: &str, until: &str, amount: u64) -> Body {
+    Body::AwardAmended(AwardAmended {
+        award_id: id(award),
+        project_title: text("量子传感芯片（二期）"),
+        amount_cny: amount,
+        funded_from: d(from),
+        funded_until: d(until),
+        decision_ref: text("沪科〔2026〕12号"),
+    })
+}
+
+pub fn award_ended(award: &str, outcome: AwardEnd, at: &str) -> Body {
+    Body::AwardWithdrawn(AwardWithdrawn {
+        award_id: id(award),
+        outcome,
+        reason: text("duplicate funding found"),
+        effective_at: d(at),
+    })
+}
+
+pub fn award_erased(award: &str) -> Body {
+    Body::AwardErased(AwardErased {
+        award_id: id(award),
+        reason: ErasureReason::RetentionEnded,
+        order_ref: Text::default(),
+    })
+}
+
 // ---------------------------------------------------------------------------------------
 // Streams and keys shared by several files
 
@@ -248,12 +339,24 @@ pub fn observable(view: &ViewState) -> impl PartialEq + std::fmt::Debug {
         .iter()
         .map(|(k, h)| (k.clone(), h.current().clone()))
         .collect();
+    let whitelist: Vec<_> = view
+        .whitelist
+        .iter()
+        .map(|(k, h)| (k.clone(), h.current().clone()))
+        .collect();
+    let awards: Vec<_> = view
+        .awards
+        .iter()
+        .map(|(k, h)| (k.clone(), h.current().clone()))
+        .collect();
     (
-        rules,
-        signals,
-        entries,
+        (rules, signals, entries, whitelist, awards),
         view.rules_by_credential.clone(),
         view.entries_by_subject.clone(),
+        (
+            view.whitelist_by_subject.clone(),
+            view.awards_by_subject.clone(),
+        ),
         view.counts.clone(),
         view.ignored,
     )
