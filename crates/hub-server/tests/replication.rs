@@ -452,3 +452,124 @@ async fn forged_entry_keys_are_refused_and_counted() {
     assert_eq!(info(&b).await.entry_keys_live, 0);
     b.stop().await.expect("stop b");
 }
+
+/// Screens the person with [`NATIONAL_ID`] on `node` until `done` holds for the answer.
+async fn screen_until(
+    node: &RunningNode,
+    done: impl Fn(&pb::ScreenApplicationResponse) -> bool,
+) -> pb::ScreenApplicationResponse {
+    let mut q = query(node, Some(JX)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = q
+            .screen_application(pb::ScreenApplicationRequest {
+                national_id: NATIONAL_ID.into(),
+                category: pb::AwardCategory::TalentProgramme as i32,
+                level: pb::AwardLevel::Municipal as i32,
+                funded_from: "2026-07-01".into(),
+                funded_until: "2028-06-30".into(),
+                amount_cny: 800_000,
+                time: Some(pb::TimeAxes {
+                    on_date: "2026-06-01".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+            .expect("screen")
+            .into_inner();
+        if done(&answer) {
+            return answer;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "screening never reached the expected answer: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jiaxing_screening_sees_a_shanghai_award_and_a_suzhou_blacklist_entry() {
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().expect("dir")).collect();
+    let sh = city(dirs[0].path(), "310000", &brokers).await;
+    let sz = city(dirs[1].path(), "320500", &brokers).await;
+    let jx = city(dirs[2].path(), "330400", &brokers).await;
+
+    let granted = pb::AwardGranted {
+        award_id: "sh-pj-2026-01".into(),
+        national_id: NATIONAL_ID.into(),
+        subject_display: DISPLAY.into(),
+        programme_code: "sh-pujiang".into(),
+        category: pb::AwardCategory::TalentProgramme as i32,
+        level: pb::AwardLevel::Municipal as i32,
+        project_title: "量子传感芯片".into(),
+        amount_cny: 1_000_000,
+        funded_from: "2026-01-01".into(),
+        funded_until: "2027-12-31".into(),
+        decision_ref: "沪科〔2026〕8号".into(),
+        ..Default::default()
+    };
+    let award_stream = "award/310000/sh-pj-2026-01";
+    publisher(&sh, Some(SH))
+        .await
+        .append(append_one(
+            award_stream,
+            pb::Event {
+                event_id: uuid::Uuid::new_v4().to_string(),
+                body: Some(pb::EventBody {
+                    kind: Some(pb::event_body::Kind::AwardGranted(granted)),
+                }),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("award");
+    let (stream, entry) = blacklist_entry(&sz, "320500", "sz-bl-2026-3");
+    publisher(&sz, Some("dev-member-320500"))
+        .await
+        .append(append_one(&stream, entry))
+        .await
+        .expect("blacklist entry");
+
+    // Both arrive in Jiaxing, the award's display name with its key.
+    let answer = screen_until(&jx, |a| {
+        a.verdict == pb::Verdict::Barred as i32
+            && a.overlapping.len() == 1
+            && a.overlapping[0].personal == pb::PersonalState::Shown as i32
+    })
+    .await;
+    let rules: Vec<&str> = answer.reasons.iter().map(|r| r.rule.as_str()).collect();
+    assert_eq!(rules, vec!["blacklisted", "same_category_and_level"]);
+    assert_eq!(answer.reasons[0].events[0].stream, stream);
+    assert_eq!(answer.reasons[1].events[0].stream, award_stream);
+    assert_eq!(answer.overlapping[0].subject_display, DISPLAY);
+    assert_eq!(answer.barring[0].origin, "320500");
+
+    // Shanghai erases the award: the key is destroyed in Jiaxing too, and the award no
+    // longer names the applicant there.
+    let erase = pb::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        body: Some(pb::EventBody {
+            kind: Some(pb::event_body::Kind::AwardErased(pb::AwardErased {
+                award_id: "sh-pj-2026-01".into(),
+                reason: pb::ErasureReason::Order as i32,
+                order_ref: "沪高法〔2026〕9号".into(),
+            })),
+        }),
+        ..Default::default()
+    };
+    publisher(&sh, Some(SH))
+        .await
+        .append(append_one(award_stream, erase))
+        .await
+        .expect("erase");
+    let answer = screen_until(&jx, |a| a.overlapping.is_empty()).await;
+    assert_eq!(answer.verdict, pb::Verdict::Barred as i32);
+    assert_eq!(live_key(&jx, award_stream), None);
+    for node in [sh, sz, jx] {
+        node.stop().await.expect("stop");
+    }
+}
