@@ -53,6 +53,15 @@ pub async fn publisher(
     ))
 }
 
+/// An Audit client.
+pub async fn audit(
+    endpoint: &str,
+    token: &str,
+) -> anyhow::Result<pb::audit_client::AuditClient<Authed>> {
+    let (c, b) = channel(endpoint, token).await?;
+    Ok(pb::audit_client::AuditClient::with_interceptor(c, b))
+}
+
 /// Every event of the node's log, through `ReadAll`.
 pub async fn read_all(endpoint: &str, token: &str) -> anyhow::Result<Vec<pb::Event>> {
     let (c, b) = channel(endpoint, token).await?;

@@ -51,6 +51,8 @@ pub struct Node {
     dir: PathBuf,
     /// Behind a lock so that a failing check can ask whether the process died.
     child: std::sync::Mutex<Option<Child>>,
+    /// The largest file the process may write, in KiB (`ulimit -f`), when limited.
+    file_size_limit_kib: Option<u64>,
 }
 
 impl Node {
@@ -63,6 +65,7 @@ impl Node {
             spec,
             dir,
             child: std::sync::Mutex::new(None),
+            file_size_limit_kib: None,
         })
     }
 
@@ -112,6 +115,12 @@ impl Node {
         Ok(path)
     }
 
+    /// Limits the size of every file the process writes from its next start (`None` = no
+    /// limit): a write beyond it fails with "file too large", as on a full disk.
+    pub fn limit_file_size(&mut self, kib: Option<u64>) {
+        self.file_size_limit_kib = kib;
+    }
+
     /// Starts the process and waits until it answers `ViewInfo`.
     pub async fn start(&mut self) -> anyhow::Result<()> {
         if self
@@ -127,7 +136,22 @@ impl Node {
             .create(true)
             .append(true)
             .open(self.log_file())?;
-        let child = Command::new(crate::binary::talent_hub()?)
+        let binary = crate::binary::talent_hub()?;
+        let mut command = match self.file_size_limit_kib {
+            // The shell sets the limit and ignores SIGXFSZ, so an oversized write fails with
+            // EFBIG instead of killing the process; `exec` keeps the pid.
+            Some(kib) => {
+                let mut c = Command::new("sh");
+                c.arg("-c")
+                    .arg(format!(
+                        "ulimit -f {kib} && trap '' XFSZ && exec \"$0\" \"$@\""
+                    ))
+                    .arg(&binary);
+                c
+            }
+            None => Command::new(&binary),
+        };
+        let child = command
             .arg("--config")
             .arg(&config)
             .env("RUST_LOG", "info,hub_replication=debug")

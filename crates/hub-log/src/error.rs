@@ -86,9 +86,53 @@ pub enum Error {
     /// A file operation failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
-    /// The log's writer stopped (after a storage failure or at shutdown).
+    /// The log's writer stopped (at shutdown).
     #[error("the log is closed")]
     Closed,
+    /// A group commit could not be made durable, so nothing of it was acknowledged; the
+    /// log takes no more writes until the node restarts and recovery checks the store.
+    /// Every later write fails with the same error.
+    #[error("{}", describe_write_failure(*.disk_full, cause))]
+    WriteFailed {
+        /// The file system holding the data directory is full (or a file-size limit was
+        /// reached), rather than some other failure.
+        disk_full: bool,
+        /// The storage engine's error.
+        cause: String,
+    },
+}
+
+fn describe_write_failure(disk_full: bool, cause: &str) -> String {
+    if disk_full {
+        format!(
+            "the data directory's file system is full ({cause}): nothing of this write was \
+             stored; free space and restart the node (every acknowledged event is kept)"
+        )
+    } else {
+        format!(
+            "the log could not commit ({cause}): nothing of this write was stored; the log \
+             takes no more writes until the node restarts (every acknowledged event is kept)"
+        )
+    }
+}
+
+impl Error {
+    /// The failure of a commit that was not made durable.
+    pub(crate) fn write_failed(e: &Error) -> Self {
+        use std::io::ErrorKind as K;
+        let io = match e {
+            Error::Io(io) => Some(io.kind()),
+            Error::Storage(sled::Error::Io(io)) => Some(io.kind()),
+            _ => None,
+        };
+        Error::WriteFailed {
+            disk_full: matches!(
+                io,
+                Some(K::StorageFull | K::FileTooLarge | K::QuotaExceeded)
+            ),
+            cause: e.to_string(),
+        }
+    }
 }
 
 /// Result of a log operation.

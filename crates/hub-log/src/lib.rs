@@ -138,6 +138,8 @@ struct Shared<S> {
     /// Durable head of every origin.
     origins: RwLock<BTreeMap<MemberId, OriginHead>>,
     closed: AtomicBool,
+    /// Why the writer stopped, when a commit failed: every later write fails with it.
+    failure: std::sync::OnceLock<(bool, String)>,
     /// Told of every group commit (metrics), when set.
     observer: observe::ObserverSlot,
 }
@@ -150,6 +152,24 @@ impl<S> Shared<S> {
 
     fn mark_closed(&self) {
         self.closed.store(true, Ordering::SeqCst);
+    }
+
+    /// Records why the writer stops after a failed commit.
+    fn set_failure(&self, e: Error) {
+        if let Error::WriteFailed { disk_full, cause } = e {
+            let _ = self.failure.set((disk_full, cause));
+        }
+    }
+
+    /// The error of a write to a closed log: the commit failure that stopped it, if any.
+    fn closed_error(&self) -> Error {
+        match self.failure.get() {
+            Some((disk_full, cause)) => Error::WriteFailed {
+                disk_full: *disk_full,
+                cause: cause.clone(),
+            },
+            None => Error::Closed,
+        }
     }
 }
 
@@ -224,6 +244,7 @@ impl<S: Store> Log<S> {
             head,
             origins: RwLock::new(recovered.origins),
             closed: AtomicBool::new(false),
+            failure: std::sync::OnceLock::new(),
             observer: Default::default(),
         });
         let (tx, rx) = mpsc::channel();
@@ -270,7 +291,7 @@ impl<S: Store> Log<S> {
             known: writer::KnownIds { checked, positions },
             reply,
         })?;
-        rx.await.map_err(|_| Error::Closed)?
+        rx.await.map_err(|_| self.shared.closed_error())?
     }
 
     /// Stores events stamped by other origins, each checked as the next of its origin's
@@ -288,14 +309,19 @@ impl<S: Store> Log<S> {
             meta,
             reply,
         })?;
-        rx.await.map_err(|_| Error::Closed)?
+        rx.await.map_err(|_| self.shared.closed_error())?
     }
 
     fn send(&self, cmd: Command) -> Result<()> {
         if self.shared.closed.load(Ordering::SeqCst) {
-            return Err(Error::Closed);
+            return Err(self.shared.closed_error());
         }
-        self.tx.send(cmd).map_err(|_| Error::Closed)
+        self.tx.send(cmd).map_err(|_| self.shared.closed_error())
+    }
+
+    /// Why the log takes no more writes after a failed commit: (disk full, cause).
+    pub fn write_failure(&self) -> Option<(bool, String)> {
+        self.shared.failure.get().cloned()
     }
 
     /// Tells `observer` of every group commit from now on; returns false (and changes

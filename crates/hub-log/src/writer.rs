@@ -190,9 +190,11 @@ pub(crate) fn run<S: Store>(
         let committed = commit(&shared.store, group.into_writes());
         if let Err(e) = committed {
             tracing::error!(error = %e, "log commit failed; the log stops accepting writes");
+            let failure = Error::write_failed(&e);
             for reply in replies {
-                fail(reply, &e);
+                fail(reply, &failure);
             }
+            shared.set_failure(failure);
             // After a failed sync the store's state is unknown: stop, and let a reopen
             // recover and check it.
             break;
@@ -226,10 +228,10 @@ pub(crate) fn run<S: Store>(
     while let Ok(cmd) = rx.try_recv() {
         match cmd {
             Command::Append { reply, .. } => {
-                let _ = reply.send(Err(Error::Closed));
+                let _ = reply.send(Err(shared.closed_error()));
             }
             Command::Ingest { reply, .. } => {
-                let _ = reply.send(Err(Error::Closed));
+                let _ = reply.send(Err(shared.closed_error()));
             }
             Command::Close { reply } => {
                 let _ = reply.send(());
@@ -248,9 +250,12 @@ fn commit<S: Store>(store: &S, writes: Vec<Entry>) -> Result<()> {
 }
 
 fn fail(reply: Reply, e: &Error) {
-    let err = || Error::Corrupt {
-        position: 0,
-        what: format!("commit failed: {e}"),
+    let err = || match e {
+        Error::WriteFailed { disk_full, cause } => Error::WriteFailed {
+            disk_full: *disk_full,
+            cause: cause.clone(),
+        },
+        other => Error::write_failed(other),
     };
     match reply {
         Reply::Append(tx, _) => {

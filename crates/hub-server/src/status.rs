@@ -90,6 +90,14 @@ pub fn from_log(e: hub_log::Error) -> Status {
             Status::failed_precondition(e.to_string())
         }
         E::Closed => Status::unavailable("the node is shutting down"),
+        E::WriteFailed { disk_full, .. } => {
+            tracing::error!(error = %e, "log write failed");
+            if *disk_full {
+                Status::resource_exhausted(e.to_string())
+            } else {
+                Status::unavailable(e.to_string())
+            }
+        }
         E::Corrupt { .. } | E::Storage(_) | E::Io(_) => {
             tracing::error!(error = %e, "log failure");
             Status::internal(format!("storage failure: {e}"))
