@@ -11,9 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use hub_proto::convert::industry_to_proto;
 use hub_proto::pb;
-use hub_types::values::Industry;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -168,25 +166,27 @@ async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
 async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
     with_hub(&state, move |hub| {
         let periods = if p.periods == 0 { 8 } else { p.periods };
-        let mut out = Vec::new();
-        for industry in Industry::ALL {
-            let t = hub.view.demand_trend(&pb::DemandTrendRequest {
-                time: p.axes(),
-                industry: industry_to_proto(industry) as i32,
-                city: String::new(),
-                periods,
-            })?;
-            out.push(json!({
-                "industry": industry.as_str(),
-                "points": t.points.iter().map(|pt| json!({
-                    "period": pt.period, "demanded": pt.demanded,
-                })).collect::<Vec<_>>(),
-                "forecast_period": t.forecast_period,
-                "forecast": t.forecast,
-                "slope": t.slope,
-                "method": t.method,
-            }));
-        }
+        let trends = hub.view.demand_trends(&pb::DemandTrendRequest {
+            time: p.axes(),
+            industry: 0,
+            city: String::new(),
+            periods,
+        })?;
+        let out: Vec<Value> = trends
+            .into_iter()
+            .map(|(industry, t)| {
+                json!({
+                    "industry": industry.as_str(),
+                    "points": t.points.iter().map(|pt| json!({
+                        "period": pt.period, "demanded": pt.demanded,
+                    })).collect::<Vec<_>>(),
+                    "forecast_period": t.forecast_period,
+                    "forecast": t.forecast,
+                    "slope": t.slope,
+                    "method": t.method,
+                })
+            })
+            .collect();
         Ok(json!({ "industries": out }))
     })
     .await
