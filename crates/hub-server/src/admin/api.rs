@@ -4,7 +4,6 @@
 //! counts by city and status, never names, subject references or decision texts.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -88,15 +87,13 @@ fn industry_name(raw: i32) -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// How old the status page's view digest may be while the view keeps moving. The digest
-/// is a pass over every entity: recomputed at every refresh of every open console it would
-/// cost a core at a million events. While the view stands still it is computed once.
-pub const DIGEST_MAX_AGE: Duration = Duration::from_secs(15);
-
 async fn status(State(state): State<AdminState>) -> Response {
     let ready = state.ready();
+    let digest = state.status_digest().clone();
     with_hub(&state, move |hub| {
-        let (info, digest_position) = hub.view.info_with_recent_digest(DIGEST_MAX_AGE);
+        // Never waits for a digest: the last one computed, or none yet (see `digest`).
+        let known = digest.current(&hub.view);
+        let info = hub.view.info_without_digest();
         let roster: Vec<Value> = hub
             .view
             .config()
@@ -124,8 +121,8 @@ async fn status(State(state): State<AdminState>) -> Response {
             "ready": ready,
             "log_head": hub.log.head(),
             "position": info.position,
-            "digest": info.digest,
-            "digest_position": digest_position,
+            "digest": known.map(|(_, d)| hex::encode(d)),
+            "digest_position": known.map(|(p, _)| p),
             "origin_vector": info.origin_vector.iter().map(|o| json!({
                 "origin": o.origin, "seq": o.origin_seq,
             })).collect::<Vec<_>>(),
