@@ -271,22 +271,28 @@ impl View {
         let th = self.config().thresholds;
         let inner = self.read();
         let axes = resolve(req.time.as_ref(), &inner)?;
-        // Demand per period of every industry, per city and alliance-wide (`None`), in one
-        // pass over the signals rather than one per industry and city.
+        // Demand per period of every industry and city in one pass over the signals; the
+        // alliance-wide demand (`None`) and the cities seen follow from those few sums.
         let mut demand: BTreeMap<(Industry, Option<MemberId>), BTreeMap<Period, u64>> =
             BTreeMap::new();
-        let mut seen = BTreeSet::new();
         for s in signals(&inner, &axes) {
-            seen.insert(s.origin);
-            let n = demanded(s, axes.date);
-            for city in [None, Some(s.origin)] {
-                *demand
-                    .entry((s.terms.industry, city))
-                    .or_default()
-                    .entry(s.terms.period)
-                    .or_default() += n;
+            *demand
+                .entry((s.terms.industry, Some(s.origin)))
+                .or_default()
+                .entry(s.terms.period)
+                .or_default() += demanded(s, axes.date);
+        }
+        let mut seen = BTreeSet::new();
+        let mut alliance: BTreeMap<(Industry, Option<MemberId>), BTreeMap<Period, u64>> =
+            BTreeMap::new();
+        for ((industry, city), by_period) in &demand {
+            seen.extend(*city);
+            let total = alliance.entry((*industry, None)).or_default();
+            for (period, n) in by_period {
+                *total.entry(*period).or_default() += n;
             }
         }
+        demand.extend(alliance);
         let cities: Vec<Option<MemberId>> = std::iter::once(None)
             .chain(seen.into_iter().map(Some))
             .collect();
