@@ -321,6 +321,19 @@ async fn the_console_api_counts_the_blacklist_and_names_the_digest_position() {
     assert!(digest_position <= head, "{status}");
     assert_eq!(status["digest"], exact(digest_position));
 
+    // Answers are remembered while the view stands still, and never once it has moved.
+    let report = "/api/joint-report?period=2026-Q1";
+    let ic_demanded = |report: &Value| {
+        report["totals"]
+            .as_array()
+            .expect("totals")
+            .iter()
+            .find(|r| r["industry"] == "integrated_circuits")
+            .map_or(0, |r| r["demanded"].as_u64().expect("demanded"))
+    };
+    let before = api(&admin, report).await;
+    assert_eq!(api(&admin, report).await, before);
+
     // After an append the status is of the new head, and its digest of the position it
     // names (the remembered one, or a fresh one if that had grown old).
     let (stream, event) = demand("310000", "api-after", 7);
@@ -335,6 +348,9 @@ async fn the_console_api_counts_the_blacklist_and_names_the_digest_position() {
             .wait_for(head + 1, Duration::from_secs(30))
             .await
     );
+    let after = api(&admin, report).await;
+    assert_eq!(ic_demanded(&after), ic_demanded(&before) + 7, "{after}");
+    assert_eq!(after["position"], head + 1);
     let status = status_with_digest(&admin).await;
     assert_eq!(status["position"], head + 1);
     let digest_position = status["digest_position"].as_u64().expect("digest_position");

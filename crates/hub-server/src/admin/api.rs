@@ -42,6 +42,23 @@ pub struct Params {
 }
 
 impl Params {
+    /// The same question with the valid date made explicit (today when empty), so that a
+    /// remembered answer is never given on another day.
+    fn dated(mut self) -> Self {
+        if self.on_date.is_empty() {
+            self.on_date = hub_view::today().to_string();
+        }
+        self
+    }
+
+    /// The question `name` asks with these parameters, as the memo's key.
+    fn question(&self, name: &str) -> String {
+        format!(
+            "{name}?on_date={}&period={}&periods={}",
+            self.on_date, self.period, self.periods
+        )
+    }
+
     fn axes(&self) -> Option<pb::TimeAxes> {
         Some(pb::TimeAxes {
             on_date: self.on_date.clone(),
@@ -74,6 +91,32 @@ async fn with_hub(
         Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// Like [`with_hub`] for the question `name` asked with `p`: gives the last answer to the
+/// same question again while the view has not moved since (see [`super::memo`]).
+async fn remembered(
+    state: &AdminState,
+    name: &str,
+    p: Params,
+    answer: impl FnOnce(&Hub, Params) -> Result<Value, hub_view::Error> + Send + 'static,
+) -> Response {
+    let p = p.dated();
+    let question = p.question(name);
+    let answers = state.answers().clone();
+    with_hub(state, move |hub| {
+        let before = hub.view.position();
+        if let Some(known) = answers.get(&question, before) {
+            return Ok(known);
+        }
+        let value = answer(hub, p)?;
+        // Only an answer the view did not move under is known to be of `before`.
+        if hub.view.position() == before {
+            answers.put(question, before, value.clone());
+        }
+        Ok(value)
+    })
+    .await
 }
 
 /// A readable industry name: `integrated_circuits`.
@@ -141,7 +184,7 @@ async fn status(State(state): State<AdminState>) -> Response {
 }
 
 async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "recognition-matrix", p, move |hub, p| {
         let r = hub.view.recognition_matrix(&pb::RecognitionMatrixRequest {
             time: p.axes(),
             kind: 0,
@@ -161,7 +204,7 @@ async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
 }
 
 async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "demand-trends", p, move |hub, p| {
         let periods = if p.periods == 0 { 8 } else { p.periods };
         let trends = hub.view.demand_trends(&pb::DemandTrendRequest {
             time: p.axes(),
@@ -190,7 +233,7 @@ async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
 }
 
 async fn alerts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "shortage-alerts", p, move |hub, p| {
         let r = hub.view.shortage_alerts(&pb::ShortageAlertsRequest {
             time: p.axes(),
             period: p.period.clone(),
@@ -228,7 +271,7 @@ fn report_row(r: &pb::JointReportRow) -> Value {
 }
 
 async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "joint-report", p, move |hub, p| {
         let r = hub.view.joint_report(&pb::JointReportRequest {
             time: p.axes(),
             period: p.period.clone(),
@@ -246,7 +289,7 @@ async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) 
 
 /// Counts of every city's entries by status: the only blacklist figures the console shows.
 async fn blacklist_counts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "blacklist-counts", p, move |hub, p| {
         let (counts, basis) = hub.view.entry_status_counts(p.axes().as_ref())?;
         let cities: Vec<Value> = counts
             .into_iter()

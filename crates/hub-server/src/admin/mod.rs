@@ -18,6 +18,7 @@
 pub mod api;
 pub mod console;
 pub mod digest;
+mod memo;
 pub mod metrics;
 pub mod probes;
 pub mod tail;
@@ -86,6 +87,8 @@ pub struct AdminState {
     caught_up: Arc<AtomicBool>,
     /// The view digest the status page shows, computed off the request path.
     digest: Arc<digest::StatusDigest>,
+    /// The last answer to each console question, reused while the view stands still.
+    answers: Arc<memo::Answers>,
 }
 
 impl AdminState {
@@ -112,6 +115,11 @@ impl AdminState {
     /// The status page's digest.
     pub fn status_digest(&self) -> &Arc<digest::StatusDigest> {
         &self.digest
+    }
+
+    /// The console's remembered answers.
+    fn answers(&self) -> &Arc<memo::Answers> {
+        &self.answers
     }
 
     /// The hub, once open.
