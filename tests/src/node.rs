@@ -104,6 +104,9 @@ impl Node {
             self.port,
             self.spec.grace_ms,
         );
+        // The admin listener is off: every node of a cluster would otherwise take the
+        // default admin port and all but the first would run without one.
+        toml.push_str("\n[admin]\nlisten = \"\"\n");
         if let Some(brokers) = &self.spec.brokers {
             toml.push_str(&format!(
                 "\n[kafka]\nbrokers = \"{brokers}\"\ntopic = \"{}\"\n\n[kafka.properties]\n\"reconnect.backoff.max.ms\" = \"1000\"\n",

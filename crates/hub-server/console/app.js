@@ -58,9 +58,12 @@ async function loadStatus() {
   ready.className = "badge " + (s.ready ? "ok" : "bad");
   $("#log-head").textContent = s.log_head;
   $("#view-position").textContent = s.position;
-  // The digest is recomputed at most every few seconds while events arrive.
-  $("#digest").textContent = s.digest_position === s.position
-    ? s.digest : `${s.digest} (of position ${s.digest_position})`;
+  // The digest is computed in the background, at most every few seconds while events
+  // arrive; until the first is ready there is none to show.
+  $("#digest").textContent = s.digest === null
+    ? "being computed…"
+    : s.digest_position === s.position
+      ? s.digest : `${s.digest} (of position ${s.digest_position})`;
   $("#snapshot").textContent = s.snapshot_position ? `position ${s.snapshot_position}` : "none yet";
   $("#entry-keys").textContent = `${s.entry_keys.live} live, ${s.entry_keys.destroyed} destroyed`;
   $("#subscribers").textContent = s.subscribers;

@@ -94,20 +94,65 @@ fn period(s: &str, field: &str) -> Result<Period, ValidationError> {
     s.parse::<Period>().at(field)
 }
 
-/// Demanded headcount per period for an industry (and optionally one city).
-fn demand_by_period(
+/// Demanded headcount per period of every industry with signals (or only `industry`),
+/// optionally of one city, in one pass over the signals.
+fn demand_by_industry(
     inner: &Inner,
     axes: &Axes,
-    industry: Industry,
+    industry: Option<Industry>,
     city: Option<MemberId>,
-) -> BTreeMap<Period, u64> {
-    let mut by_period = BTreeMap::new();
+) -> BTreeMap<Industry, BTreeMap<Period, u64>> {
+    let mut by_industry: BTreeMap<Industry, BTreeMap<Period, u64>> = BTreeMap::new();
     for s in signals(inner, axes) {
-        if s.terms.industry == industry && city.is_none_or(|c| c == s.origin) {
-            *by_period.entry(s.terms.period).or_default() += demanded(s, axes.date);
+        if industry.is_none_or(|i| i == s.terms.industry) && city.is_none_or(|c| c == s.origin) {
+            *by_industry
+                .entry(s.terms.industry)
+                .or_default()
+                .entry(s.terms.period)
+                .or_default() += demanded(s, axes.date);
         }
     }
-    by_period
+    by_industry
+}
+
+/// The number of periods a trend request asks for, checked.
+fn trend_periods(raw: u32) -> Result<u32, ValidationError> {
+    match raw {
+        0 => Ok(DEFAULT_PERIODS),
+        n if (2..=MAX_PERIODS).contains(&n) => Ok(n),
+        n => Err(ValidationError::new(
+            "periods",
+            format!("expected 2..={MAX_PERIODS}, got {n}"),
+        )),
+    }
+}
+
+/// The trend of `n` periods ending with the last period of `by_period`, and its forecast.
+fn trend(by_period: &BTreeMap<Period, u64>, n: u32, axes: &Axes) -> pb::DemandTrendResponse {
+    let Some(last) = by_period.keys().next_back().copied() else {
+        return pb::DemandTrendResponse {
+            method: FORECAST_METHOD.into(),
+            basis: Some(axes.basis()),
+            ..Default::default()
+        };
+    };
+    let points = series(by_period, last, n);
+    let ys: Vec<f64> = points.iter().map(|(_, y)| *y as f64).collect();
+    let (slope, forecast) = least_squares_forecast(&ys);
+    pb::DemandTrendResponse {
+        points: points
+            .into_iter()
+            .map(|(p, y)| pb::TrendPoint {
+                period: p.to_string(),
+                demanded: y,
+            })
+            .collect(),
+        forecast_period: last.next().to_string(),
+        forecast,
+        slope,
+        method: FORECAST_METHOD.into(),
+        basis: Some(axes.basis()),
+    }
 }
 
 /// The `n` periods ending with `last`, oldest first, with their demand (0 where none).
@@ -189,44 +234,31 @@ impl View {
     pub fn demand_trend(&self, req: &pb::DemandTrendRequest) -> Result<pb::DemandTrendResponse> {
         let industry = industry_from_proto(req.industry).at("industry")?;
         let city: Option<MemberId> = opt_parse(&req.city, "city")?;
-        let n = match req.periods {
-            0 => DEFAULT_PERIODS,
-            n if (2..=MAX_PERIODS).contains(&n) => n,
-            n => {
-                return Err(ValidationError::new(
-                    "periods",
-                    format!("expected 2..={MAX_PERIODS}, got {n}"),
-                )
-                .into())
-            }
-        };
+        let n = trend_periods(req.periods)?;
         let inner = self.read();
         let axes = resolve(req.time.as_ref(), &inner)?;
-        let by_period = demand_by_period(&inner, &axes, industry, city);
-        let Some(last) = by_period.keys().next_back().copied() else {
-            return Ok(pb::DemandTrendResponse {
-                method: FORECAST_METHOD.into(),
-                basis: Some(axes.basis()),
-                ..Default::default()
-            });
-        };
-        let points = series(&by_period, last, n);
-        let ys: Vec<f64> = points.iter().map(|(_, y)| *y as f64).collect();
-        let (slope, forecast) = least_squares_forecast(&ys);
-        Ok(pb::DemandTrendResponse {
-            points: points
-                .into_iter()
-                .map(|(p, y)| pb::TrendPoint {
-                    period: p.to_string(),
-                    demanded: y,
-                })
-                .collect(),
-            forecast_period: last.next().to_string(),
-            forecast,
-            slope,
-            method: FORECAST_METHOD.into(),
-            basis: Some(axes.basis()),
-        })
+        let by_industry = demand_by_industry(&inner, &axes, Some(industry), city);
+        let none = BTreeMap::new();
+        Ok(trend(by_industry.get(&industry).unwrap_or(&none), n, &axes))
+    }
+
+    /// Answers `DemandTrend` for every industry, in [`Industry::ALL`] order, with one pass
+    /// over the signals: each answer is the one [`View::demand_trend`] gives for its
+    /// industry with the same time, city and periods (`req.industry` is not read).
+    pub fn demand_trends(
+        &self,
+        req: &pb::DemandTrendRequest,
+    ) -> Result<Vec<(Industry, pb::DemandTrendResponse)>> {
+        let city: Option<MemberId> = opt_parse(&req.city, "city")?;
+        let n = trend_periods(req.periods)?;
+        let inner = self.read();
+        let axes = resolve(req.time.as_ref(), &inner)?;
+        let by_industry = demand_by_industry(&inner, &axes, None, city);
+        let none = BTreeMap::new();
+        Ok(Industry::ALL
+            .into_iter()
+            .map(|i| (i, trend(by_industry.get(&i).unwrap_or(&none), n, &axes)))
+            .collect())
     }
 
     /// Answers `ShortageAlerts` for a period: every industry, per city and alliance-wide,
@@ -239,22 +271,28 @@ impl View {
         let th = self.config().thresholds;
         let inner = self.read();
         let axes = resolve(req.time.as_ref(), &inner)?;
-        // Demand per period of every industry, per city and alliance-wide (`None`), in one
-        // pass over the signals rather than one per industry and city.
+        // Demand per period of every industry and city in one pass over the signals; the
+        // alliance-wide demand (`None`) and the cities seen follow from those few sums.
         let mut demand: BTreeMap<(Industry, Option<MemberId>), BTreeMap<Period, u64>> =
             BTreeMap::new();
-        let mut seen = BTreeSet::new();
         for s in signals(&inner, &axes) {
-            seen.insert(s.origin);
-            let n = demanded(s, axes.date);
-            for city in [None, Some(s.origin)] {
-                *demand
-                    .entry((s.terms.industry, city))
-                    .or_default()
-                    .entry(s.terms.period)
-                    .or_default() += n;
+            *demand
+                .entry((s.terms.industry, Some(s.origin)))
+                .or_default()
+                .entry(s.terms.period)
+                .or_default() += demanded(s, axes.date);
+        }
+        let mut seen = BTreeSet::new();
+        let mut alliance: BTreeMap<(Industry, Option<MemberId>), BTreeMap<Period, u64>> =
+            BTreeMap::new();
+        for ((industry, city), by_period) in &demand {
+            seen.extend(*city);
+            let total = alliance.entry((*industry, None)).or_default();
+            for (period, n) in by_period {
+                *total.entry(*period).or_default() += n;
             }
         }
+        demand.extend(alliance);
         let cities: Vec<Option<MemberId>> = std::iter::once(None)
             .chain(seen.into_iter().map(Some))
             .collect();

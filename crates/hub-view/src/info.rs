@@ -39,6 +39,12 @@ impl View {
         (info, digest_position)
     }
 
+    /// Like [`View::info`] for now, without the digest (left empty): for a display that
+    /// keeps a digest of its own rather than wait for one.
+    pub fn info_without_digest(&self) -> pb::ViewInfoResponse {
+        self.describe(self.position(), String::new())
+    }
+
     /// The answer for position `at` (at most the view's), with `digest` given.
     fn describe(&self, at: u64, digest: String) -> pb::ViewInfoResponse {
         let inner = self.read();

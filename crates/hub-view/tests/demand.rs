@@ -244,6 +244,42 @@ async fn demand_trend_fits_a_line_through_the_last_periods() {
     assert_eq!(t.method, METHOD);
 }
 
+#[tokio::test]
+async fn demand_trends_of_every_industry_match_each_trend() {
+    let f = fixture().await;
+    let v = &f.view;
+    let head = v.position();
+    let mut with_points = 0;
+    for date in ["2026-01-01", "2026-04-01", "2026-06-01", "2026-12-31"] {
+        for at_position in [0, 12, 16, head] {
+            for city in ["", SUZHOU, SHANGHAI] {
+                for periods in [0, 2, 8] {
+                    let req = pb::DemandTrendRequest {
+                        time: on(date, at_position),
+                        industry: 0,
+                        city: city.to_owned(),
+                        periods,
+                    };
+                    let all = v.demand_trends(&req).expect("demand_trends");
+                    let industries: Vec<Industry> = all.iter().map(|(i, _)| *i).collect();
+                    assert_eq!(industries, Industry::ALL);
+                    for (industry, got) in all {
+                        let one = v
+                            .demand_trend(&pb::DemandTrendRequest {
+                                industry: hub_proto::convert::industry_to_proto(industry) as i32,
+                                ..req.clone()
+                            })
+                            .expect("demand_trend");
+                        assert_eq!(got, one, "{industry:?} on {date} at {at_position} {city:?}");
+                        with_points += usize::from(!got.points.is_empty());
+                    }
+                }
+            }
+        }
+    }
+    assert!(with_points > 0, "some trends have points");
+}
+
 /// Signals of `city` for one industry over 2026-Q1..Q4 with these headcounts (0 = none).
 fn quarters(
     city: &'static str,

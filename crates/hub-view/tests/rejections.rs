@@ -288,6 +288,18 @@ async fn bad_demand_questions_are_rejected_naming_the_field() {
             .is_ok());
     }
 
+    let trends = |city: &str, periods: u32| {
+        invalid(v.demand_trends(&pb::DemandTrendRequest {
+            time: None,
+            industry: 0,
+            city: city.into(),
+            periods,
+        }))
+    };
+    assert_eq!(trends("Shanghai", 4), "city");
+    assert_eq!(trends("", 1), "periods");
+    assert_eq!(trends("", 21), "periods");
+
     for period in ["", "2026Q1", "2026-Q0", "26-Q1"] {
         let alerts = v.shortage_alerts(&pb::ShortageAlertsRequest {
             time: None,

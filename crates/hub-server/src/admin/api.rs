@@ -4,16 +4,13 @@
 //! counts by city and status, never names, subject references or decision texts.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use hub_proto::convert::industry_to_proto;
 use hub_proto::pb;
-use hub_types::values::Industry;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -45,6 +42,23 @@ pub struct Params {
 }
 
 impl Params {
+    /// The same question with the valid date made explicit (today when empty), so that a
+    /// remembered answer is never given on another day.
+    fn dated(mut self) -> Self {
+        if self.on_date.is_empty() {
+            self.on_date = hub_view::today().to_string();
+        }
+        self
+    }
+
+    /// The question `name` asks with these parameters, as the memo's key.
+    fn question(&self, name: &str) -> String {
+        format!(
+            "{name}?on_date={}&period={}&periods={}",
+            self.on_date, self.period, self.periods
+        )
+    }
+
     fn axes(&self) -> Option<pb::TimeAxes> {
         Some(pb::TimeAxes {
             on_date: self.on_date.clone(),
@@ -79,6 +93,32 @@ async fn with_hub(
     }
 }
 
+/// Like [`with_hub`] for the question `name` asked with `p`: gives the last answer to the
+/// same question again while the view has not moved since (see [`super::memo`]).
+async fn remembered(
+    state: &AdminState,
+    name: &str,
+    p: Params,
+    answer: impl FnOnce(&Hub, Params) -> Result<Value, hub_view::Error> + Send + 'static,
+) -> Response {
+    let p = p.dated();
+    let question = p.question(name);
+    let answers = state.answers().clone();
+    with_hub(state, move |hub| {
+        let before = hub.view.position();
+        if let Some(known) = answers.get(&question, before) {
+            return Ok(known);
+        }
+        let value = answer(hub, p)?;
+        // Only an answer the view did not move under is known to be of `before`.
+        if hub.view.position() == before {
+            answers.put(question, before, value.clone());
+        }
+        Ok(value)
+    })
+    .await
+}
+
 /// A readable industry name: `integrated_circuits`.
 fn industry_name(raw: i32) -> String {
     pb::Industry::try_from(raw)
@@ -90,15 +130,13 @@ fn industry_name(raw: i32) -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// How old the status page's view digest may be while the view keeps moving. The digest
-/// is a pass over every entity: recomputed at every refresh of every open console it would
-/// cost a core at a million events. While the view stands still it is computed once.
-pub const DIGEST_MAX_AGE: Duration = Duration::from_secs(15);
-
 async fn status(State(state): State<AdminState>) -> Response {
     let ready = state.ready();
+    let digest = state.status_digest().clone();
     with_hub(&state, move |hub| {
-        let (info, digest_position) = hub.view.info_with_recent_digest(DIGEST_MAX_AGE);
+        // Never waits for a digest: the last one computed, or none yet (see `digest`).
+        let known = digest.current(&hub.view);
+        let info = hub.view.info_without_digest();
         let roster: Vec<Value> = hub
             .view
             .config()
@@ -126,8 +164,8 @@ async fn status(State(state): State<AdminState>) -> Response {
             "ready": ready,
             "log_head": hub.log.head(),
             "position": info.position,
-            "digest": info.digest,
-            "digest_position": digest_position,
+            "digest": known.map(|(_, d)| hex::encode(d)),
+            "digest_position": known.map(|(p, _)| p),
             "origin_vector": info.origin_vector.iter().map(|o| json!({
                 "origin": o.origin, "seq": o.origin_seq,
             })).collect::<Vec<_>>(),
@@ -146,7 +184,7 @@ async fn status(State(state): State<AdminState>) -> Response {
 }
 
 async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "recognition-matrix", p, move |hub, p| {
         let r = hub.view.recognition_matrix(&pb::RecognitionMatrixRequest {
             time: p.axes(),
             kind: 0,
@@ -166,34 +204,36 @@ async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
 }
 
 async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "demand-trends", p, move |hub, p| {
         let periods = if p.periods == 0 { 8 } else { p.periods };
-        let mut out = Vec::new();
-        for industry in Industry::ALL {
-            let t = hub.view.demand_trend(&pb::DemandTrendRequest {
-                time: p.axes(),
-                industry: industry_to_proto(industry) as i32,
-                city: String::new(),
-                periods,
-            })?;
-            out.push(json!({
-                "industry": industry.as_str(),
-                "points": t.points.iter().map(|pt| json!({
-                    "period": pt.period, "demanded": pt.demanded,
-                })).collect::<Vec<_>>(),
-                "forecast_period": t.forecast_period,
-                "forecast": t.forecast,
-                "slope": t.slope,
-                "method": t.method,
-            }));
-        }
+        let trends = hub.view.demand_trends(&pb::DemandTrendRequest {
+            time: p.axes(),
+            industry: 0,
+            city: String::new(),
+            periods,
+        })?;
+        let out: Vec<Value> = trends
+            .into_iter()
+            .map(|(industry, t)| {
+                json!({
+                    "industry": industry.as_str(),
+                    "points": t.points.iter().map(|pt| json!({
+                        "period": pt.period, "demanded": pt.demanded,
+                    })).collect::<Vec<_>>(),
+                    "forecast_period": t.forecast_period,
+                    "forecast": t.forecast,
+                    "slope": t.slope,
+                    "method": t.method,
+                })
+            })
+            .collect();
         Ok(json!({ "industries": out }))
     })
     .await
 }
 
 async fn alerts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "shortage-alerts", p, move |hub, p| {
         let r = hub.view.shortage_alerts(&pb::ShortageAlertsRequest {
             time: p.axes(),
             period: p.period.clone(),
@@ -231,7 +271,7 @@ fn report_row(r: &pb::JointReportRow) -> Value {
 }
 
 async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "joint-report", p, move |hub, p| {
         let r = hub.view.joint_report(&pb::JointReportRequest {
             time: p.axes(),
             period: p.period.clone(),
@@ -249,7 +289,7 @@ async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) 
 
 /// Counts of every city's entries by status: the only blacklist figures the console shows.
 async fn blacklist_counts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
-    with_hub(&state, move |hub| {
+    remembered(&state, "blacklist-counts", p, move |hub, p| {
         let (counts, basis) = hub.view.entry_status_counts(p.axes().as_ref())?;
         let cities: Vec<Value> = counts
             .into_iter()

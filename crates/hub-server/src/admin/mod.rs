@@ -17,6 +17,8 @@
 
 pub mod api;
 pub mod console;
+pub mod digest;
+mod memo;
 pub mod metrics;
 pub mod probes;
 pub mod tail;
@@ -76,12 +78,17 @@ impl AdminConfig {
     }
 }
 
-/// What the admin handlers share: the hub once it is open, and readiness.
+/// What the admin handlers share: the hub once it is open, readiness, and the status
+/// page's digest.
 #[derive(Debug, Clone, Default)]
 pub struct AdminState {
     hub: Arc<OnceLock<Arc<Hub>>>,
     /// Latches once the view has caught up with the log.
     caught_up: Arc<AtomicBool>,
+    /// The view digest the status page shows, computed off the request path.
+    digest: Arc<digest::StatusDigest>,
+    /// The last answer to each console question, reused while the view stands still.
+    answers: Arc<memo::Answers>,
 }
 
 impl AdminState {
@@ -97,9 +104,22 @@ impl AdminState {
         s
     }
 
-    /// Makes the opened hub available to the handlers.
+    /// Makes the opened hub available to the handlers, and starts computing the view's
+    /// first digest on a blocking thread so that the first status page does not wait for
+    /// it. Call from within the runtime.
     pub fn attach(&self, hub: Arc<Hub>) {
+        self.digest.refresh(&hub.view);
         let _ = self.hub.set(hub);
+    }
+
+    /// The status page's digest.
+    pub fn status_digest(&self) -> &Arc<digest::StatusDigest> {
+        &self.digest
+    }
+
+    /// The console's remembered answers.
+    fn answers(&self) -> &Arc<memo::Answers> {
+        &self.answers
     }
 
     /// The hub, once open.
