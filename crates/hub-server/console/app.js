@@ -239,6 +239,31 @@ async function loadBlacklist() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Talent register: totals only
+
+async function loadRegister() {
+  const r = await getJSON("/api/register-summary");
+  const city = (code) => `${code} ${roster.get(code) || ""}`;
+  const yuan = new Intl.NumberFormat("zh-CN");
+  $("#register-awards thead").replaceChildren(el("tr", {}, el("th", {}, "City"),
+    el("th", {}, "Level"), el("th", { class: "num" }, "Year"),
+    el("th", { class: "num" }, "Awards"), el("th", { class: "num" }, "Amount (CNY)")));
+  $("#register-awards tbody").replaceChildren(...r.awards.map((a) => el("tr", {},
+    el("td", {}, city(a.city)), el("td", {}, a.level), el("td", { class: "num" }, a.year),
+    el("td", { class: "num" }, a.awards), el("td", { class: "num" }, yuan.format(a.amount_cny)))));
+  const tiers = ["a", "b", "c"];
+  const byCity = new Map();
+  for (const w of r.whitelist) {
+    if (!byCity.has(w.city)) byCity.set(w.city, {});
+    byCity.get(w.city)[w.tier] = w.entries;
+  }
+  $("#register-whitelist thead").replaceChildren(el("tr", {}, el("th", {}, "City"),
+    ...tiers.map((t) => el("th", { class: "num" }, `tier ${t.toUpperCase()}`))));
+  $("#register-whitelist tbody").replaceChildren(...[...byCity].map(([c, counts]) => el("tr", {},
+    el("td", {}, city(c)), ...tiers.map((t) => el("td", { class: "num" }, counts[t] || 0)))));
+}
+
+// ---------------------------------------------------------------------------------------
 // Live tail
 
 let source = null;
@@ -329,7 +354,8 @@ async function consoleMain() {
   $("#alert-period").addEventListener("change", loadAlerts);
   $("#tail-start").addEventListener("click", () => startTail(Number($("#log-head").textContent) || 0));
   startTail(status ? status.log_head : 0);
-  await Promise.all([loadMatrix(), loadDemand(), loadBlacklist().catch((e) => showError($("#blacklist-counts tbody"), e))]);
+  await Promise.all([loadMatrix(), loadDemand(), loadBlacklist().catch((e) => showError($("#blacklist-counts tbody"), e)),
+    loadRegister().catch((e) => showError($("#register-awards tbody"), e))]);
   document.body.dataset.loaded = "true";
   setInterval(() => loadStatus().catch(() => {}), 5000);
 }

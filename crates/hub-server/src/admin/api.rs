@@ -1,7 +1,8 @@
 //! The console's JSON questions, answered from the view.
 //!
 //! Nothing here carries personal data, whatever is stored: the blacklist appears only as
-//! counts by city and status, never names, subject references or decision texts.
+//! counts by city and status, the talent register only as totals by city, level, year and
+//! tier, never names, subject references or decision texts.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AdminState> {
         .route("/api/shortage-alerts", get(alerts))
         .route("/api/joint-report", get(joint_report))
         .route("/api/blacklist-counts", get(blacklist_counts))
+        .route("/api/register-summary", get(register_summary))
         .route("/api/tail", get(super::tail::tail))
 }
 
@@ -302,6 +304,44 @@ async fn blacklist_counts(State(state): State<AdminState>, Query(p): Query<Param
             })
             .collect();
         Ok(json!({ "position": basis.position, "cities": cities }))
+    })
+    .await
+}
+
+/// The talent register as totals only: awards and amounts by city, level and year, and
+/// white-list entries in force by city and tier (`RegisterSummary`, which holds no person).
+async fn register_summary(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
+    remembered(&state, "register-summary", p, move |hub, p| {
+        let s = hub
+            .view
+            .register_summary(&pb::RegisterSummaryRequest { time: p.axes() })?;
+        let name = |raw: &str, prefix: &str| raw.trim_start_matches(prefix).to_ascii_lowercase();
+        let awards: Vec<Value> = s
+            .awards
+            .iter()
+            .map(|t| {
+                json!({
+                    "city": t.origin,
+                    "level": name(t.level().as_str_name(), "AWARD_LEVEL_"),
+                    "year": t.year,
+                    "awards": t.awards,
+                    "amount_cny": t.amount_cny,
+                })
+            })
+            .collect();
+        let whitelist: Vec<Value> = s
+            .whitelist
+            .iter()
+            .map(|t| {
+                json!({
+                    "city": t.origin,
+                    "tier": name(t.tier().as_str_name(), "WHITELIST_TIER_"),
+                    "entries": t.entries,
+                })
+            })
+            .collect();
+        let position = s.basis.map_or(0, |b| b.position);
+        Ok(json!({ "position": position, "awards": awards, "whitelist": whitelist }))
     })
     .await
 }
