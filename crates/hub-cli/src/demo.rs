@@ -1,5 +1,6 @@
 //! `hubctl demo`: loads the sample alliance (recognition lists, demand signals, blacklist
-//! entries of seven cities) into a running node, each event published as its own city.
+//! entries and the talent register of seven cities) into a running node, each event
+//! published as its own city.
 //!
 //! The samples are compiled in, so the command works from any directory; `--dir` reads
 //! them from elsewhere. Publishing for several cities on one node needs a node started with
@@ -16,7 +17,7 @@ use crate::output::{print_json, Format, Table};
 use crate::publish::{self, Summary, Tokens};
 
 /// The sample files, in the order they are published.
-pub const SAMPLES: [(&str, &str); 3] = [
+pub const SAMPLES: [(&str, &str); 4] = [
     (
         "recognition.jsonl",
         include_str!("../../../config/samples/recognition.jsonl"),
@@ -29,16 +30,21 @@ pub const SAMPLES: [(&str, &str); 3] = [
         "blacklist.jsonl",
         include_str!("../../../config/samples/blacklist.jsonl"),
     ),
+    (
+        "register.jsonl",
+        include_str!("../../../config/samples/register.jsonl"),
+    ),
 ];
 
-/// The subject listed by two cities in the samples (Shanghai and Suzhou).
+/// The subject listed by two cities in the samples (Shanghai and Suzhou), who also holds
+/// overlapping awards of Nanjing and Hangzhou.
 pub const SAMPLE_SUBJECT: &str = "f9e573ea88b0dae3da94e80cfcb1379d0bdd3aed384c49f8e5c315b836eb3549";
 
 /// `demo`
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Read recognition.jsonl, demand.jsonl and blacklist.jsonl from this directory
-    /// instead of the built-in copies of config/samples.
+    /// Read recognition.jsonl, demand.jsonl, blacklist.jsonl and register.jsonl from this
+    /// directory instead of the built-in copies of config/samples.
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Token each event is published with, `{member}` standing for its stream's owner.
