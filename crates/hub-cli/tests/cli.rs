@@ -27,6 +27,25 @@ fn demo_loads_the_samples_once_and_suggests_next_steps() {
         "{}",
         first.stdout
     );
+    for next in [" screen --subject-ref", " register summary --on-date"] {
+        assert!(first.stdout.contains(next), "{next}: {}", first.stdout);
+    }
+    let files: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.contains(".jsonl"))
+        .map(|l| common::cells(l)[0])
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "recognition.jsonl",
+            "demand.jsonl",
+            "blacklist.jsonl",
+            "register.jsonl"
+        ]
+    );
+    assert_eq!(first.row(&["register.jsonl"])[1..], ["21", "21", "0"]);
     let again = node.hubctl(&["demo"]).ok();
     assert!(
         again
