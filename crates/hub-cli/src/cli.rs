@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::client::Connection;
 use crate::error::Result;
 use crate::output::Format;
-use crate::{audit, certs, demo, erase, keys, publish, query, replay, tail};
+use crate::{audit, certs, demo, erase, keys, publish, query, register, replay, tail};
 
 /// Publishes, queries, tails and replays a Talent Hub node (talent-hub) over gRPC.
 #[derive(Debug, Parser)]
@@ -60,6 +60,30 @@ pub enum Command {
     /// erase it. The event id used is printed: after a failure of unknown outcome, retry
     /// with the same --event-id.
     Erase(erase::EraseArgs),
+    /// Screen an application across every city: barred (blacklist), in conflict with an
+    /// overlapping award (duplicate check), or clear; white-list entries in force are shown
+    /// as a fast track. Access-logged; members and auditors only.
+    Screen(query::ScreenArgs),
+    /// The white list (高端人才白名单): add, renew and remove the caller's city's entries;
+    /// a subject's status in every city.
+    Whitelist {
+        /// What to do.
+        #[command(subcommand)]
+        action: register::WhitelistCmd,
+    },
+    /// Programme awards (人才计划、科研项目): grant, amend and withdraw the caller's city's
+    /// awards; list a city's awards.
+    Award {
+        /// What to do.
+        #[command(subcommand)]
+        action: register::AwardCmd,
+    },
+    /// The talent register as a whole.
+    Register {
+        /// What to ask.
+        #[command(subcommand)]
+        question: register::RegisterCmd,
+    },
     /// Ask the shared view a question.
     Query {
         /// The question.
@@ -112,6 +136,18 @@ pub async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Publish(a) => publish::run(endpoint, token, a, format).await,
         Command::Erase(a) => erase::run(endpoint, token, a, format).await,
+        Command::Screen(a) => {
+            let conn = Connection::open(endpoint, token).await?;
+            query::screen(&conn, a, format).await
+        }
+        Command::Whitelist { action } => register::whitelist(endpoint, token, action, format).await,
+        Command::Award { action } => register::award(endpoint, token, action, format).await,
+        Command::Register {
+            question: register::RegisterCmd::Summary(a),
+        } => {
+            let conn = Connection::open(endpoint, token).await?;
+            query::summary(&conn, a, format).await
+        }
         Command::Query { question } => {
             let conn = Connection::open(endpoint, token).await?;
             query::run(&conn, question, format).await

@@ -1,5 +1,6 @@
 //! `hubctl demo`: loads the sample alliance (recognition lists, demand signals, blacklist
-//! entries of seven cities) into a running node, each event published as its own city.
+//! entries and the talent register of seven cities) into a running node, each event
+//! published as its own city.
 //!
 //! The samples are compiled in, so the command works from any directory; `--dir` reads
 //! them from elsewhere. Publishing for several cities on one node needs a node started with
@@ -16,7 +17,7 @@ use crate::output::{print_json, Format, Table};
 use crate::publish::{self, Summary, Tokens};
 
 /// The sample files, in the order they are published.
-pub const SAMPLES: [(&str, &str); 3] = [
+pub const SAMPLES: [(&str, &str); 4] = [
     (
         "recognition.jsonl",
         include_str!("../../../config/samples/recognition.jsonl"),
@@ -29,16 +30,24 @@ pub const SAMPLES: [(&str, &str); 3] = [
         "blacklist.jsonl",
         include_str!("../../../config/samples/blacklist.jsonl"),
     ),
+    (
+        "register.jsonl",
+        include_str!("../../../config/samples/register.jsonl"),
+    ),
 ];
 
-/// The subject listed by two cities in the samples (Shanghai and Suzhou).
+/// The subject listed by two cities in the samples (Shanghai and Suzhou), who also holds
+/// overlapping awards of Nanjing and Hangzhou.
 pub const SAMPLE_SUBJECT: &str = "f9e573ea88b0dae3da94e80cfcb1379d0bdd3aed384c49f8e5c315b836eb3549";
+
+/// A subject white-listed by Shanghai whose Pujiang award runs to 2027-06-30.
+pub const SAMPLE_AWARDEE: &str = "823625c15d14df161e9fd94afbde59a29c028b45beaa8ef68f3e123893a3f008";
 
 /// `demo`
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Read recognition.jsonl, demand.jsonl and blacklist.jsonl from this directory
-    /// instead of the built-in copies of config/samples.
+    /// Read recognition.jsonl, demand.jsonl, blacklist.jsonl and register.jsonl from this
+    /// directory instead of the built-in copies of config/samples.
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Token each event is published with, `{member}` standing for its stream's owner.
@@ -114,6 +123,12 @@ pub async fn run(endpoint: &str, token: &str, a: &DemoArgs, format: Format) -> R
         "query matrix --on-date 2026-06-30".to_owned(),
         "query demand-summary --group-by industry --on-date 2026-11-27".to_owned(),
         format!("query check-subject --subject-ref {SAMPLE_SUBJECT} --on-date 2026-11-27"),
+        format!(
+            "screen --subject-ref {SAMPLE_AWARDEE} --category talent_programme --level municipal \
+             --funded-from 2027-01-01 --funded-until 2029-12-31 --amount-cny 300000 \
+             --on-date 2026-11-27"
+        ),
+        "register summary --on-date 2026-11-27".to_owned(),
         "tail --from 0 --count 5".to_owned(),
         "replay".to_owned(),
     ] {

@@ -3,7 +3,8 @@
 //! - [`cli`]: the flags and subcommands, and [`run`], which dispatches them.
 //! - [`client`]: the connection and the bearer token every call carries.
 //! - [`publish`], [`erase`], [`query`], [`tail`], [`replay`], [`demo`], [`audit`],
-//!   [`keys`], [`certs`], [`replication`]: one module per command.
+//!   [`keys`], [`certs`], [`replication`]: one module per command; [`register`] holds
+//!   the talent register's (`whitelist`, `award`, `screen`, `register`).
 //! - [`output`]: aligned tables for people, JSON for machines, enum names.
 //! - [`error`]: one readable line per failure, and the exit code (2 bad input, 1 server
 //!   error, 3 unreachable node).
@@ -22,6 +23,7 @@ pub mod keys;
 pub mod output;
 pub mod publish;
 pub mod query;
+pub mod register;
 pub mod replay;
 pub mod replication;
 pub mod tail;

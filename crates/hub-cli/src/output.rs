@@ -175,6 +175,20 @@ enum_names! {
     personal_state_name, parse_personal_state: pb::PersonalState, "PERSONAL_STATE_";
     /// `retention_ended`, `order`
     erasure_reason_name, parse_erasure_reason: pb::ErasureReason, "ERASURE_REASON_";
+    /// `a`, `b`, `c`
+    tier_name, parse_tier: pb::WhitelistTier, "WHITELIST_TIER_";
+    /// `talent_programme`, `research_project`
+    award_category_name, parse_award_category: pb::AwardCategory, "AWARD_CATEGORY_";
+    /// `national`, `provincial`, `municipal`, `district`
+    award_level_name, parse_award_level: pb::AwardLevel, "AWARD_LEVEL_";
+    /// `withdrawn`, `clawed_back`
+    award_outcome_name, parse_award_outcome: pb::AwardOutcome, "AWARD_OUTCOME_";
+    /// `pending`, `active`, `expired`, `removed`, `erased`
+    whitelist_status_name, parse_whitelist_status: pb::WhitelistStatus, "WHITELIST_STATUS_";
+    /// `pending`, `active`, `completed`, `withdrawn`, `clawed_back`, `erased`
+    award_status_name, parse_award_status: pb::AwardStatus, "AWARD_STATUS_";
+    /// `clear`, `conflict`, `barred`
+    verdict_name, parse_verdict: pb::Verdict, "VERDICT_";
 }
 
 /// `-` for an empty cell, so columns stay readable.
@@ -264,6 +278,18 @@ mod tests {
         assert_eq!(erasure_reason_name(2), "order");
         assert_eq!(parse_industry("aerospace"), Ok(2));
         assert!(parse_industry("unspecified").is_err());
+        assert_eq!(tier_name(1), "a");
+        assert_eq!(parse_tier("b"), Ok(2));
+        assert_eq!(parse_award_category("research_project"), Ok(2));
+        assert_eq!(award_level_name(3), "municipal");
+        assert_eq!(parse_award_outcome("clawed_back"), Ok(2));
+        assert_eq!(award_status_name(5), "clawed_back");
+        assert_eq!(verdict_name(3), "barred");
+        let err = parse_award_level("city").expect_err("unknown");
+        assert!(
+            err.contains("national, provincial, municipal, district"),
+            "{err}"
+        );
         let err = parse_group_by("town").expect_err("unknown");
         assert!(err.contains("industry, city, occupation, period"), "{err}");
     }

@@ -15,7 +15,7 @@ fn an_honest_history_verifies_and_its_proofs_check() {
     let out = node
         .hubctl(&["--token", "dev-auditor", "audit", "verify"])
         .ok();
-    assert!(out.stdout.contains("verified 59 events"), "{}", out.stdout);
+    assert!(out.stdout.contains("verified 80 events"), "{}", out.stdout);
     assert!(
         out.stdout.contains("the node's view digest matches"),
         "{}",
@@ -36,7 +36,7 @@ fn an_honest_history_verifies_and_its_proofs_check() {
     assert!(out.stdout.contains("position 7 ("), "{}", out.stdout);
     assert!(
         out.stdout
-            .contains("the tree of size 20 is a prefix of the tree of size 59"),
+            .contains("the tree of size 20 is a prefix of the tree of size 80"),
         "{}",
         out.stdout
     );
@@ -142,7 +142,7 @@ fn tampering_with_stored_events_is_detected_and_located() {
     let head = prove.line("tree head:").to_owned();
     let parts = cells(&head);
     let (size, root) = (parts[3].to_owned(), parts[5].to_owned());
-    assert_eq!(size, "59");
+    assert_eq!(size, "80");
     node.stop();
     let data = node.data_dir();
 
@@ -165,7 +165,7 @@ fn tampering_with_stored_events_is_detected_and_located() {
     copy_dir(&data, pristine.path());
     let honest = verify(pristine.path()).ok();
     assert!(
-        honest.stdout.contains("verified 59 events"),
+        honest.stdout.contains("verified 80 events"),
         "{}",
         honest.stdout
     );

@@ -17,7 +17,7 @@ fn demo_loads_the_samples_once_and_suggests_next_steps() {
     let node = TestNode::start(true);
     let first = node.hubctl(&["demo"]).ok();
     assert!(
-        first.stdout.contains("appended 59 events in"),
+        first.stdout.contains("appended 80 events in"),
         "{}",
         first.stdout
     );
@@ -27,17 +27,36 @@ fn demo_loads_the_samples_once_and_suggests_next_steps() {
         "{}",
         first.stdout
     );
+    for next in [" screen --subject-ref", " register summary --on-date"] {
+        assert!(first.stdout.contains(next), "{next}: {}", first.stdout);
+    }
+    let files: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.contains(".jsonl"))
+        .map(|l| common::cells(l)[0])
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "recognition.jsonl",
+            "demand.jsonl",
+            "blacklist.jsonl",
+            "register.jsonl"
+        ]
+    );
+    assert_eq!(first.row(&["register.jsonl"])[1..], ["21", "21", "0"]);
     let again = node.hubctl(&["demo"]).ok();
     assert!(
         again
             .stdout
-            .contains("appended 0 events in 0 appends, 59 duplicates"),
+            .contains("appended 0 events in 0 appends, 80 duplicates"),
         "{}",
         again.stdout
     );
     let info = node.json(&["info"]);
-    assert_eq!(info["position"], 59);
-    assert_eq!(info["log_head"], 59);
+    assert_eq!(info["position"], 80);
+    assert_eq!(info["log_head"], 80);
 }
 
 #[test]
@@ -127,7 +146,7 @@ fn replay_folds_the_log_to_the_server_digest() {
     let out = node.hubctl(&["replay", "--page", "7"]).ok();
     assert!(out.stdout.contains("digests match"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("replayed 59 events up to position 59"),
+        out.stdout.contains("replayed 80 events up to position 80"),
         "{}",
         out.stdout
     );
@@ -208,7 +227,7 @@ fn tail_prints_events_from_a_position_with_filters() {
 fn tail_resumes_after_the_node_restarts() {
     let mut node = TestNode::with_samples();
     let mut child = node
-        .command(&["tail", "--from", "55", "--count", "6", "--verbose"])
+        .command(&["tail", "--from", "76", "--count", "6", "--verbose"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -227,8 +246,8 @@ fn tail_resumes_after_the_node_restarts() {
             .expect("a line in time")
     };
     let first: Vec<String> = (0..5).map(|_| next()).collect();
-    assert!(first[0].starts_with("55 "), "{first:?}");
-    assert!(first[4].starts_with("59 "), "{first:?}");
+    assert!(first[0].starts_with("76 "), "{first:?}");
+    assert!(first[4].starts_with("80 "), "{first:?}");
 
     node.restart();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -238,13 +257,13 @@ fn tail_resumes_after_the_node_restarts() {
         .ok();
 
     let resumed = next();
-    assert!(resumed.starts_with("60 310000#"), "{resumed}");
+    assert!(resumed.starts_with("81 310000#"), "{resumed}");
     let status = child.wait().expect("tail exits");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
         .expect("stderr");
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("resuming after position 59"), "{stderr}");
+    assert!(stderr.contains("resuming after position 80"), "{stderr}");
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn erase_by_order_lists_the_entry_as_erased_and_a_retry_appends_nothing() {
     let node = TestNode::with_samples();
     let stream = "blacklist/310000/sh-2025-0012";
     let order = "(2026)沪0101民初1号";
-    let before = entry_of(&node, "310000", "sh-2025-0012", "59");
+    let before = entry_of(&node, "310000", "sh-2025-0012", "80");
     assert_eq!(before["personal"], "shown", "{before}");
     assert_eq!(before["subject_display"], "张*");
     assert_eq!(before["erasure_reason"], Value::Null);
@@ -41,11 +41,11 @@ fn erase_by_order_lists_the_entry_as_erased_and_a_retry_appends_nothing() {
     assert_eq!(erased["stream"], stream);
     assert_eq!(erased["reason"], "order");
     assert_eq!(erased["order_ref"], order);
-    assert_eq!(erased["position"], 60);
+    assert_eq!(erased["position"], 81);
     assert_eq!(erased["duplicate"], false);
     let event_id = erased["event_id"].as_str().expect("event id").to_owned();
 
-    let after = entry_of(&node, "310000", "sh-2025-0012", "60");
+    let after = entry_of(&node, "310000", "sh-2025-0012", "81");
     assert_eq!(after["status"], "erased", "{after}");
     assert_eq!(after["personal"], "erased");
     assert_eq!(after["erasure_reason"], "order");
@@ -64,7 +64,7 @@ fn erase_by_order_lists_the_entry_as_erased_and_a_retry_appends_nothing() {
             "--on-date",
             "2026-11-27",
             "--at-position",
-            "60",
+            "81",
         ])
         .ok();
     let row = table.row(&["310000", "sh-2025-0012"]);
@@ -84,7 +84,7 @@ fn erase_by_order_lists_the_entry_as_erased_and_a_retry_appends_nothing() {
         "--on-date",
         "2026-11-27",
         "--at-position",
-        "60",
+        "81",
     ]);
     let ids: Vec<&str> = check["entries"]
         .as_array()
@@ -109,12 +109,12 @@ fn erase_by_order_lists_the_entry_as_erased_and_a_retry_appends_nothing() {
     assert!(
         retry
             .stdout
-            .contains("already stored at position 60 (an idempotent retry)"),
+            .contains("already stored at position 81 (an idempotent retry)"),
         "{}",
         retry.stdout
     );
     assert!(retry.stdout.contains(&event_id), "{}", retry.stdout);
-    assert_eq!(node.json(&["info"])["log_head"], 60);
+    assert_eq!(node.json(&["info"])["log_head"], 81);
     let verify = node.hubctl(&["--token", "dev-auditor", "audit", "verify"]);
     assert_eq!(verify.code, 0, "the history still verifies: {verify:?}");
 }
@@ -138,10 +138,10 @@ fn erase_for_retention_prints_the_position_and_the_event_id() {
     assert_eq!(
         out.stdout.trim(),
         format!(
-            "erased blacklist/320500/sz-2025-0031 at position 60 (stream version 2); event id {id}"
+            "erased blacklist/320500/sz-2025-0031 at position 81 (stream version 2); event id {id}"
         )
     );
-    let after = entry_of(&node, "320500", "sz-2025-0031", "60");
+    let after = entry_of(&node, "320500", "sz-2025-0031", "81");
     assert_eq!(after["status"], "erased", "{after}");
     assert_eq!(after["erasure_reason"], "retention_ended");
     assert_eq!(after["erasure_order_ref"], Value::Null);
@@ -220,5 +220,5 @@ fn erase_refusals_exit_with_the_reason_and_change_nothing() {
         "{}",
         missing.stderr
     );
-    assert_eq!(node.json(&["info"])["log_head"], 59, "nothing was appended");
+    assert_eq!(node.json(&["info"])["log_head"], 80, "nothing was appended");
 }

@@ -28,7 +28,7 @@ fn recognition_queries_answer_the_sample_facts() {
             .ok();
         assert!(
             out.stdout.contains(&format!(
-                "{count} rules (as of position 59, valid on {date})"
+                "{count} rules (as of position 80, valid on {date})"
             )),
             "{date}: {}",
             out.stdout
@@ -328,7 +328,7 @@ fn json_output_names_enums_and_follows_both_time_axes() {
         .expect("an integrated_circuits group");
     assert_eq!(ic["open_headcount"], 740);
     assert_eq!(summary["total_open_headcount"], 1425);
-    assert_eq!(summary["basis"]["position"], 59);
+    assert_eq!(summary["basis"]["position"], 80);
 
     let subject = node.json(&[
         "query",

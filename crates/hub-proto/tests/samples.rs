@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
 use hub_proto::jsonl::parse_lines;
-use hub_types::fold::{Applied, EntryStatus, RecognitionRule, ViewState};
+use hub_types::fold::{
+    Applied, AwardStatus, EntryStatus, RecognitionRule, ViewState, WhitelistStatus,
+};
 use hub_types::roster::Roster;
 use hub_types::values::{CloseReason, Industry, Issuer};
 use hub_types::{
@@ -110,10 +112,15 @@ fn every_sample_file_parses_and_folds_without_an_ignored_event() {
         .collect();
     assert_eq!(
         names,
-        ["blacklist.jsonl", "demand.jsonl", "recognition.jsonl"]
+        [
+            "blacklist.jsonl",
+            "demand.jsonl",
+            "recognition.jsonl",
+            "register.jsonl"
+        ]
     );
     let per_file: Vec<usize> = sample_files().iter().map(|p| load(p).len()).collect();
-    assert_eq!(per_file, [10, 32, 17]);
+    assert_eq!(per_file, [10, 32, 17, 21]);
 
     let events = all_events();
     let ids: BTreeSet<_> = events.iter().map(|(_, e)| e.event_id).collect();
@@ -126,7 +133,7 @@ fn every_sample_file_parses_and_folds_without_an_ignored_event() {
     );
     assert_eq!(view.ignored, 0);
     assert_eq!(view.skipped_unknown(), 0);
-    assert_eq!(view.event_count(), 59);
+    assert_eq!(view.event_count(), 80);
 
     let count = |k: EventKind| view.counts.get(&k).copied().unwrap_or(0);
     assert_eq!(count(EventKind::CredentialRecognized), 16);
@@ -138,10 +145,17 @@ fn every_sample_file_parses_and_folds_without_an_ignored_event() {
     assert_eq!(count(EventKind::BlacklistEntrySuspended), 2);
     assert_eq!(count(EventKind::BlacklistEntryReinstated), 1);
     assert_eq!(count(EventKind::BlacklistEntryRevoked), 1);
+    assert_eq!(count(EventKind::WhitelistEntryAdded), 6);
+    assert_eq!(count(EventKind::WhitelistEntryRenewed), 1);
+    assert_eq!(count(EventKind::WhitelistEntryRemoved), 1);
+    assert_eq!(count(EventKind::AwardGranted), 10);
+    assert_eq!(count(EventKind::AwardAmended), 1);
+    assert_eq!(count(EventKind::AwardWithdrawn), 2);
     assert_eq!(
         (view.rules.len(), view.signals.len(), view.entries.len()),
         (15, 22, 6)
     );
+    assert_eq!((view.whitelist.len(), view.awards.len()), (6, 10));
 }
 
 #[test]
@@ -456,6 +470,208 @@ fn subject_refs_are_hmacs_of_the_documented_fictional_ids() {
         );
     }
     assert!(!id_checksum_ok("110105194912310021"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Talent register facts
+
+/// Every white-list entry and award of `register.jsonl`: its city, the fictional ID number
+/// of its subject (as documented in `config/samples/README.md`) and its status on
+/// 2026-11-27.
+const REGISTER: [(&str, &str, &str, &str); 16] = [
+    (
+        "whitelist",
+        "310000/sh-wl-2025-0008",
+        "310104198305142035",
+        "active",
+    ),
+    (
+        "whitelist",
+        "330100/hz-wl-2023-0015",
+        "330106197908224015",
+        "active",
+    ),
+    (
+        "whitelist",
+        "320100/nj-wl-2024-0021",
+        "320106198409052733",
+        "removed",
+    ),
+    (
+        "whitelist",
+        "340100/hf-wl-2025-0033",
+        "340104198703111520",
+        "active",
+    ),
+    (
+        "whitelist",
+        "320500/sz-wl-2026-0004",
+        "320506198511180856",
+        "active",
+    ),
+    (
+        "whitelist",
+        "330400/jx-wl-2026-0011",
+        "330402199001273644",
+        "active",
+    ),
+    (
+        "award",
+        "320100/nj-2024-cx-0117",
+        "11010519491231002X",
+        "active",
+    ),
+    (
+        "award",
+        "330100/hz-2025-lj-0042",
+        "11010519491231002X",
+        "active",
+    ),
+    (
+        "award",
+        "310000/sh-pj-2025-0231",
+        "310104198305142035",
+        "active",
+    ),
+    (
+        "award",
+        "310000/sh-nsfc-2025-0056",
+        "310104198305142035",
+        "active",
+    ),
+    (
+        "award",
+        "330100/hz-2025-kj-0009",
+        "330106197908224015",
+        "active",
+    ),
+    (
+        "award",
+        "320100/nj-2025-sc-0088",
+        "320106198409052733",
+        "active",
+    ),
+    (
+        "award",
+        "320500/sz-2024-gs-0057",
+        "320502198807123011",
+        "clawed_back",
+    ),
+    (
+        "award",
+        "340100/hf-2025-tz-0014",
+        "340104198703111520",
+        "withdrawn",
+    ),
+    (
+        "award",
+        "330400/jx-2026-jy-0006",
+        "330402199001273644",
+        "active",
+    ),
+    (
+        "award",
+        "320500/sz-2026-kj-0013",
+        "320506198511180856",
+        "pending",
+    ),
+];
+
+fn hmac_hex(id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(DEV_KEY).expect("any key length");
+    mac.update(id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[test]
+fn register_streams_belong_to_their_cities_and_name_the_documented_subjects() {
+    let events = load(&config_dir().join("samples/register.jsonl"));
+    let streams: BTreeSet<String> = events.iter().map(|(s, _)| s.to_string()).collect();
+    let documented: BTreeSet<String> = REGISTER
+        .iter()
+        .map(|(family, local, _, _)| format!("{family}/{local}"))
+        .collect();
+    assert_eq!(streams, documented, "one stream per documented entity");
+    let owners: BTreeSet<MemberId> = events.iter().map(|(s, _)| s.owner()).collect();
+    let six: BTreeSet<MemberId> = [SHANGHAI, NANJING, SUZHOU, HANGZHOU, JIAXING, HEFEI]
+        .into_iter()
+        .map(member)
+        .collect();
+    assert_eq!(owners, six);
+
+    let view = sample_view();
+    let today = d("2026-11-27");
+    for (family, local, id, status) in REGISTER {
+        assert!(id_checksum_ok(id), "{id}");
+        let (city, entity) = local.split_once('/').expect("city/id");
+        let k = key(city, entity);
+        let (subject, actual) = if family == "whitelist" {
+            let e = view.whitelist[&k].current();
+            assert_eq!(e.origin, member(city));
+            (e.added.subject_ref, e.status_on(today).as_str())
+        } else {
+            let a = view.awards[&k].current();
+            assert_eq!(a.origin, member(city));
+            (a.terms.subject_ref, a.status_on(today).as_str())
+        };
+        assert_eq!(subject.to_string(), hmac_hex(id), "{family}/{local}");
+        assert_eq!(actual, status, "{family}/{local} on {today}");
+    }
+}
+
+#[test]
+fn register_lifecycles_read_as_documented() {
+    let view = sample_view();
+    // Hangzhou's entry would have expired after 2026-05-31; the renewal carries it on.
+    let renewed = view.whitelist[&key(HANGZHOU, "hz-wl-2023-0015")].current();
+    assert_eq!(renewed.valid_until, d("2029-05-31"));
+    assert_eq!(renewed.status_on(d("2026-06-01")), WhitelistStatus::Active);
+    assert_eq!(renewed.status_on(d("2029-06-01")), WhitelistStatus::Expired);
+    // Nanjing's entry is removed from 2026-09-01.
+    let removed = view.whitelist[&key(NANJING, "nj-wl-2024-0021")].current();
+    assert_eq!(removed.status_on(d("2026-08-31")), WhitelistStatus::Active);
+    assert_eq!(removed.status_on(d("2026-09-01")), WhitelistStatus::Removed);
+
+    // The amendment raised the amount and moved the last day.
+    let amended = view.awards[&key(HANGZHOU, "hz-2025-kj-0009")].current();
+    assert_eq!(amended.amendments, 1);
+    assert_eq!(amended.terms.amount_cny, 2_500_000);
+    assert_eq!(amended.terms.funded_until, d("2028-06-30"));
+    // A claw-back voids the award; a withdrawal ends it the day before.
+    let clawed = view.awards[&key(SUZHOU, "sz-2024-gs-0057")].current();
+    assert_eq!(clawed.funded_days(), None);
+    let withdrawn = view.awards[&key(HEFEI, "hf-2025-tz-0014")].current();
+    assert_eq!(
+        withdrawn.funded_days(),
+        Some((d("2025-10-01"), d("2026-06-30")))
+    );
+    assert_eq!(withdrawn.status_on(d("2026-06-30")), AwardStatus::Active);
+
+    // The person listed by Shanghai and Suzhou holds awards of Nanjing and Hangzhou whose
+    // funded days overlap (2025-07-01 .. 2027-08-31): barred, and in conflict too.
+    let subject = view.entries[&key(SHANGHAI, "sh-2025-0012")]
+        .current()
+        .added
+        .subject_ref;
+    let keys = &view.awards_by_subject[&subject];
+    assert_eq!(
+        keys,
+        &vec![
+            key(NANJING, "nj-2024-cx-0117"),
+            key(HANGZHOU, "hz-2025-lj-0042")
+        ]
+    );
+    let days: Vec<(Date, Date)> = keys
+        .iter()
+        .map(|k| view.awards[k].current().funded_days().expect("funded"))
+        .collect();
+    assert!(days[0].1 >= days[1].0 && days[1].1 >= days[0].0, "{days:?}");
+    assert_eq!(
+        view.entries[&key(SUZHOU, "sz-2026-0002")]
+            .current()
+            .status_on(d("2026-11-27")),
+        EntryStatus::Active
+    );
 }
 
 // ---------------------------------------------------------------------------------------

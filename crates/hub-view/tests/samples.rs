@@ -80,7 +80,7 @@ async fn the_sample_data_answers_as_its_readme_promises() {
     let info = v.info(&pb::ViewInfoRequest::default()).expect("info");
     assert_eq!(
         (info.position, info.ignored, info.skipped_unknown),
-        (59, 0, 0)
+        (80, 0, 0)
     );
     assert_eq!(info.origin_vector.len(), 7);
 

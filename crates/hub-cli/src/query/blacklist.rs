@@ -57,7 +57,7 @@ fn name_or_null(raw: i32, name: fn(i32) -> String) -> Value {
     }
 }
 
-fn entry_json(e: &pb::BlacklistEntryView) -> Value {
+pub(super) fn entry_json(e: &pb::BlacklistEntryView) -> Value {
     json!({
         "origin": e.origin,
         "entry_id": e.entry_id,
@@ -105,7 +105,7 @@ fn status_cell(e: &pb::BlacklistEntryView) -> String {
     }
 }
 
-fn entries_table(entries: &[pb::BlacklistEntryView]) -> Table {
+pub(super) fn entries_table(entries: &[pb::BlacklistEntryView]) -> Table {
     let mut t = Table::new([
         "ORIGIN", "ENTRY", "SUBJECT", "CATEGORY", "STATUS", "FROM", "EXPIRES", "DECISION",
         "HISTORY",

@@ -5,6 +5,7 @@ mod blacklist;
 mod demand;
 mod info;
 mod recognition;
+mod register;
 
 use clap::{Args, Subcommand};
 use hub_proto::convert::timestamp_to_proto;
@@ -16,6 +17,10 @@ use crate::error::Result;
 use crate::output::Format;
 
 pub use info::{info, print_replication, replication_json, view_info, InfoArgs};
+pub use register::{
+    list_awards, screen, summary, whitelist_status, ListAwardsArgs, ScreenArgs, SubjectArgs,
+    SummaryArgs, WhitelistStatusArgs,
+};
 
 /// The two time axes every question takes.
 #[derive(Debug, Clone, Default, Args)]
@@ -84,6 +89,12 @@ paged!(
     pb::BlacklistEntryView
 );
 paged!(
+    pb::ListAwardsRequest,
+    pb::ListAwardsResponse,
+    awards,
+    pb::AwardView
+);
+paged!(
     pb::ListRecognitionsRequest,
     pb::ListRecognitionsResponse,
     rules,
@@ -128,7 +139,7 @@ fn pin(time: &mut Option<pb::TimeAxes>, basis: Option<&pb::AnswerBasis>) {
     }
 }
 
-fn parse_date(s: &str) -> Result<Date, String> {
+pub(crate) fn parse_date(s: &str) -> Result<Date, String> {
     s.parse().map_err(|e: hub_types::ValidationError| e.reason)
 }
 
