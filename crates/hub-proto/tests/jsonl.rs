@@ -14,31 +14,7 @@ use support::ENTRY_STREAM;
 
 /// A stream the body may be written to, owned by `owner`.
 fn stream_for(body: &Body, owner: MemberId) -> StreamId {
-    match body {
-        Body::CredentialRecognized(_) | Body::RecognitionWithdrawn(_) | Body::Unknown => {
-            StreamId::recognition(owner)
-        }
-        Body::DemandSignalPublished(t) | Body::DemandSignalRevised(t) => {
-            StreamId::demand(owner, t.signal_id.clone())
-        }
-        Body::DemandSignalClosed(c) => StreamId::demand(owner, c.signal_id.clone()),
-        Body::BlacklistEntryAdded(a) => StreamId::blacklist(owner, a.entry_id.clone()),
-        Body::BlacklistEntrySuspended(t) | Body::BlacklistEntryReinstated(t) => {
-            StreamId::blacklist(owner, t.entry_id.clone())
-        }
-        Body::BlacklistEntryRevoked { transition, .. } => {
-            StreamId::blacklist(owner, transition.entry_id.clone())
-        }
-        Body::BlacklistEntryErased(e) => StreamId::blacklist(owner, e.entry_id.clone()),
-        Body::WhitelistEntryAdded(a) => StreamId::whitelist(owner, a.entry_id.clone()),
-        Body::WhitelistEntryRenewed(r) => StreamId::whitelist(owner, r.entry_id.clone()),
-        Body::WhitelistEntryRemoved(r) => StreamId::whitelist(owner, r.entry_id.clone()),
-        Body::WhitelistEntryErased(e) => StreamId::whitelist(owner, e.entry_id.clone()),
-        Body::AwardGranted(g) => StreamId::award(owner, g.award_id.clone()),
-        Body::AwardAmended(a) => StreamId::award(owner, a.award_id.clone()),
-        Body::AwardWithdrawn(w) => StreamId::award(owner, w.award_id.clone()),
-        Body::AwardErased(e) => StreamId::award(owner, e.award_id.clone()),
-    }
+    body.stream_for(owner)
 }
 
 proptest! {

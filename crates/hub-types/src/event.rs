@@ -716,6 +716,19 @@ impl Body {
         }
     }
 
+    /// The stream of `owner` this body belongs to: its family's stream for the id it
+    /// names, or the owner's recognition list for recognition bodies (and unknown kinds).
+    pub fn stream_for(&self, owner: MemberId) -> StreamId {
+        let family = self.kind().family().unwrap_or(Family::Recognition);
+        match (family, self.local_id()) {
+            (Family::Demand, Some(id)) => StreamId::demand(owner, id.clone()),
+            (Family::Blacklist, Some(id)) => StreamId::blacklist(owner, id.clone()),
+            (Family::Whitelist, Some(id)) => StreamId::whitelist(owner, id.clone()),
+            (Family::Award, Some(id)) => StreamId::award(owner, id.clone()),
+            _ => StreamId::recognition(owner),
+        }
+    }
+
     /// The signal or entry id the body names, if its family has one per stream.
     fn local_id(&self) -> Option<&LocalId> {
         match self {

@@ -201,23 +201,7 @@ pub fn revoked(entry_id: &str, reason: RevokeReason, at: &str) -> Body {
 
 /// The stream a body of `origin` belongs to.
 pub fn stream_of(origin: MemberId, body: &Body) -> StreamId {
-    match body {
-        Body::CredentialRecognized(_) | Body::RecognitionWithdrawn(_) | Body::Unknown => {
-            StreamId::recognition(origin)
-        }
-        Body::DemandSignalPublished(t) | Body::DemandSignalRevised(t) => {
-            StreamId::demand(origin, t.signal_id.clone())
-        }
-        Body::DemandSignalClosed(c) => StreamId::demand(origin, c.signal_id.clone()),
-        Body::BlacklistEntryAdded(a) => StreamId::blacklist(origin, a.entry_id.clone()),
-        Body::BlacklistEntrySuspended(t) | Body::BlacklistEntryReinstated(t) => {
-            StreamId::blacklist(origin, t.entry_id.clone())
-        }
-        Body::BlacklistEntryRevoked { transition, .. } => {
-            StreamId::blacklist(origin, transition.entry_id.clone())
-        }
-        Body::BlacklistEntryErased(e) => StreamId::blacklist(origin, e.entry_id.clone()),
-    }
+    body.stream_for(origin)
 }
 
 /// A new event with a fresh id; the body must pass the wire validation, or the fold would
