@@ -99,3 +99,23 @@ fn the_seeds_pass_their_targets() {
         }
     }
 }
+
+/// The seeds reach past the first checks: the sample history verifies, and the real
+/// snapshot restores in every framing.
+#[test]
+fn the_seeds_reach_the_deep_paths() {
+    let records = hub_fuzz::fixtures::sample_records();
+    let positions = (1..).zip(records);
+    let report = hub_audit::Verifier::new(hub_fuzz::fixtures::roster_keys())
+        .verify(positions, |_| {})
+        .expect("the signed samples verify");
+    assert!(report.signatures > 0);
+    for (target, name, bytes) in hub_fuzz::seeds::all() {
+        if target == "snapshot" {
+            assert!(
+                hub_fuzz::targets::snapshot_restored(&bytes),
+                "snapshot seed {name} is not restored"
+            );
+        }
+    }
+}

@@ -197,8 +197,13 @@ pub const SNAPSHOT_MAGIC: &[u8; 8] = b"THVIEW03";
 /// event there, so that a state of the right length is restored and asked questions. A
 /// restored view writes a snapshot that restores to the same digest.
 pub fn snapshot(data: &[u8]) {
+    let _ = snapshot_restored(data);
+}
+
+/// [`snapshot`], saying whether the view restored the snapshot (for the seeds' test).
+pub fn snapshot_restored(data: &[u8]) -> bool {
     let Some((&mode, rest)) = data.split_first() else {
-        return;
+        return false;
     };
     let log = &samples().log;
     let file = match mode % 3 {
@@ -206,7 +211,7 @@ pub fn snapshot(data: &[u8]) {
         1 => framed(rest),
         _ => {
             let Some((&at, state)) = rest.split_first() else {
-                return;
+                return false;
             };
             let position = u64::from(at) % (log.head() + 1);
             let hash = match log.get(position) {
@@ -225,7 +230,7 @@ pub fn snapshot(data: &[u8]) {
     let view = View::new(view_config(Some(dir.path().to_owned())));
     if !view.restore(log) {
         assert_eq!(view.position(), 0, "a refused snapshot left a state behind");
-        return;
+        return false;
     }
     let position = view.position();
     assert!(position <= log.head());
@@ -261,6 +266,7 @@ pub fn snapshot(data: &[u8]) {
         digest,
         "the digest moved"
     );
+    true
 }
 
 /// The snapshot file of `payload`: magic, SHA-256 of the payload, payload.
