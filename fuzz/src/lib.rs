@@ -6,7 +6,7 @@
 //!   (`cargo +nightly fuzz run <target>`, feature `libfuzzer`).
 //! - `corpus/<target>/` and `regressions/<target>/`: inputs replayed through their target
 //!   by `tests/replay.rs` on the stable toolchain (`cargo test --manifest-path
-//!   fuzz/Cargo.toml --no-default-features`), which is how CI runs them.
+//!   fuzz/Cargo.toml --no-default-features --features replay`), which is how CI runs them.
 //! - [`seeds`]: the seed inputs made from real samples (`tests/replay.rs` rewrites them
 //!   on request).
 //! - [`fixtures`]: what targets share (a view of the samples, the development keys).

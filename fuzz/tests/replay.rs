@@ -1,7 +1,7 @@
 //! Replays every input of `corpus/<target>/` and `regressions/<target>/` through its
 //! target, on the stable toolchain: the corpus a campaign grew stays free of panics, and
 //! every crash a campaign found stays fixed. CI runs it:
-//! `cargo test --manifest-path fuzz/Cargo.toml --no-default-features`.
+//! `cargo test --manifest-path fuzz/Cargo.toml --no-default-features --features replay`.
 
 use std::path::{Path, PathBuf};
 
