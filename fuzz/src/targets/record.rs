@@ -24,9 +24,15 @@ pub fn event_record(data: &[u8]) {
         Ok(r) => r,
         Err(e) => {
             names_a_field(&e, "record");
-            // The fold parses the same header: it must refuse the record too.
-            let position = Position::new(1).expect("1 is a position");
-            assert!(event_from_record(&raw, position).is_err());
+            // The fold parses the same header (all but the chain link, which it does not
+            // need): it must refuse the record too.
+            if e.path != "prev_hash" {
+                let position = Position::new(1).expect("1 is a position");
+                assert!(
+                    event_from_record(&raw, position).is_err(),
+                    "the fold accepts a record whose header is refused: {e}"
+                );
+            }
             return;
         }
     };
