@@ -15,10 +15,11 @@ use hub_types::ExpectedVersion;
 use hub_view::Cut;
 use serde_json::Value;
 
-const SAMPLES: [&str; 3] = [
+const SAMPLES: [&str; 4] = [
     include_str!("../../../config/samples/recognition.jsonl"),
     include_str!("../../../config/samples/demand.jsonl"),
     include_str!("../../../config/samples/blacklist.jsonl"),
+    include_str!("../../../config/samples/register.jsonl"),
 ];
 
 fn sample_bodies(text: &str) -> Vec<Value> {
@@ -142,6 +143,27 @@ async fn the_console_shows_the_alliance_and_tails_live_without_personal_data() {
         .await;
     assert_eq!(counted, Value::from(entries));
 
+    // The talent register as totals: one row per city, level and year of the summary, and
+    // every award counted once.
+    let summary = node
+        .hub
+        .view
+        .register_summary(&pb::RegisterSummaryRequest::default())
+        .expect("summary");
+    assert!(!summary.awards.is_empty(), "the samples grant awards");
+    let shown_rows = browser
+        .eval("return document.querySelectorAll('#register-awards tbody tr').length")
+        .await;
+    assert_eq!(shown_rows, Value::from(summary.awards.len()));
+    let shown_awards = browser
+        .eval(
+            "return [...document.querySelectorAll('#register-awards tbody tr')]
+               .reduce((n, tr) => n + Number(tr.children[3].textContent), 0)",
+        )
+        .await;
+    let awards: u64 = summary.awards.iter().map(|t| t.awards).sum();
+    assert_eq!(shown_awards, Value::from(awards));
+
     // An event appended now shows in the live tail.
     let (stream, event) = demand("310000", "browser-live", 7);
     let appended = publisher(&node, Some(SH))
@@ -172,8 +194,11 @@ async fn the_console_shows_the_alliance_and_tails_live_without_personal_data() {
         .eval("return document.documentElement.outerHTML")
         .await;
     let text = text.as_str().unwrap_or_default().to_owned();
-    for body in sample_bodies(SAMPLES[2]) {
-        for field in ["subject_display", "decision_summary", "subject_ref"] {
+    for body in sample_bodies(SAMPLES[2])
+        .into_iter()
+        .chain(sample_bodies(SAMPLES[3]))
+    {
+        for field in ["subject_display", "decision_summary", "subject_ref", "project_title"] {
             if let Some(secret) = body[field].as_str().filter(|s| !s.is_empty()) {
                 assert!(!text.contains(secret), "the console shows {field}");
             }
