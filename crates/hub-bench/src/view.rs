@@ -3,7 +3,10 @@
 //! Builds a log of `--events` events published by eight member cities in a realistic mix
 //! (recognition lists with revisions and withdrawals; demand signals of which many are
 //! revised and most are closed; blacklist entries of which some are suspended, reinstated
-//! or revoked, with some people listed by more than one city), then measures:
+//! or revoked, with some people listed by more than one city; white-list entries renewed
+//! or removed and programme awards amended, withdrawn or clawed back, given to the
+//! blacklist's people and others, some funded several times by several cities), then
+//! measures:
 //!
 //! - `view.replay`, `view.replay.median`: events per second that `View::catch_up` folds
 //!   into a fresh view from the prebuilt log on one thread (reading and decoding the stored
@@ -87,11 +90,14 @@ async fn measure<S: Store>(log: Log<S>, args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
     build(&log, &mut mix, args.events).await?;
     eprintln!(
-        "hub-bench view: built a log of {} events ({} rules, {} signals, {} entries) in {:.2?}",
+        "hub-bench view: built a log of {} events ({} rules, {} signals, {} entries, \
+         {} white-list entries, {} awards) in {:.2?}",
         log.head(),
         mix.rules.iter().map(Vec::len).sum::<usize>(),
         mix.signals,
         mix.entries,
+        mix.whitelisted,
+        mix.awards,
         started.elapsed()
     );
 
