@@ -221,12 +221,19 @@ fn replication_bench_measures_lag_between_two_nodes() {
 }
 
 #[test]
-fn view_bench_measures_replay_queries_and_the_vault() {
+fn view_bench_measures_replay_queries_the_register_and_the_vault() {
     let args = ["--events", "3000", "--queries", "300", "--replays", "1"];
     let stdout = run_bench_in("view", &args, "--sled");
     for name in [
         "view.replay",
         "view.check_subject.p99",
+        "view.screen_application.p99",
+        "view.screen_application.register.p99",
+        "view.screen_application.unknown.p99",
+        "view.whitelist_status.p99",
+        "view.list_awards.p99",
+        "view.register_summary.p99",
+        "view.record_time.screen_application.p99",
         "vault.create_key.p99",
         "view.personal_open.p99",
         "vault.destroy_key.p99",

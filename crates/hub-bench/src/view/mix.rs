@@ -7,7 +7,7 @@
 //! skew (a few are funded again and again, by several cities, most once or never), so
 //! screening an application finds real overlaps, real bars and real fast tracks.
 
-use hub_proto::convert::credential_to_proto;
+use hub_proto::convert::{award_category_to_proto, award_level_to_proto, credential_to_proto};
 use hub_proto::pb;
 use hub_types::event::{
     AwardAmended, AwardErased, AwardGranted, AwardWithdrawn, BlacklistEntryAdded,
@@ -183,6 +183,17 @@ impl Rng {
         }
         SubjectRef::from_bytes(bytes)
     }
+}
+
+/// Who a screening question asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applicant {
+    /// One of the register's people, drawn as awards are (so often funded before).
+    Register,
+    /// A person on the blacklist's pool.
+    Listed,
+    /// Someone the hub has never heard of.
+    Unknown,
 }
 
 /// The generator of the event mix: what each city has published so far, and the
@@ -675,7 +686,7 @@ impl Mix {
     }
 
     /// A random `CheckSubject` question: mostly people in the pool, some never listed.
-    pub(super) fn check_subject_request(&mut self, at_position: u64) -> pb::CheckSubjectRequest {
+    pub(crate) fn check_subject_request(&mut self, at_position: u64) -> pb::CheckSubjectRequest {
         let subject = if self.rng.chance(0.9) {
             self.rng.pick(&self.subjects).to_string()
         } else {
@@ -685,6 +696,87 @@ impl Mix {
             time: Some(axes(&self.date_text(), at_position)),
             subject_ref: subject,
             ..Default::default()
+        }
+    }
+
+    /// A `ScreenApplication` question about `who`: an application to a random programme
+    /// for its usual amount and years, screened one to four months before funding starts.
+    pub(crate) fn screen_application_request(
+        &mut self,
+        who: Applicant,
+        at_position: u64,
+    ) -> pb::ScreenApplicationRequest {
+        let subject_ref = match who {
+            Applicant::Register => self.rng.pick_skewed(&self.people).to_string(),
+            Applicant::Listed => self.rng.pick(&self.subjects).to_string(),
+            Applicant::Unknown => self.unknown_subject(),
+        };
+        let p = *self.rng.pick(&PROGRAMMES);
+        let funded_from = self.date();
+        let (amount_cny, funded_until) = self.award_terms(&p, funded_from);
+        let screened = Self::later(funded_from, -(30 + self.rng.below(90) as i32));
+        pb::ScreenApplicationRequest {
+            time: Some(axes(&screened.to_string(), at_position)),
+            subject_ref,
+            national_id: String::new(),
+            category: award_category_to_proto(p.category) as i32,
+            level: award_level_to_proto(p.level) as i32,
+            funded_from: funded_from.to_string(),
+            funded_until: funded_until.to_string(),
+            amount_cny,
+        }
+    }
+
+    /// A random `WhitelistStatus` question: mostly the register's people, drawn as
+    /// white-list entries are, some unknown.
+    pub(super) fn whitelist_status_request(
+        &mut self,
+        at_position: u64,
+    ) -> pb::WhitelistStatusRequest {
+        let subject_ref = if self.rng.chance(0.9) {
+            self.rng.pick_skewed(&self.people).to_string()
+        } else {
+            self.unknown_subject()
+        };
+        pb::WhitelistStatusRequest {
+            time: Some(axes(&self.date_text(), at_position)),
+            subject_ref,
+            national_id: String::new(),
+        }
+    }
+
+    /// A random `ListAwards` first page of one city: unfiltered, by category and level,
+    /// by programme, or by a funding year, a quarter each.
+    pub(super) fn list_awards_request(&mut self, at_position: u64) -> pb::ListAwardsRequest {
+        let mut req = pb::ListAwardsRequest {
+            time: Some(axes(&self.date_text(), at_position)),
+            origin: self.rng.pick(&self.cities).to_string(),
+            ..Default::default()
+        };
+        let p = *self.rng.pick(&PROGRAMMES);
+        match self.rng.below(4) {
+            0 => {}
+            1 => {
+                req.category = award_category_to_proto(p.category) as i32;
+                req.level = award_level_to_proto(p.level) as i32;
+            }
+            2 => req.programme_code = p.code.to_owned(),
+            _ => {
+                let from = self.date();
+                req.funded_from = from.to_string();
+                req.funded_until = Self::later(from, 364).to_string();
+            }
+        }
+        req
+    }
+
+    /// A `RegisterSummary` question on a random day.
+    pub(super) fn register_summary_request(
+        &mut self,
+        at_position: u64,
+    ) -> pb::RegisterSummaryRequest {
+        pb::RegisterSummaryRequest {
+            time: Some(axes(&self.date_text(), at_position)),
         }
     }
 }
