@@ -159,6 +159,8 @@ fn grpc_bench_measures_every_phase_through_a_real_node() {
             "3",
             "--rate",
             "500",
+            "--register-events",
+            "2000",
         ],
     );
     for name in [
@@ -172,6 +174,9 @@ fn grpc_bench_measures_every_phase_through_a_real_node() {
         "grpc.fanout.subscribers3.publish_rate",
         "grpc.fanout.subscribers3.p99",
         "grpc.fanout.subscribers3.from_send.p99",
+        "grpc.query.screen_application.clients4",
+        "grpc.query.screen_application.clients4.p99",
+        "grpc.query.check_subject.clients4",
     ] {
         assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
     }
@@ -194,6 +199,8 @@ fn grpc_bench_names_its_nodelay_figures_apart() {
             "1",
             "--rate",
             "200",
+            "--register-events",
+            "500",
             "--tcp-nodelay",
         ],
     );
