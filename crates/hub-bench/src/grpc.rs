@@ -19,11 +19,20 @@
 //!   waiting for the previous one): the time from the append's acknowledgement at the
 //!   publisher to the event's receipt at each subscriber, and from the append's send.
 //!
+//! - `grpc.query.screen_application.clients<C>`: `ScreenApplication` questions per second
+//!   of `--clients` clients, with p50/p99, to a node of its own whose log holds
+//!   `--register-events` events of the realistic mix of `hub-bench view` (every family,
+//!   eight cities), built directly as `hub-bench console` does; the applicants are drawn
+//!   as in `hub-bench view` (the register's people, the blacklist's, unknown people).
+//!   Every answer is access-logged durably, as `CheckSubject`'s are, so beside it
+//!   `grpc.query.check_subject.clients<C>` asks `CheckSubject` of the same node.
+//!
 //! With `--tcp-nodelay` the same node's services are served from a listener of the
 //! bench's own with `TCP_NODELAY` set on every connection (the node's listener leaves
 //! Nagle's algorithm on), the echo server likewise, and every figure is named
 //! `grpc.nodelay.*` instead of `grpc.*`.
 
+mod register;
 mod subscribe;
 
 use std::future::Future;
@@ -85,6 +94,10 @@ pub struct Args {
     /// Events per second published during the fan-out phase.
     #[arg(long, default_value_t = 5000)]
     rate: u64,
+    /// Events of the realistic mix of `hub-bench view` (every family, eight cities) in the
+    /// log of the node that the register phase screens applications against.
+    #[arg(long, default_value_t = 200_000)]
+    register_events: u64,
     /// Serve the node's services (and the echo service) from a listener that sets
     /// `TCP_NODELAY`, and name the figures `grpc.nodelay.*`.
     #[arg(long)]
@@ -102,6 +115,33 @@ struct Target {
     nodelay: bool,
     /// What every figure's name starts with.
     prefix: &'static str,
+}
+
+impl Target {
+    /// Where to reach `node`: its own listener, or with `nodelay` a listener of the
+    /// bench's own that sets `TCP_NODELAY` and serves the same services of the same node
+    /// (returned with the target, to be stopped after it).
+    async fn serve(node: &RunningNode, nodelay: bool) -> anyhow::Result<(Self, Option<Served>)> {
+        let served = if nodelay {
+            let hub = node.hub.clone();
+            let router = tonic::transport::Server::builder()
+                .add_service(PublisherServer::new(PublisherService::new(hub.clone())))
+                .add_service(QueryServer::new(QueryService::new(hub.clone())))
+                .add_service(StreamsServer::new(StreamsService::new(hub)));
+            Some(Served::start(router, true).await?)
+        } else {
+            None
+        };
+        let target = Self {
+            hub: node.hub.clone(),
+            endpoint: served
+                .as_ref()
+                .map_or_else(|| node.endpoint(), |s| s.endpoint.clone()),
+            nodelay,
+            prefix: if nodelay { "grpc.nodelay" } else { "grpc" },
+        };
+        Ok((target, served))
+    }
 }
 
 /// A gRPC server of the bench's own on a loopback port.
@@ -166,6 +206,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.batch
     );
     ensure!(args.rate > 0, "--rate must be at least 1");
+    ensure!(
+        args.register_events >= 100,
+        "--register-events must be at least 100, got {}",
+        args.register_events
+    );
     let parent = match &args.dir {
         Some(dir) => dir.clone(),
         None => std::env::current_dir()?.join("target"),
@@ -176,29 +221,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .prefix("hub-bench-grpc-")
         .tempdir_in(&parent)?;
     let node = RunningNode::start(harness::load_config(dir.path())).await?;
-    // The bench's own listener serves the same services of the same node.
-    let nodelay = if args.tcp_nodelay {
-        let hub = node.hub.clone();
-        let router = tonic::transport::Server::builder()
-            .add_service(PublisherServer::new(PublisherService::new(hub.clone())))
-            .add_service(QueryServer::new(QueryService::new(hub.clone())))
-            .add_service(StreamsServer::new(StreamsService::new(hub)));
-        Some(Served::start(router, true).await?)
-    } else {
-        None
-    };
-    let target = Target {
-        hub: node.hub.clone(),
-        endpoint: nodelay
-            .as_ref()
-            .map_or_else(|| node.endpoint(), |s| s.endpoint.clone()),
-        nodelay: args.tcp_nodelay,
-        prefix: if args.tcp_nodelay {
-            "grpc.nodelay"
-        } else {
-            "grpc"
-        },
-    };
+    let (target, nodelay) = Target::serve(&node, args.tcp_nodelay).await?;
     eprintln!(
         "hub-bench grpc: node on {} with data under {}",
         target.endpoint,
@@ -226,7 +249,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         served.stop().await?;
     }
     node.stop().await?;
-    Ok(())
+
+    // The register on a node of its own, so that its large log weighs on no other phase.
+    register::screen(
+        &parent,
+        args.register_events,
+        args.clients,
+        period,
+        args.tcp_nodelay,
+    )
+    .await
 }
 
 fn report_closed(name: &str, m: &Closed, rate: f64, unit: &str) {

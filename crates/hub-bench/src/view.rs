@@ -3,7 +3,10 @@
 //! Builds a log of `--events` events published by eight member cities in a realistic mix
 //! (recognition lists with revisions and withdrawals; demand signals of which many are
 //! revised and most are closed; blacklist entries of which some are suspended, reinstated
-//! or revoked, with some people listed by more than one city), then measures:
+//! or revoked, with some people listed by more than one city; white-list entries renewed
+//! or removed and programme awards amended, withdrawn or clawed back, given to the
+//! blacklist's people and others, some funded several times by several cities), then
+//! measures:
 //!
 //! - `view.replay`, `view.replay.median`: events per second that `View::catch_up` folds
 //!   into a fresh view from the prebuilt log on one thread (reading and decoding the stored
@@ -12,6 +15,13 @@
 //!   machine does not lower it;
 //! - `view.is_recognized.*`, `view.check_subject.*`: in-process latency of single
 //!   questions to the full view, p50 and p99;
+//! - `view.screen_application.*`: in-process latency of `ScreenApplication`, p50 and p99,
+//!   over every applicant and for each kind apart (`.register`: the register's people,
+//!   often funded before; `.listed`: people on the blacklist's pool; `.unknown`: people
+//!   the hub has never heard of); `view.screen_application.fastest_of_3.*`: the same
+//!   questions, each timed in three passes and its fastest kept, so that time the thread
+//!   spent off its core (other load on the machine) is left out; `view.whitelist_status.*`, `view.list_awards.*` (a
+//!   city's first page, unfiltered or filtered) and `view.register_summary.*` likewise;
 //! - `view.record_time.*`: questions answered as of the log's middle position.
 
 use std::collections::HashSet;
@@ -33,7 +43,7 @@ use crate::figure::report;
 
 pub(crate) mod mix;
 
-use mix::{Mix, CITIES};
+use mix::{Applicant, Mix, CITIES};
 
 /// Appends in flight at once while the log is built (the writer groups them).
 const WINDOW: usize = 256;
@@ -87,11 +97,14 @@ async fn measure<S: Store>(log: Log<S>, args: &Args) -> anyhow::Result<()> {
     let started = Instant::now();
     build(&log, &mut mix, args.events).await?;
     eprintln!(
-        "hub-bench view: built a log of {} events ({} rules, {} signals, {} entries) in {:.2?}",
+        "hub-bench view: built a log of {} events ({} rules, {} signals, {} entries, \
+         {} white-list entries, {} awards) in {:.2?}",
         log.head(),
         mix.rules.iter().map(Vec::len).sum::<usize>(),
         mix.signals,
         mix.entries,
+        mix.whitelisted,
+        mix.awards,
         started.elapsed()
     );
 
@@ -159,6 +172,7 @@ async fn measure<S: Store>(log: Log<S>, args: &Args) -> anyhow::Result<()> {
         .collect();
     let latencies = time_each(&checks, |r| view.check_subject(r).map(|a| a.entries.len()))?;
     report_latency("view.check_subject", &latencies);
+    register(&view, &mut mix, args)?;
 
     // Record time: what the hub knew halfway through.
     let middle = args.events / 2;
@@ -188,8 +202,91 @@ async fn measure<S: Store>(log: Log<S>, args: &Args) -> anyhow::Result<()> {
         percentile_us(&latencies, 0.99),
         "us",
     );
+    let screens: Vec<pb::ScreenApplicationRequest> = (0..args.queries.min(20_000))
+        .map(|_| mix.screen_application_request(Applicant::Register, middle))
+        .collect();
+    let latencies = time_each(&screens, |r| {
+        view.screen_application(r).map(|a| a.reasons.len())
+    })?;
+    report(
+        "view.record_time.screen_application.p99",
+        percentile_us(&latencies, 0.99),
+        "us",
+    );
     log.close().await;
     personal_data(args)?;
+    Ok(())
+}
+
+/// The talent register's questions: screening applications of the register's people (drawn
+/// as awards are, so often funded before), of people on the blacklist's pool and of people
+/// the hub has never heard of; white-list status; a city's first page of awards; the
+/// totals of the joint report.
+fn register(view: &View, mix: &mut Mix, args: &Args) -> anyhow::Result<()> {
+    // Three in five applicants from the register, one from the blacklist's pool, one
+    // unknown.
+    let classes = [
+        (Applicant::Register, "register", args.queries * 3 / 5),
+        (Applicant::Listed, "listed", args.queries / 5),
+        (Applicant::Unknown, "unknown", args.queries / 5),
+    ];
+    let mut all = Vec::with_capacity(args.queries);
+    let mut every = Vec::with_capacity(args.queries);
+    for (who, name, n) in classes {
+        let screens: Vec<pb::ScreenApplicationRequest> = (0..n.max(1))
+            .map(|_| mix.screen_application_request(who, 0))
+            .collect();
+        let latencies = time_each(&screens, |r| {
+            view.screen_application(r).map(|a| a.reasons.len())
+        })?;
+        let mut verdicts = [0usize; 4];
+        let (mut overlapping, mut fast_tracked) = (0, 0);
+        for r in &screens {
+            let a = view.screen_application(r)?;
+            verdicts[a.verdict.clamp(0, 3) as usize] += 1;
+            overlapping += a.overlapping.len();
+            fast_tracked += usize::from(!a.fast_track.is_empty());
+        }
+        eprintln!(
+            "hub-bench view: screen_application of {name} applicants: {} barred, {} in \
+             conflict, {} clear; {overlapping} overlapping awards, {fast_tracked} fast-tracked",
+            verdicts[pb::Verdict::Barred as usize],
+            verdicts[pb::Verdict::Conflict as usize],
+            verdicts[pb::Verdict::Clear as usize],
+        );
+        report_latency(&format!("view.screen_application.{name}"), &latencies);
+        all.extend(latencies);
+        every.extend(screens);
+    }
+    all.sort_unstable();
+    report_latency("view.screen_application", &all);
+    let latencies = time_fastest(&every, 3, |r| {
+        view.screen_application(r).map(|a| a.reasons.len())
+    })?;
+    report_latency("view.screen_application.fastest_of_3", &latencies);
+
+    let statuses: Vec<pb::WhitelistStatusRequest> = (0..args.queries)
+        .map(|_| mix.whitelist_status_request(0))
+        .collect();
+    let latencies = time_each(&statuses, |r| {
+        view.whitelist_status(r).map(|a| a.entries.len())
+    })?;
+    report_latency("view.whitelist_status", &latencies);
+
+    let lists: Vec<pb::ListAwardsRequest> = (0..args.queries.min(20_000))
+        .map(|_| mix.list_awards_request(0))
+        .collect();
+    let latencies = time_each(&lists, |r| view.list_awards(r).map(|a| a.awards.len()))?;
+    report_latency("view.list_awards", &latencies);
+
+    // The totals walk every award and entry: fewer runs.
+    let summaries: Vec<pb::RegisterSummaryRequest> = (0..args.queries.min(200))
+        .map(|_| mix.register_summary_request(0))
+        .collect();
+    let latencies = time_each(&summaries, |r| {
+        view.register_summary(r).map(|a| a.awards.len())
+    })?;
+    report_latency("view.register_summary", &latencies);
     Ok(())
 }
 
@@ -321,6 +418,27 @@ fn time_each<R, T>(
     }
     out.sort_unstable();
     Ok(out)
+}
+
+/// Times every request once in each of `passes` passes over the whole set and keeps each
+/// one's fastest time: what a question costs when nothing else takes the core in the middle
+/// of it, which on a busy machine is most of what a single pass's p99 measures.
+/// Nanoseconds, sorted.
+fn time_fastest<R, T>(
+    requests: &[R],
+    passes: usize,
+    ask: impl Fn(&R) -> Result<T, hub_view::Error>,
+) -> anyhow::Result<Vec<u64>> {
+    let mut fastest = vec![u64::MAX; requests.len()];
+    for _ in 0..passes {
+        for (r, best) in requests.iter().zip(&mut fastest) {
+            let started = Instant::now();
+            black_box(ask(black_box(r))?);
+            *best = (*best).min(started.elapsed().as_nanos() as u64);
+        }
+    }
+    fastest.sort_unstable();
+    Ok(fastest)
 }
 
 fn report_latency(name: &str, sorted_ns: &[u64]) {

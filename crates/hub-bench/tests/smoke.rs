@@ -159,6 +159,8 @@ fn grpc_bench_measures_every_phase_through_a_real_node() {
             "3",
             "--rate",
             "500",
+            "--register-events",
+            "2000",
         ],
     );
     for name in [
@@ -172,6 +174,9 @@ fn grpc_bench_measures_every_phase_through_a_real_node() {
         "grpc.fanout.subscribers3.publish_rate",
         "grpc.fanout.subscribers3.p99",
         "grpc.fanout.subscribers3.from_send.p99",
+        "grpc.query.screen_application.clients4",
+        "grpc.query.screen_application.clients4.p99",
+        "grpc.query.check_subject.clients4",
     ] {
         assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
     }
@@ -194,6 +199,8 @@ fn grpc_bench_names_its_nodelay_figures_apart() {
             "1",
             "--rate",
             "200",
+            "--register-events",
+            "500",
             "--tcp-nodelay",
         ],
     );
@@ -221,12 +228,19 @@ fn replication_bench_measures_lag_between_two_nodes() {
 }
 
 #[test]
-fn view_bench_measures_replay_queries_and_the_vault() {
+fn view_bench_measures_replay_queries_the_register_and_the_vault() {
     let args = ["--events", "3000", "--queries", "300", "--replays", "1"];
     let stdout = run_bench_in("view", &args, "--sled");
     for name in [
         "view.replay",
         "view.check_subject.p99",
+        "view.screen_application.p99",
+        "view.screen_application.register.p99",
+        "view.screen_application.unknown.p99",
+        "view.whitelist_status.p99",
+        "view.list_awards.p99",
+        "view.register_summary.p99",
+        "view.record_time.screen_application.p99",
         "vault.create_key.p99",
         "view.personal_open.p99",
         "vault.destroy_key.p99",

@@ -14,7 +14,7 @@ use hub_types::error::AtField;
 use hub_types::event::{Personal, PersonalFields};
 use hub_types::fold::{Award, AwardStatus, EntryStatus, WhitelistEntry, WhitelistStatus};
 use hub_types::values::{self, AwardCategory, AwardLevel, BlacklistCategory};
-use hub_types::{Date, MemberId, Position, StreamId, SubjectRef, ValidationError};
+use hub_types::{Date, LocalId, MemberId, Position, StreamId, SubjectRef, ValidationError};
 use serde::{Deserialize, Serialize};
 
 use crate::axes::{resolve, Axes};
@@ -214,6 +214,12 @@ fn award_to_proto(
             .unwrap_or_default(),
         source: Some(event_ref(&stream, a.version, position)),
     }
+}
+
+/// The id every other id sorts at or after: ids start with a letter or digit, and `0`
+/// is the smallest of those.
+fn smallest_id() -> LocalId {
+    "0".parse().expect("\"0\" is a valid local id")
 }
 
 /// Parses a required subject reference.
@@ -549,7 +555,9 @@ impl View {
         let axes = resolve(time.as_ref(), &inner)?;
         let lower = match after {
             Some(a) => Bound::Excluded(a.key),
-            None => Bound::Unbounded,
+            // Start at the city's first award rather than walk past every award of the
+            // cities before it: no award id sorts before the smallest valid id.
+            None => Bound::Included((origin, smallest_id())),
         };
         let mut awards = Vec::new();
         let mut page = Pager::new(limit, self.config().page_bytes, axes.position);

@@ -1,15 +1,24 @@
 //! The event mix of `hub-bench view`: eight cities publishing recognition lists, demand
-//! signals and blacklist entries with their follow-ups, reproducibly from a seed.
+//! signals, blacklist entries and the talent register (white-list entries and programme
+//! awards) with their follow-ups, reproducibly from a seed.
+//!
+//! The register's people are the blacklist's people and three times as many who are never
+//! listed, one listed person in every four. Awards and white-list entries go to them with a
+//! skew (a few are funded again and again, by several cities, most once or never), so
+//! screening an application finds real overlaps, real bars and real fast tracks.
 
-use hub_proto::convert::credential_to_proto;
+use hub_proto::convert::{award_category_to_proto, award_level_to_proto, credential_to_proto};
 use hub_proto::pb;
 use hub_types::event::{
-    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    Personal, PersonalFields, RecognitionWithdrawn,
+    AwardAmended, AwardErased, AwardGranted, AwardWithdrawn, BlacklistEntryAdded,
+    CredentialRecognized, DemandSignalClosed, DemandTerms, EntryErased, EntryTransition, Personal,
+    PersonalFields, RecognitionWithdrawn, WhitelistEntryAdded, WhitelistEntryRemoved,
+    WhitelistEntryRenewed,
 };
 use hub_types::values::{
-    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, Industry, Issuer,
-    PayBand, RevokeReason, Text, MAX_LABEL, MAX_TEXT, TITLE_LEVELS,
+    AwardCategory, AwardEnd, AwardLevel, BlacklistCategory, CloseReason, Credential,
+    CredentialKind, Education, ErasureReason, Industry, Issuer, PayBand, RevokeReason, Text,
+    WhitelistTier, MAX_LABEL, MAX_TEXT, TITLE_LEVELS,
 };
 use hub_types::{Body, Date, LocalId, MemberId, Period, StreamId, SubjectRef};
 
@@ -29,6 +38,101 @@ const OCCUPATIONS: [&str; 8] = [
     "2-02-07-08",
     "4-04-05-01",
     "2-02-22-01",
+];
+
+/// A programme awards are granted under, as the cities' funding rules describe it.
+#[derive(Debug, Clone, Copy)]
+struct Programme {
+    code: &'static str,
+    category: AwardCategory,
+    level: AwardLevel,
+    /// Range of the amount granted, in units of 10 000 CNY (万元).
+    amount_wan: (u64, u64),
+    /// Years funded.
+    years: i32,
+}
+
+/// The programmes of the mix: talent programmes and research projects at every level.
+const PROGRAMMES: [Programme; 10] = [
+    Programme {
+        code: "national-young-talent",
+        category: AwardCategory::TalentProgramme,
+        level: AwardLevel::National,
+        amount_wan: (100, 300),
+        years: 3,
+    },
+    Programme {
+        code: "nsfc-general",
+        category: AwardCategory::ResearchProject,
+        level: AwardLevel::National,
+        amount_wan: (50, 80),
+        years: 4,
+    },
+    Programme {
+        code: "national-key-rd",
+        category: AwardCategory::ResearchProject,
+        level: AwardLevel::National,
+        amount_wan: (300, 3000),
+        years: 5,
+    },
+    Programme {
+        code: "provincial-leading-talent",
+        category: AwardCategory::TalentProgramme,
+        level: AwardLevel::Provincial,
+        amount_wan: (50, 200),
+        years: 3,
+    },
+    Programme {
+        code: "provincial-natural-science",
+        category: AwardCategory::ResearchProject,
+        level: AwardLevel::Provincial,
+        amount_wan: (10, 50),
+        years: 3,
+    },
+    Programme {
+        code: "city-innovation-leader",
+        category: AwardCategory::TalentProgramme,
+        level: AwardLevel::Municipal,
+        amount_wan: (30, 150),
+        years: 3,
+    },
+    Programme {
+        code: "city-science-plan",
+        category: AwardCategory::ResearchProject,
+        level: AwardLevel::Municipal,
+        amount_wan: (10, 100),
+        years: 2,
+    },
+    Programme {
+        code: "city-youth-talent",
+        category: AwardCategory::TalentProgramme,
+        level: AwardLevel::Municipal,
+        amount_wan: (10, 50),
+        years: 2,
+    },
+    Programme {
+        code: "district-startup-talent",
+        category: AwardCategory::TalentProgramme,
+        level: AwardLevel::District,
+        amount_wan: (10, 50),
+        years: 2,
+    },
+    Programme {
+        code: "district-tech-project",
+        category: AwardCategory::ResearchProject,
+        level: AwardLevel::District,
+        amount_wan: (5, 30),
+        years: 1,
+    },
+];
+
+/// The certifying schemes of white-list entries.
+const SCHEMES: [&str; 5] = [
+    "shanghai-overseas-high-end",
+    "jiangsu-innovation-leader",
+    "zhejiang-kunpeng",
+    "anhui-high-end-certified",
+    "delta-mutual-certified",
 ];
 
 /// splitmix64: small, fast and reproducible from `--seed`.
@@ -57,6 +161,39 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+
+    /// One of `items`, the first twentieth far more often: three picks in ten go to it,
+    /// the others to any item. With somewhat fewer picks than items (awards to people),
+    /// each of the first twentieth is drawn a few times and the rest once or never; no
+    /// item is drawn hundreds of times, as a power law's head would be.
+    fn pick_skewed<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        let head = (items.len() / 20).max(1);
+        if self.chance(0.3) {
+            &items[self.below(head)]
+        } else {
+            self.pick(items)
+        }
+    }
+
+    /// A subject reference no one else has (with overwhelming probability).
+    fn subject(&mut self) -> SubjectRef {
+        let mut bytes = [0u8; 32];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_u64().to_le_bytes());
+        }
+        SubjectRef::from_bytes(bytes)
+    }
+}
+
+/// Who a screening question asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Applicant {
+    /// One of the register's people, drawn as awards are (so often funded before).
+    Register,
+    /// A person on the blacklist's pool.
+    Listed,
+    /// Someone the hub has never heard of.
+    Unknown,
 }
 
 /// The generator of the event mix: what each city has published so far, and the
@@ -71,14 +208,24 @@ pub(crate) struct Mix {
     subjects: Vec<SubjectRef>,
     /// Rule ids of each city, for revisions and withdrawals.
     pub(crate) rules: Vec<Vec<LocalId>>,
+    /// The register's people: every blacklist subject, each followed by three people who
+    /// are never listed; awards and white-list entries favour the first ones.
+    people: Vec<SubjectRef>,
     pub(crate) signals: u64,
     pub(crate) entries: u64,
+    pub(crate) whitelisted: u64,
+    pub(crate) awards: u64,
     /// Later events of streams already started, appended in random order.
     pending: Vec<(StreamId, Vec<Body>)>,
     text: Text,
     conditions: Text,
     level: Text,
     display: hub_types::values::MaskedName,
+    /// Programme codes of [`PROGRAMMES`], in its order.
+    programme_codes: Vec<Text>,
+    schemes: Vec<Text>,
+    title: Text,
+    decision: Text,
 }
 
 impl Mix {
@@ -123,14 +270,10 @@ impl Mix {
         }
         let mut rng = Rng(seed);
         let pool = (events / 25).max(100);
-        let subjects = (0..pool)
-            .map(|_| {
-                let mut bytes = [0u8; 32];
-                for chunk in bytes.chunks_mut(8) {
-                    chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
-                }
-                SubjectRef::from_bytes(bytes)
-            })
+        let subjects: Vec<SubjectRef> = (0..pool).map(|_| rng.subject()).collect();
+        let people = subjects
+            .iter()
+            .flat_map(|listed| [*listed, rng.subject(), rng.subject(), rng.subject()])
             .collect();
         Ok(Self {
             rng,
@@ -138,13 +281,26 @@ impl Mix {
             cities,
             credentials,
             subjects,
+            people,
             signals: 0,
             entries: 0,
+            whitelisted: 0,
+            awards: 0,
             pending: Vec::new(),
             text: Text::new("recorded by the city's talent office", MAX_TEXT, true)?,
             conditions: Text::new("须在本市缴纳社会保险满一年", MAX_TEXT, false)?,
             level: Text::new("senior", MAX_LABEL, true)?,
             display: "张*".parse()?,
+            programme_codes: PROGRAMMES
+                .iter()
+                .map(|p| Text::new(p.code, MAX_LABEL, true))
+                .collect::<Result<_, _>>()?,
+            schemes: SCHEMES
+                .iter()
+                .map(|s| Text::new(s, MAX_LABEL, true))
+                .collect::<Result<_, _>>()?,
+            title: Text::new("面向先进封装的集成电路关键工艺研究", MAX_TEXT, true)?,
+            decision: Text::new("decision-2025-017", MAX_LABEL, true)?,
         })
     }
 
@@ -163,16 +319,34 @@ impl Mix {
         let roll = self.rng.below(100);
         if roll < 3 {
             self.recognition(city)
-        } else if roll < 58 {
+        } else if roll < 50 {
             self.demand(city)
-        } else {
+        } else if roll < 76 {
             self.blacklist(city)
+        } else if roll < 82 {
+            self.whitelist(city)
+        } else {
+            self.award(city)
         }
     }
 
     fn date(&mut self) -> Date {
         // 2024-01-01 plus up to four years.
         Date::from_days_since_epoch(19_723 + self.rng.below(1461) as i32)
+    }
+
+    /// `days` after `date`.
+    fn later(date: Date, days: i32) -> Date {
+        Date::from_days_since_epoch(date.days_since_epoch() + days)
+    }
+
+    /// Personal fields as a register event carries them: a display name, no summary.
+    fn register_personal(&self) -> Personal {
+        // Plain: this bench measures the fold and lookups, not the vault.
+        Personal::Plain(PersonalFields {
+            subject_display: self.display.clone(),
+            decision_summary: Text::default(),
+        })
     }
 
     fn local_id(prefix: &str, n: u64) -> LocalId {
@@ -373,6 +547,125 @@ impl Mix {
         (stream, vec![Body::BlacklistEntryAdded(added)])
     }
 
+    /// A new white-list entry, certified for three years; later, perhaps a renewal for
+    /// three more, a removal, and rarely an erasure once it is over.
+    fn whitelist(&mut self, city: usize) -> (StreamId, Vec<Body>) {
+        self.whitelisted += 1;
+        let id = Self::local_id("w", self.whitelisted);
+        let stream = StreamId::whitelist(self.cities[city], id.clone());
+        let valid_from = self.date();
+        let mut valid_until = Self::later(valid_from, 3 * 365 - 1);
+        let mut later = Vec::new();
+        if self.rng.chance(0.35) {
+            valid_until = Self::later(valid_until, 3 * 365);
+            later.push(Body::WhitelistEntryRenewed(WhitelistEntryRenewed {
+                entry_id: id.clone(),
+                valid_until,
+                basis_ref: self.decision.clone(),
+            }));
+        }
+        if self.rng.chance(0.08) {
+            let days = valid_until.days_since_epoch() - valid_from.days_since_epoch();
+            later.push(Body::WhitelistEntryRemoved(WhitelistEntryRemoved {
+                entry_id: id.clone(),
+                reason: self.text.clone(),
+                effective_at: Self::later(valid_from, self.rng.below(days as usize) as i32),
+            }));
+        }
+        if self.rng.chance(0.01) {
+            later.push(Body::WhitelistEntryErased(EntryErased {
+                entry_id: id.clone(),
+                reason: ErasureReason::RetentionEnded,
+                order_ref: Text::default(),
+            }));
+        }
+        if !later.is_empty() {
+            self.pending.push((stream.clone(), later));
+        }
+        let added = WhitelistEntryAdded {
+            entry_id: id,
+            subject_ref: *self.rng.pick_skewed(&self.people),
+            personal: self.register_personal(),
+            tier: *self.rng.pick(&WhitelistTier::ALL),
+            scheme: self.rng.pick(&self.schemes).clone(),
+            valid_from,
+            valid_until: Self::later(valid_from, 3 * 365 - 1),
+            basis_ref: self.decision.clone(),
+        };
+        (stream, vec![Body::WhitelistEntryAdded(added)])
+    }
+
+    /// The amount and funded days of an award of `p`, from `funded_from`.
+    fn award_terms(&mut self, p: &Programme, funded_from: Date) -> (u64, Date) {
+        let (low, high) = p.amount_wan;
+        let wan = low + self.rng.below((high - low + 1) as usize) as u64;
+        (wan * 10_000, Self::later(funded_from, 365 * p.years - 1))
+    }
+
+    /// A new award; later, perhaps an amendment (amount and period), an early end
+    /// (withdrawn, or clawed back as a sanction), and rarely an erasure.
+    fn award(&mut self, city: usize) -> (StreamId, Vec<Body>) {
+        self.awards += 1;
+        let id = Self::local_id("a", self.awards);
+        let stream = StreamId::award(self.cities[city], id.clone());
+        let which = self.rng.below(PROGRAMMES.len());
+        let p = PROGRAMMES[which];
+        let funded_from = self.date();
+        let (amount_cny, funded_until) = self.award_terms(&p, funded_from);
+        let mut later = Vec::new();
+        let mut last = funded_until;
+        if self.rng.chance(0.2) {
+            let (amount_cny, until) = self.award_terms(&p, funded_from);
+            last = Self::later(until, self.rng.below(366) as i32);
+            later.push(Body::AwardAmended(AwardAmended {
+                award_id: id.clone(),
+                project_title: self.title.clone(),
+                amount_cny,
+                funded_from,
+                funded_until: last,
+                decision_ref: self.decision.clone(),
+            }));
+        }
+        let roll = self.rng.below(100);
+        if roll < 6 {
+            let days = last.days_since_epoch() - funded_from.days_since_epoch();
+            later.push(Body::AwardWithdrawn(AwardWithdrawn {
+                award_id: id.clone(),
+                outcome: if roll < 2 {
+                    AwardEnd::ClawedBack
+                } else {
+                    AwardEnd::Withdrawn
+                },
+                reason: self.text.clone(),
+                effective_at: Self::later(funded_from, 1 + self.rng.below(days as usize) as i32),
+            }));
+        }
+        if self.rng.chance(0.01) {
+            later.push(Body::AwardErased(AwardErased {
+                award_id: id.clone(),
+                reason: ErasureReason::RetentionEnded,
+                order_ref: Text::default(),
+            }));
+        }
+        if !later.is_empty() {
+            self.pending.push((stream.clone(), later));
+        }
+        let granted = AwardGranted {
+            award_id: id,
+            subject_ref: *self.rng.pick_skewed(&self.people),
+            personal: self.register_personal(),
+            programme_code: self.programme_codes[which].clone(),
+            category: p.category,
+            level: p.level,
+            project_title: self.title.clone(),
+            amount_cny,
+            funded_from,
+            funded_until,
+            decision_ref: self.decision.clone(),
+        };
+        (stream, vec![Body::AwardGranted(granted)])
+    }
+
     fn date_text(&mut self) -> String {
         self.date().to_string()
     }
@@ -387,17 +680,103 @@ impl Mix {
         }
     }
 
+    /// A subject reference no event names, as hex.
+    fn unknown_subject(&mut self) -> String {
+        format!("{:016x}", self.rng.next_u64()).repeat(4)
+    }
+
     /// A random `CheckSubject` question: mostly people in the pool, some never listed.
-    pub(super) fn check_subject_request(&mut self, at_position: u64) -> pb::CheckSubjectRequest {
+    pub(crate) fn check_subject_request(&mut self, at_position: u64) -> pb::CheckSubjectRequest {
         let subject = if self.rng.chance(0.9) {
             self.rng.pick(&self.subjects).to_string()
         } else {
-            format!("{:016x}", self.rng.next_u64()).repeat(4)
+            self.unknown_subject()
         };
         pb::CheckSubjectRequest {
             time: Some(axes(&self.date_text(), at_position)),
             subject_ref: subject,
             ..Default::default()
+        }
+    }
+
+    /// A `ScreenApplication` question about `who`: an application to a random programme
+    /// for its usual amount and years, screened one to four months before funding starts.
+    pub(crate) fn screen_application_request(
+        &mut self,
+        who: Applicant,
+        at_position: u64,
+    ) -> pb::ScreenApplicationRequest {
+        let subject_ref = match who {
+            Applicant::Register => self.rng.pick_skewed(&self.people).to_string(),
+            Applicant::Listed => self.rng.pick(&self.subjects).to_string(),
+            Applicant::Unknown => self.unknown_subject(),
+        };
+        let p = *self.rng.pick(&PROGRAMMES);
+        let funded_from = self.date();
+        let (amount_cny, funded_until) = self.award_terms(&p, funded_from);
+        let screened = Self::later(funded_from, -(30 + self.rng.below(90) as i32));
+        pb::ScreenApplicationRequest {
+            time: Some(axes(&screened.to_string(), at_position)),
+            subject_ref,
+            national_id: String::new(),
+            category: award_category_to_proto(p.category) as i32,
+            level: award_level_to_proto(p.level) as i32,
+            funded_from: funded_from.to_string(),
+            funded_until: funded_until.to_string(),
+            amount_cny,
+        }
+    }
+
+    /// A random `WhitelistStatus` question: mostly the register's people, drawn as
+    /// white-list entries are, some unknown.
+    pub(super) fn whitelist_status_request(
+        &mut self,
+        at_position: u64,
+    ) -> pb::WhitelistStatusRequest {
+        let subject_ref = if self.rng.chance(0.9) {
+            self.rng.pick_skewed(&self.people).to_string()
+        } else {
+            self.unknown_subject()
+        };
+        pb::WhitelistStatusRequest {
+            time: Some(axes(&self.date_text(), at_position)),
+            subject_ref,
+            national_id: String::new(),
+        }
+    }
+
+    /// A random `ListAwards` first page of one city: unfiltered, by category and level,
+    /// by programme, or by a funding year, a quarter each.
+    pub(super) fn list_awards_request(&mut self, at_position: u64) -> pb::ListAwardsRequest {
+        let mut req = pb::ListAwardsRequest {
+            time: Some(axes(&self.date_text(), at_position)),
+            origin: self.rng.pick(&self.cities).to_string(),
+            ..Default::default()
+        };
+        let p = *self.rng.pick(&PROGRAMMES);
+        match self.rng.below(4) {
+            0 => {}
+            1 => {
+                req.category = award_category_to_proto(p.category) as i32;
+                req.level = award_level_to_proto(p.level) as i32;
+            }
+            2 => req.programme_code = p.code.to_owned(),
+            _ => {
+                let from = self.date();
+                req.funded_from = from.to_string();
+                req.funded_until = Self::later(from, 364).to_string();
+            }
+        }
+        req
+    }
+
+    /// A `RegisterSummary` question on a random day.
+    pub(super) fn register_summary_request(
+        &mut self,
+        at_position: u64,
+    ) -> pb::RegisterSummaryRequest {
+        pb::RegisterSummaryRequest {
+            time: Some(axes(&self.date_text(), at_position)),
         }
     }
 }
