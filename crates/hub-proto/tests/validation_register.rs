@@ -65,6 +65,9 @@ fn withdrawn() -> pb::AwardWithdrawn {
     }
 }
 
+/// Breaks one field of a valid message.
+type Breaks<M> = Box<dyn Fn(&mut M)>;
+
 #[track_caller]
 fn one_body(stream: &str, kind: Kind) -> Body {
     let (_, _, mut events) = accepted(&request(stream, vec![kind]));
@@ -113,7 +116,7 @@ fn valid_register_events_are_accepted() {
 
 #[test]
 fn every_bad_whitelist_field_is_named() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut pb::WhitelistEntryAdded)>)> = vec![
+    let cases: Vec<(&str, Breaks<pb::WhitelistEntryAdded>)> = vec![
         ("entry_id", Box::new(|a| a.entry_id = "bad id".into())),
         ("subject_ref", Box::new(|a| a.subject_ref = String::new())),
         ("subject_ref", Box::new(|a| a.subject_ref = "ABC".into())),
@@ -207,7 +210,7 @@ fn every_bad_whitelist_field_is_named() {
 
 #[test]
 fn every_bad_award_field_is_named() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut pb::AwardGranted)>)> = vec![
+    let cases: Vec<(&str, Breaks<pb::AwardGranted>)> = vec![
         ("award_id", Box::new(|g| g.award_id = "-x".into())),
         ("subject_ref", Box::new(|g| g.subject_ref = String::new())),
         (

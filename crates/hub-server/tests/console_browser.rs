@@ -198,7 +198,12 @@ async fn the_console_shows_the_alliance_and_tails_live_without_personal_data() {
         .into_iter()
         .chain(sample_bodies(SAMPLES[3]))
     {
-        for field in ["subject_display", "decision_summary", "subject_ref", "project_title"] {
+        for field in [
+            "subject_display",
+            "decision_summary",
+            "subject_ref",
+            "project_title",
+        ] {
             if let Some(secret) = body[field].as_str().filter(|s| !s.is_empty()) {
                 assert!(!text.contains(secret), "the console shows {field}");
             }
