@@ -9,6 +9,7 @@ use hub_log::vault::{self, KeyState};
 use hub_proto::convert::append_request_from_proto;
 use hub_proto::pb;
 use hub_proto::pb::publisher_server::Publisher;
+use hub_types::error::AtField;
 use hub_types::event::Personal;
 use hub_types::roster::Roster;
 use hub_types::values::Issuer;
@@ -172,22 +173,10 @@ fn subjects_from_national_ids<'a>(
                 }
                 _ => continue,
             };
-        if national_id.is_empty() {
-            continue;
-        }
-        let field = format!("events[{i}].body.{kind}.national_id");
-        if !subject_ref.is_empty() {
-            return Err(invalid(&ValidationError::new(
-                field,
-                "give subject_ref or national_id, not both",
-            )));
-        }
-        let subject = hub
-            .alliance_key
-            .subject_ref(national_id)
-            .map_err(|e| invalid(&ValidationError::new(field, e.reason)))?;
-        *subject_ref = subject.to_string();
-        national_id.clear();
+        hub.alliance_key
+            .replace_national_id(subject_ref, national_id)
+            .at(&format!("events[{i}].body.{kind}"))
+            .map_err(|e| invalid(&e))?;
     }
     Ok(Cow::Owned(req))
 }

@@ -10,7 +10,7 @@ use tonic::{Request, Response, Status};
 
 use crate::auth::Action;
 use crate::hub::Hub;
-use crate::status::from_view;
+use crate::status::{from_view, invalid};
 
 /// How long a question about a position the view has not folded yet waits for it.
 const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(2);
@@ -84,22 +84,12 @@ impl QueryService {
         let at = at(time(request.get_ref()));
         let (caller, _) = self.hub.auth.authorize(&request, Action::QueryPersonal)?;
         let (subject_ref, national_id) = subject_fields(request.get_mut());
-        if !national_id.is_empty() {
-            if !subject_ref.is_empty() {
-                return Err(Status::invalid_argument(
-                    "national_id: give subject_ref or national_id, not both",
-                ));
-            }
-            // The number is replaced here and dropped with the request; it is never
-            // logged or echoed, and the error names only the field.
-            let subject = self
-                .hub
-                .alliance_key
-                .subject_ref(national_id)
-                .map_err(|e| Status::invalid_argument(format!("national_id: {}", e.reason)))?;
-            *subject_ref = subject.to_string();
-            national_id.clear();
-        }
+        // The number is replaced here and dropped with the request; it is never logged
+        // or echoed, and the error names only the field.
+        self.hub
+            .alliance_key
+            .replace_national_id(subject_ref, national_id)
+            .map_err(|e| invalid(&e))?;
         let subject = subject_ref.clone();
         let answer = self.answer_for(caller, request, at, ask).await?;
         let found = u32::try_from(found(answer.get_ref())).unwrap_or(u32::MAX);

@@ -53,6 +53,31 @@ impl AllianceKey {
         Ok(SubjectRef::from_bytes(mac.finalize().into_bytes().into()))
     }
 
+    /// Replaces a request's `national_id` by the `subject_ref` it stands for, when one is
+    /// given: the number goes no further (it is cleared, and errors never repeat it).
+    /// Errors name `national_id`, including when both fields are set.
+    pub fn replace_national_id(
+        &self,
+        subject_ref: &mut String,
+        national_id: &mut String,
+    ) -> Result<()> {
+        if national_id.is_empty() {
+            return Ok(());
+        }
+        if !subject_ref.is_empty() {
+            return Err(ValidationError::new(
+                "national_id",
+                "give subject_ref or national_id, not both",
+            ));
+        }
+        let subject = self
+            .subject_ref(national_id)
+            .map_err(|e| ValidationError::new("national_id", e.reason))?;
+        *subject_ref = subject.to_string();
+        national_id.clear();
+        Ok(())
+    }
+
     /// A 32-byte key for another purpose, derived as HMAC-SHA256(alliance key, `label`).
     /// Labels contain `/`, so they never collide with a normalised ID number.
     pub fn derive(&self, label: &str) -> [u8; 32] {

@@ -12,7 +12,9 @@ use hub_proto::convert::{
 use hub_proto::pb;
 use hub_types::error::AtField;
 use hub_types::event::{Personal, PersonalFields};
-use hub_types::fold::{Award, AwardStatus, EntryStatus, WhitelistEntry, WhitelistStatus};
+use hub_types::fold::{
+    Award, AwardStatus, EntityKey, EntryStatus, History, WhitelistEntry, WhitelistStatus,
+};
 use hub_types::values::{self, AwardCategory, AwardLevel, BlacklistCategory};
 use hub_types::{Date, LocalId, MemberId, Position, StreamId, SubjectRef, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -268,22 +270,33 @@ fn overlaps(days: (Date, Date), first: Option<Date>, last: Option<Date>) -> bool
     first.is_none_or(|f| days.1 >= f) && last.is_none_or(|l| days.0 <= l)
 }
 
-/// The applicant's awards as of the cut, with the position that made each version.
+/// A subject's entities of one kind as of the cut, in the index's key order, each with
+/// the position that made the version used.
+fn by_subject<'a, T>(
+    index: &BTreeMap<SubjectRef, Vec<EntityKey>>,
+    entities: &'a BTreeMap<EntityKey, History<T>>,
+    axes: &Axes,
+    subject: &SubjectRef,
+) -> Vec<(Position, &'a T)> {
+    index
+        .get(subject)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| entities.get(k))
+        .filter_map(|h| axes.made(h))
+        .collect()
+}
+
+/// The applicant's awards as of the cut, erased ones left out.
 fn subject_awards<'a>(
     inner: &'a Inner,
     axes: &Axes,
     subject: &SubjectRef,
 ) -> Vec<(Position, &'a Award)> {
-    inner
-        .state
-        .awards_by_subject
-        .get(subject)
-        .into_iter()
-        .flatten()
-        .filter_map(|k| inner.state.awards.get(k))
-        .filter_map(|h| axes.made(h))
-        .filter(|(_, a)| a.erased.is_none())
-        .collect()
+    let s = &inner.state;
+    let mut awards = by_subject(&s.awards_by_subject, &s.awards, axes, subject);
+    awards.retain(|(_, a)| a.erased.is_none());
+    awards
 }
 
 /// The subject's white-list entries as of the cut, erased ones left out.
@@ -292,16 +305,10 @@ fn subject_whitelist<'a>(
     axes: &Axes,
     subject: &SubjectRef,
 ) -> Vec<(Position, &'a WhitelistEntry)> {
-    inner
-        .state
-        .whitelist_by_subject
-        .get(subject)
-        .into_iter()
-        .flatten()
-        .filter_map(|k| inner.state.whitelist.get(k))
-        .filter_map(|h| axes.made(h))
-        .filter(|(_, e)| e.erased.is_none())
-        .collect()
+    let s = &inner.state;
+    let mut entries = by_subject(&s.whitelist_by_subject, &s.whitelist, axes, subject);
+    entries.retain(|(_, e)| e.erased.is_none());
+    entries
 }
 
 fn reason(rule: &str, explanation: String, events: Vec<pb::EventRef>) -> pb::ScreeningReason {
@@ -378,17 +385,8 @@ impl View {
         let mut reasons = Vec::new();
 
         let mut barring = Vec::new();
-        for key in inner
-            .state
-            .entries_by_subject
-            .get(&subject)
-            .into_iter()
-            .flatten()
-        {
-            let Some((position, e)) = inner.state.entries.get(key).and_then(|h| axes.made(h))
-            else {
-                continue;
-            };
+        let s = &inner.state;
+        for (position, e) in by_subject(&s.entries_by_subject, &s.entries, &axes, &subject) {
             if e.status_on(axes.date) != EntryStatus::Active || !rules.bars(e.added.category) {
                 continue;
             }
