@@ -662,3 +662,137 @@ async fn an_erased_award_and_entry_no_longer_name_the_person() {
     assert!(verified.ok, "{verified:?}");
     node.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn bad_listing_and_status_requests_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), sandbox).await;
+    for (i, code) in ["310000", "320500"].into_iter().enumerate() {
+        let token = format!("dev-member-{code}");
+        for n in 0..2 {
+            let id = format!("a{i}{n}");
+            append(
+                &node,
+                &token,
+                &format!("award/{code}/{id}"),
+                Kind::AwardGranted(award(
+                    &id,
+                    pb::AwardLevel::District,
+                    "2025-01-01",
+                    "2025-12-31",
+                    1,
+                )),
+            )
+            .await;
+        }
+    }
+    let mut q = query(&node, Some(JX)).await;
+    let first = q
+        .list_awards(pb::ListAwardsRequest {
+            origin: "310000".into(),
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("first page")
+        .into_inner();
+    assert!(!first.next_page_token.is_empty());
+    let bad: Vec<(pb::ListAwardsRequest, &str)> = vec![
+        (
+            pb::ListAwardsRequest {
+                origin: "320500".into(),
+                page_token: first.next_page_token.clone(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+        (
+            pb::ListAwardsRequest {
+                origin: "310000".into(),
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            },
+            "page_token",
+        ),
+        (
+            pb::ListAwardsRequest {
+                origin: "31000".into(),
+                ..Default::default()
+            },
+            "origin",
+        ),
+        (
+            pb::ListAwardsRequest {
+                origin: "310000".into(),
+                category: 9,
+                ..Default::default()
+            },
+            "category",
+        ),
+        (
+            pb::ListAwardsRequest {
+                origin: "310000".into(),
+                level: 9,
+                ..Default::default()
+            },
+            "level",
+        ),
+        (
+            pb::ListAwardsRequest {
+                origin: "310000".into(),
+                funded_from: "2026-01-01".into(),
+                funded_until: "2025-01-01".into(),
+                ..Default::default()
+            },
+            "funded_until",
+        ),
+        (
+            pb::ListAwardsRequest {
+                origin: "310000".into(),
+                funded_from: "2026-02-30".into(),
+                ..Default::default()
+            },
+            "funded_from",
+        ),
+        (
+            pb::ListAwardsRequest {
+                origin: "310000".into(),
+                page_size: 1001,
+                ..Default::default()
+            },
+            "page_size",
+        ),
+    ];
+    for (req, field) in bad {
+        let status = q.list_awards(req).await.expect_err(field);
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().starts_with(field), "{}", status.message());
+    }
+    let status = q
+        .whitelist_status(pb::WhitelistStatusRequest {
+            subject_ref: "a".repeat(64),
+            national_id: NATIONAL_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("both");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("national_id"),
+        "{}",
+        status.message()
+    );
+    let status = q
+        .whitelist_status(pb::WhitelistStatusRequest {
+            subject_ref: "A".repeat(64),
+            ..Default::default()
+        })
+        .await
+        .expect_err("upper case");
+    assert!(
+        status.message().starts_with("subject_ref"),
+        "{}",
+        status.message()
+    );
+    node.stop().await.expect("stop");
+}
