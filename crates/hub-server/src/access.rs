@@ -11,7 +11,9 @@ use hub_log::Log;
 use hub_proto::pb;
 use prost::Message;
 use sha2::{Digest, Sha256};
-use tokio::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
 use crate::auth::Caller;
 
@@ -86,11 +88,32 @@ pub fn verify_chain(
 }
 
 /// The node's access trail.
+///
+/// Checks are written in groups: each caller queues its entry, and whoever then holds the
+/// head writes every queued entry in one durable write, so concurrent checks share one
+/// `fsync` instead of waiting for each other's. The write runs as a task of its own, so a
+/// caller that goes away mid-write neither stops it nor lets another writer in before it
+/// ends.
 #[derive(Debug)]
 pub struct AccessTrail {
     log: Log,
-    /// Sequence and hash of the last entry; the lock orders writers.
-    head: Mutex<(u64, [u8; 32])>,
+    /// Checks waiting to be written, in arrival order. Bounded by the requests admitted at
+    /// once (`server.max_in_flight`): each waits here at most for one group.
+    pending: std::sync::Mutex<Vec<Pending>>,
+    /// Sequence and hash of the last durable entry; held by the group being written.
+    head: Arc<Mutex<(u64, [u8; 32])>>,
+    /// Entries durable so far, readable without waiting for a group.
+    written: Arc<AtomicU64>,
+}
+
+/// A check waiting for its group.
+#[derive(Debug)]
+struct Pending {
+    caller: Caller,
+    subject_ref: String,
+    results: u32,
+    /// Told once the entry is durable, or why it is not.
+    done: oneshot::Sender<hub_log::Result<()>>,
 }
 
 impl AccessTrail {
@@ -107,49 +130,48 @@ impl AccessTrail {
         };
         Ok(Self {
             log,
-            head: Mutex::new(head),
+            pending: std::sync::Mutex::default(),
+            written: Arc::new(AtomicU64::new(head.0)),
+            head: Arc::new(Mutex::new(head)),
         })
     }
 
     /// Entries written so far.
-    pub async fn entries_written(&self) -> u64 {
-        self.head.lock().await.0
+    pub fn entries_written(&self) -> u64 {
+        self.written.load(Ordering::Acquire)
     }
 
-    /// Records one check durably.
+    /// Records one check durably; returns once its entry is stored.
     pub async fn record(
         &self,
         caller: Caller,
         subject_ref: &str,
         results: u32,
     ) -> hub_log::Result<()> {
-        let mut head = self.head.lock().await;
-        let at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_micros() as i64)
-            .unwrap_or(0);
-        let mut entry = pb::AccessEntry {
-            seq: head.0 + 1,
-            at_micros: at,
-            caller_member: caller.member.to_string(),
-            caller_role: caller.role.as_str().to_owned(),
+        let (done, stored) = oneshot::channel();
+        self.queue().push(Pending {
+            caller,
             subject_ref: subject_ref.to_owned(),
             results,
-            prev_hash: head.1.to_vec(),
-            hash: Vec::new(),
-        };
-        let hash = entry_hash(&entry);
-        entry.hash = hash.to_vec();
-        let mut head_value = entry.seq.to_be_bytes().to_vec();
-        head_value.extend_from_slice(&hash);
-        self.log
-            .put_meta(vec![
-                (EntryKey(entry.seq).encode(), entry.encode_to_vec()),
-                (HEAD.to_vec(), head_value),
-            ])
-            .await?;
-        *head = (entry.seq, hash);
-        Ok(())
+            done,
+        });
+        let head = self.head.clone().lock_owned().await;
+        // Empty when an earlier group took this entry: that group has ended, since its
+        // task held the head until then.
+        let group = std::mem::take(&mut *self.queue());
+        if !group.is_empty() {
+            tokio::spawn(write_group(
+                self.log.clone(),
+                head,
+                group,
+                self.written.clone(),
+            ));
+        }
+        stored.await.unwrap_or(Err(hub_log::Error::Closed))
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Up to `limit` entries from `from_seq` (1-based), and the trail's length.
@@ -167,8 +189,78 @@ impl AccessTrail {
             .filter_map(|(_, v)| pb::AccessEntry::decode(v.as_slice()).ok())
             .take(limit)
             .collect();
-        let total = self.head.try_lock().map_or_else(|_| 0, |h| h.0);
-        Ok((entries, total))
+        Ok((entries, self.entries_written()))
+    }
+}
+
+/// Chains `group` onto `head`, stores it in one write and tells each check how it went.
+async fn write_group(
+    log: Log,
+    mut head: OwnedMutexGuard<(u64, [u8; 32])>,
+    group: Vec<Pending>,
+    written: Arc<AtomicU64>,
+) {
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    let (mut seq, mut prev) = *head;
+    let mut meta = Vec::with_capacity(group.len() + 1);
+    for check in &group {
+        seq += 1;
+        let mut entry = pb::AccessEntry {
+            seq,
+            at_micros: at,
+            caller_member: check.caller.member.to_string(),
+            caller_role: check.caller.role.as_str().to_owned(),
+            subject_ref: check.subject_ref.clone(),
+            results: check.results,
+            prev_hash: prev.to_vec(),
+            hash: Vec::new(),
+        };
+        prev = entry_hash(&entry);
+        entry.hash = prev.to_vec();
+        meta.push((EntryKey(seq).encode(), entry.encode_to_vec()));
+    }
+    let mut head_value = seq.to_be_bytes().to_vec();
+    head_value.extend_from_slice(&prev);
+    meta.push((HEAD.to_vec(), head_value));
+    match log.put_meta(meta).await {
+        Ok(()) => {
+            *head = (seq, prev);
+            written.store(seq, Ordering::Release);
+            drop(head);
+            for check in group {
+                // A caller that went away no longer waits for its answer.
+                let _ = check.done.send(Ok(()));
+            }
+        }
+        Err(e) => {
+            drop(head);
+            let mut group = group.into_iter();
+            if let Some(first) = group.next() {
+                for check in group {
+                    let _ = check.done.send(Err(same_failure(&e)));
+                }
+                let _ = first.done.send(Err(e));
+            }
+        }
+    }
+}
+
+/// The failure of a group's write, for each further check of the group: nothing of the
+/// group was stored.
+fn same_failure(e: &hub_log::Error) -> hub_log::Error {
+    match e {
+        hub_log::Error::Closed => hub_log::Error::Closed,
+        hub_log::Error::WriteFailed { disk_full, cause } => hub_log::Error::WriteFailed {
+            disk_full: *disk_full,
+            cause: cause.clone(),
+        },
+        other => hub_log::Error::WriteFailed {
+            disk_full: false,
+            cause: other.to_string(),
+        },
     }
 }
 

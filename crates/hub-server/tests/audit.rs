@@ -196,3 +196,60 @@ async fn auditors_read_the_access_trail() {
     hub_server::access::verify_chain(&trail.entries, hash(&prev), 1).expect("chain");
     node.stop().await.expect("stop");
 }
+
+/// Concurrent checks are written in groups: every one of them gets its own entry, the
+/// chain stays unbroken from the first entry, and the trail carries on after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_checks_each_get_one_entry_of_an_unbroken_chain() {
+    const CHECKS: usize = 48;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |c| c.server.member_rate_per_second = 0).await;
+    let client = query(&node, Some(JX)).await;
+    let mut checks = tokio::task::JoinSet::new();
+    for i in 0..CHECKS {
+        let mut client = client.clone();
+        checks.spawn(async move {
+            client
+                .check_subject(pb::CheckSubjectRequest {
+                    subject_ref: format!("{i:064x}"),
+                    ..Default::default()
+                })
+                .await
+                .expect("check")
+        });
+    }
+    while let Some(done) = checks.join_next().await {
+        done.expect("check task");
+    }
+    node.stop().await.expect("stop");
+
+    let node = start(dir.path(), |c| c.server.member_rate_per_second = 0).await;
+    query(&node, Some(JX))
+        .await
+        .check_subject(pb::CheckSubjectRequest {
+            subject_ref: "f".repeat(64),
+            ..Default::default()
+        })
+        .await
+        .expect("check after the restart");
+    let trail = audit(&node, Some("dev-auditor"))
+        .await
+        .list_access(pb::ListAccessRequest {
+            from_seq: 1,
+            limit: 1000,
+        })
+        .await
+        .expect("trail")
+        .into_inner();
+    assert_eq!(trail.total, CHECKS as u64 + 1);
+    hub_server::access::verify_chain(&trail.entries, [0; 32], 0).expect("one unbroken chain");
+    let mut subjects: Vec<String> = trail.entries[..CHECKS]
+        .iter()
+        .map(|e| e.subject_ref.clone())
+        .collect();
+    subjects.sort();
+    let asked: Vec<String> = (0..CHECKS).map(|i| format!("{i:064x}")).collect();
+    assert_eq!(subjects, asked, "each check recorded exactly once");
+    assert_eq!(trail.entries[CHECKS].subject_ref, "f".repeat(64));
+    node.stop().await.expect("stop");
+}

@@ -341,7 +341,7 @@ impl Metrics {
             self.keys_rejected.set(status.keys_rejected as i64);
         }
         // The trail's length only grows: the counter follows it.
-        let written = hub.access.entries_written().await;
+        let written = hub.access.entries_written();
         let counted = self.access_writes.get();
         if written > counted {
             self.access_writes.inc_by(written - counted);
