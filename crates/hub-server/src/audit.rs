@@ -13,6 +13,7 @@ use hub_proto::pb::audit_server::Audit;
 use tonic::{Request, Response, Status};
 
 use crate::auth::Action;
+use crate::error::Refusal;
 use crate::hub::Hub;
 use crate::status::from_log;
 
@@ -98,18 +99,21 @@ impl AuditService {
 
     fn allow<T>(&self, request: &Request<T>) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
         let (caller, _) = self.hub.auth.authorize(request, Action::Audit)?;
-        self.hub.admit(caller.member)
+        Ok(self.hub.admit(caller.member)?)
     }
 
     /// The tree size a request names in its `field` (0 = current), after catching up with
     /// the log.
-    fn size(&self, requested: u64, field: &str) -> Result<u64, Status> {
+    fn size(&self, requested: u64, field: &'static str) -> Result<u64, Status> {
         let len = self.hub.ledger.catch_up(&self.hub.log).map_err(from_log)?;
         match requested {
             0 => Ok(len),
-            n if n > len => Err(Status::out_of_range(format!(
-                "{field}: {n} is beyond the log's {len} events"
-            ))),
+            n if n > len => Err(Refusal::BeyondLog {
+                field,
+                requested: n,
+                len,
+            }
+            .into()),
             n => Ok(n),
         }
     }
@@ -120,7 +124,7 @@ impl AuditService {
             .hub
             .ledger
             .with(|t| t.root(size))
-            .map_err(|e| Status::out_of_range(e.to_string()))?;
+            .map_err(Refusal::TreeBehind)?;
         let keys = &self.hub.audit_keys;
         let head = TreeHead {
             tree_size: size,
@@ -162,22 +166,26 @@ impl Audit for AuditService {
         let req = request.get_ref();
         let size = self.size(req.tree_size, "tree_size")?;
         if req.position == 0 || req.position > size {
-            return Err(Status::invalid_argument(format!(
-                "position: expected 1..={size}, got {}",
-                req.position
-            )));
+            return Err(Refusal::BadField {
+                field: "position",
+                problem: format!("expected 1..={size}, got {}", req.position),
+            }
+            .into());
         }
         let path = self
             .hub
             .ledger
             .with(|t| t.inclusion_proof(req.position - 1, size))
-            .map_err(|e| Status::invalid_argument(format!("position: {e}")))?;
+            .map_err(|source| Refusal::Unprovable {
+                field: "position",
+                source,
+            })?;
         let stored = self
             .hub
             .log
             .get(req.position)
             .map_err(from_log)?
-            .ok_or_else(|| Status::not_found(format!("position {}", req.position)))?;
+            .ok_or(Refusal::NoSuchPosition(req.position))?;
         Ok(Response::new(pb::InclusionProof {
             position: req.position,
             tree_size: size,
@@ -195,16 +203,20 @@ impl Audit for AuditService {
         let req = request.get_ref();
         let new = self.size(req.new_size, "new_size")?;
         if req.old_size > new {
-            return Err(Status::invalid_argument(format!(
-                "old_size: {} is larger than new_size {new}",
-                req.old_size
-            )));
+            return Err(Refusal::BadField {
+                field: "old_size",
+                problem: format!("{} is larger than new_size {new}", req.old_size),
+            }
+            .into());
         }
         let path = self
             .hub
             .ledger
             .with(|t| t.consistency_proof(req.old_size, new))
-            .map_err(|e| Status::invalid_argument(format!("old_size: {e}")))?;
+            .map_err(|source| Refusal::Unprovable {
+                field: "old_size",
+                source,
+            })?;
         Ok(Response::new(pb::ConsistencyProof {
             old_size: req.old_size,
             new_size: new,
@@ -222,7 +234,7 @@ impl Audit for AuditService {
             .hub
             .ledger
             .with(|t| t.root(size))
-            .map_err(|e| Status::out_of_range(e.to_string()))?;
+            .map_err(Refusal::TreeBehind)?;
         let hub = self.hub.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let head = TreeHead {
@@ -241,7 +253,7 @@ impl Audit for AuditService {
             verifier.verify(records, |_| {})
         })
         .await
-        .map_err(|e| Status::internal(e.to_string()))?;
+        .map_err(|e| Refusal::TaskFailed(e.to_string()))?;
         Ok(Response::new(match outcome {
             Ok(report) => pb::VerifyRangeResponse {
                 ok: true,
@@ -292,9 +304,11 @@ impl Audit for AuditService {
         let limit = match req.limit {
             0 => 1000,
             n if n > 5000 => {
-                return Err(Status::invalid_argument(format!(
-                    "limit: expected at most 5000, got {n}"
-                )))
+                return Err(Refusal::BadField {
+                    field: "limit",
+                    problem: format!("expected at most 5000, got {n}"),
+                }
+                .into())
             }
             n => n as usize,
         };

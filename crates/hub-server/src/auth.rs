@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use hub_types::{MemberId, StreamId};
 use serde::{Deserialize, Serialize};
-use tonic::{Request, Status};
+use tonic::Request;
 
 use crate::config::TokenConfig;
+use crate::error::{Credentials, Denial, Refusal};
 
 /// What an authenticated caller is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -119,32 +120,29 @@ impl Authorizer {
 
     /// Identifies the caller of `req`: from its client certificate under mutual TLS,
     /// otherwise from its `authorization: Bearer …` header.
-    pub fn authenticate<T>(&self, req: &Request<T>) -> Result<Caller, Status> {
+    pub fn authenticate<T>(&self, req: &Request<T>) -> Result<Caller, Credentials> {
         if self.tls {
-            let certs = req
-                .peer_certs()
-                .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
-            let first = certs
-                .first()
-                .ok_or_else(|| Status::unauthenticated("a client certificate is required"))?;
+            let certs = req.peer_certs().ok_or(Credentials::NoCertificate)?;
+            let first = certs.first().ok_or(Credentials::NoCertificate)?;
             return crate::tls::caller_from_certificate(first.as_ref());
         }
-        let header = req.metadata().get("authorization").ok_or_else(|| {
-            Status::unauthenticated("missing authorization header (Bearer token)")
-        })?;
+        let header = req
+            .metadata()
+            .get("authorization")
+            .ok_or(Credentials::NoAuthorization)?;
         let value = header
             .to_str()
-            .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
+            .map_err(|_| Credentials::AuthorizationNotText)?;
         // The scheme name is case-insensitive (RFC 7235 section 2.1).
         let token = value
             .split_once(' ')
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token)
-            .ok_or_else(|| Status::unauthenticated("authorization must be \"Bearer <token>\""))?;
+            .ok_or(Credentials::NotBearer)?;
         self.tokens
             .get(token.trim())
             .copied()
-            .ok_or_else(|| Status::unauthenticated("unknown token"))
+            .ok_or(Credentials::UnknownToken)
     }
 
     /// Authenticates the caller of `req` and checks that it may perform `action`.
@@ -152,7 +150,7 @@ impl Authorizer {
         &self,
         req: &Request<T>,
         action: Action<'_>,
-    ) -> Result<(Caller, Access), Status> {
+    ) -> Result<(Caller, Access), Refusal> {
         let caller = self.authenticate(req)?;
         let access = self.check(caller, action)?;
         Ok((caller, access))
@@ -168,34 +166,30 @@ impl Authorizer {
     /// | read log, subscribe | yes | yes | personal fields redacted |
     /// | audit (proofs, access trail) | yes | yes | no |
     /// | repair replication | no | no | yes |
-    pub fn check(&self, caller: Caller, action: Action<'_>) -> Result<Access, Status> {
-        let deny = |what: &str| {
-            Err(Status::permission_denied(format!(
-                "role {} may not {what}",
-                caller.role.as_str()
-            )))
+    pub fn check(&self, caller: Caller, action: Action<'_>) -> Result<Access, Denial> {
+        let deny = |what: &'static str| {
+            Err(Denial::Role {
+                role: caller.role,
+                what,
+            })
         };
         match (action, caller.role) {
             (Action::Append(stream), Role::Member) => {
                 if stream.owner() != caller.member {
-                    return Err(Status::permission_denied(format!(
-                        "stream {stream}: member {} may only publish to its own streams",
-                        caller.member
-                    )));
+                    return Err(Denial::NotOwnStream {
+                        stream: stream.clone(),
+                        member: caller.member,
+                    });
                 }
                 if !self.publishes_for.includes(caller.member) {
-                    return Err(Status::permission_denied(match &self.publishes_for {
-                        PublishesFor::One(m) => format!(
-                            "this node publishes for {m}; {} must publish on its own node",
-                            caller.member
-                        ),
-                        PublishesFor::Nobody => {
-                            "this node is a read replica and accepts no appends".into()
-                        }
-                        PublishesFor::Roster(_) => {
-                            format!("{} is not in the roster", caller.member)
-                        }
-                    }));
+                    return Err(match &self.publishes_for {
+                        PublishesFor::One(node) => Denial::OtherCitysNode {
+                            node: *node,
+                            member: caller.member,
+                        },
+                        PublishesFor::Nobody => Denial::ReadReplica,
+                        PublishesFor::Roster(_) => Denial::NotInRoster(caller.member),
+                    });
                 }
                 Ok(Access::Full)
             }
@@ -270,7 +264,11 @@ mod tests {
             Some("Bearersh-member-token"),
         ] {
             let err = a.authenticate(&request(bad)).expect_err("rejected");
-            assert_eq!(err.code(), tonic::Code::Unauthenticated, "{bad:?}");
+            assert_eq!(
+                tonic::Status::from(err).code(),
+                tonic::Code::Unauthenticated,
+                "{bad:?}"
+            );
         }
     }
 
@@ -311,7 +309,7 @@ mod tests {
                 .check(caller(token), Action::Append(stream))
                 .expect_err(token);
             assert_eq!(
-                err.code(),
+                tonic::Status::from(err).code(),
                 tonic::Code::PermissionDenied,
                 "{token} {stream}"
             );
@@ -325,21 +323,28 @@ mod tests {
                 Action::Audit,
             ] {
                 assert_eq!(
-                    a.check(caller(token), action).map_err(|e| e.code()),
+                    a.check(caller(token), action)
+                        .map_err(|e| tonic::Status::from(e).code()),
                     full,
                     "{token}"
                 );
             }
         }
         let op = caller("operator-token");
-        assert_eq!(a.check(op, Action::Query).map_err(|e| e.code()), full);
         assert_eq!(
-            a.check(op, Action::ReadLog).map_err(|e| e.code()),
+            a.check(op, Action::Query)
+                .map_err(|e| tonic::Status::from(e).code()),
+            full
+        );
+        assert_eq!(
+            a.check(op, Action::ReadLog)
+                .map_err(|e| tonic::Status::from(e).code()),
             Ok(Access::Redacted)
         );
         for action in [Action::QueryPersonal, Action::Audit] {
             assert_eq!(
-                a.check(op, action).map_err(|e| e.code()),
+                a.check(op, action)
+                    .map_err(|e| tonic::Status::from(e).code()),
                 Err(tonic::Code::PermissionDenied)
             );
         }

@@ -6,10 +6,10 @@ use hub_log::Log;
 use hub_types::MemberId;
 use hub_view::View;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::Status;
 
 use crate::auth::Authorizer;
 use crate::config::Config;
+use crate::error::{Overload, Refusal};
 
 /// One node's shared state.
 #[derive(Debug)]
@@ -78,16 +78,13 @@ impl Hub {
 
     /// Admits a unary request of `member`, or refuses it with `RESOURCE_EXHAUSTED` when the
     /// member is over its rate or the node is full.
-    pub fn admit(&self, member: MemberId) -> Result<OwnedSemaphorePermit, Status> {
+    pub fn admit(&self, member: MemberId) -> Result<OwnedSemaphorePermit, Refusal> {
         self.take_token(member).inspect_err(|_| {
             self.metrics.refused(member, "rate_limited");
         })?;
         self.in_flight.clone().try_acquire_owned().map_err(|_| {
             self.metrics.refused(member, "shed");
-            Status::resource_exhausted(format!(
-                "the node is serving {} requests; retry shortly",
-                self.config.server.max_in_flight
-            ))
+            Overload::InFlight(self.config.server.max_in_flight).into()
         })
     }
 
@@ -139,7 +136,7 @@ impl Hub {
         self.stopping.subscribe()
     }
 
-    fn take_token(&self, member: MemberId) -> Result<(), Status> {
+    fn take_token(&self, member: MemberId) -> Result<(), Refusal> {
         let rate = self.config.server.member_rate_per_second;
         if rate == 0 {
             return Ok(());
@@ -151,9 +148,7 @@ impl Hub {
         *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate as f64).min(burst);
         *last = now;
         if *tokens < 1.0 {
-            return Err(Status::resource_exhausted(format!(
-                "member {member} is over its rate of {rate} requests per second; retry shortly"
-            )));
+            return Err(Overload::MemberRate { member, rate }.into());
         }
         *tokens -= 1.0;
         Ok(())
@@ -168,12 +163,10 @@ impl Hub {
     }
 
     /// Admits a subscription or refuses it with `RESOURCE_EXHAUSTED`.
-    pub fn admit_subscriber(&self) -> Result<OwnedSemaphorePermit, Status> {
-        self.subscribers.clone().try_acquire_owned().map_err(|_| {
-            Status::resource_exhausted(format!(
-                "the node serves at most {} subscriptions",
-                self.config.server.max_subscribers
-            ))
-        })
+    pub fn admit_subscriber(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.subscribers
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Overload::Subscriptions(self.config.server.max_subscribers).into())
     }
 }

@@ -9,6 +9,7 @@
 //! - [`keys`]: which key signs for which city, and the roster's public keys.
 //! - [`tls`]: mutual TLS, the caller a client certificate names, development certificates.
 //! - [`repair`]: an operator's rewind or re-publication of the replicated topic.
+//! - [`error`]: what the node itself refuses (credentials, permissions, limits).
 //! - [`status`]: the one mapping from errors to gRPC status codes.
 //! - [`server`]: assembling, serving and stopping a node; [`server::RunningNode`] runs one
 //!   in-process on port 0 for tests.
@@ -18,6 +19,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod error;
 pub mod hub;
 pub mod keys;
 pub mod publisher;

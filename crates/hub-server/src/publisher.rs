@@ -13,14 +13,15 @@ use hub_types::error::AtField;
 use hub_types::event::Personal;
 use hub_types::roster::Roster;
 use hub_types::values::Issuer;
-use hub_types::{Body, NewEvent, Quoted, StreamId, ValidationError};
+use hub_types::{Body, NewEvent, StreamId, ValidationError};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::admin::metrics::observe_append;
 use crate::auth::{Action, Caller};
+use crate::error::Refusal;
 use crate::hub::Hub;
-use crate::status::{from_log, from_vault, invalid};
+use crate::status::{from_log, from_vault, in_batch, invalid};
 
 /// The Publisher service.
 #[derive(Debug, Clone)]
@@ -116,9 +117,7 @@ async fn check_references(hub: &Hub, stream: &StreamId, events: &[NewEvent]) -> 
     let head = hub.log.head();
     let timeout = Duration::from_millis(hub.config.server.request_timeout_ms);
     if !hub.view.wait_for(head, timeout).await {
-        return Err(Status::unavailable(format!(
-            "the view has not folded position {head} yet; retry"
-        )));
+        return Err(Refusal::ViewBehind(head).into());
     }
     let Some(unknown) = hub
         .view
@@ -126,21 +125,12 @@ async fn check_references(hub: &Hub, stream: &StreamId, events: &[NewEvent]) -> 
     else {
         return Ok(());
     };
-    let mut status = Status::failed_precondition(format!(
-        "events[{}].body.{}: {} {} of {} does not exist",
-        unknown.index,
-        unknown.field,
-        unknown.what,
-        Quoted(unknown.id.as_str()),
-        stream.owner()
-    ));
-    // As for a version conflict: the stream's version (0 = no such stream) lets a client
-    // tell a mistyped stream from a missing rule in an existing list.
-    let version = hub.log.stream_version(stream).map_err(from_log)?;
-    if let Ok(v) = version.to_string().parse() {
-        status.metadata_mut().insert("th-actual-version", v);
+    Err(Refusal::UnknownReference {
+        unknown,
+        owner: stream.owner(),
+        stream_version: hub.log.stream_version(stream).map_err(from_log)?,
     }
-    Err(status)
+    .into())
 }
 
 /// Turns the `national_id` of new white-list entries and awards into their `subject_ref`
@@ -201,9 +191,7 @@ fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Resul
                 .is_some();
         }
         if !retry {
-            return Err(Status::failed_precondition(format!(
-                "the personal data of {stream} is erased: the entry takes no more events"
-            )));
+            return Err(Refusal::Erased(stream.clone()).into());
         }
     }
     for (i, event) in events.iter_mut().enumerate() {
@@ -227,16 +215,6 @@ fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Resul
         *personal = Personal::Sealed(vault::seal(&key, stream, fields));
     }
     Ok(())
-}
-
-/// Names the refused batch of an `AppendStream` in its status: the batches before it were
-/// appended, the stream ends with it.
-fn in_batch(index: usize, status: Status) -> Status {
-    Status::with_metadata(
-        status.code(),
-        format!("batch {index}: {}", status.message()),
-        status.metadata().clone(),
-    )
 }
 
 type AppendStream = Pin<Box<dyn Stream<Item = Result<pb::AppendResponse, Status>> + Send>>;
@@ -273,7 +251,7 @@ impl Publisher for PublisherService {
                         Ok(_permit) => {
                             observe_append(&hub, &req, append_one(&hub, caller, &req)).await
                         }
-                        Err(status) => Err(status),
+                        Err(refusal) => Err(refusal.into()),
                     },
                     Err(status) => Err(crate::status::from_transport(status)),
                 };

@@ -250,7 +250,10 @@ impl Query for QueryService {
     ) -> Result<Response<pb::ReplicationInfo>, Status> {
         let (caller, _) = self.hub.auth.authorize(&request, Action::Repair)?;
         let _permit = self.hub.admit(caller.member)?;
-        crate::repair::repair(&self.hub, request.get_ref().action).map(Response::new)
+        Ok(Response::new(crate::repair::repair(
+            &self.hub,
+            request.get_ref().action,
+        )?))
     }
 }
 

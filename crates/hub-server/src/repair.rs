@@ -2,20 +2,23 @@
 //! node could not see by itself.
 
 use hub_proto::pb;
-use tonic::Status;
 
+use crate::error::Refusal;
 use crate::hub::Hub;
 
 /// Carries out `action` (a `pb::RepairAction`) on `hub`'s replication and answers its
 /// status; `FAILED_PRECONDITION` on a standalone node.
-pub fn repair(hub: &Hub, action: i32) -> Result<pb::ReplicationInfo, Status> {
-    let action = pb::RepairAction::try_from(action)
-        .map_err(|_| Status::invalid_argument(format!("action: unknown repair action {action}")))?;
+pub fn repair(hub: &Hub, action: i32) -> Result<pb::ReplicationInfo, Refusal> {
+    let action = pb::RepairAction::try_from(action).map_err(|_| Refusal::BadField {
+        field: "action",
+        problem: format!("unknown repair action {action}"),
+    })?;
     let done = match action {
         pb::RepairAction::Unspecified => {
-            return Err(Status::invalid_argument(
-                "action: expected rewind or republish",
-            ))
+            return Err(Refusal::BadField {
+                field: "action",
+                problem: "expected rewind or republish".into(),
+            })
         }
         pb::RepairAction::Rewind => hub.with_replication(hub_replication::Replication::rewind),
         pb::RepairAction::Republish => {
@@ -23,11 +26,9 @@ pub fn repair(hub: &Hub, action: i32) -> Result<pb::ReplicationInfo, Status> {
         }
     };
     if done.is_none() {
-        return Err(Status::failed_precondition(
-            "this node does not replicate (no [kafka] section)",
-        ));
+        return Err(Refusal::NotReplicating);
     }
     hub.replication_status()
         .map(crate::query::replication_info)
-        .ok_or_else(|| Status::failed_precondition("replication stopped"))
+        .ok_or(Refusal::ReplicationStopped)
 }

@@ -1,7 +1,85 @@
-//! The one place where errors become gRPC statuses.
+//! The one place where errors become gRPC statuses: the node's own refusals
+//! ([`Refusal`]) and the errors of the log, the view, the vault and the audit crate.
 
 use hub_types::ValidationError;
 use tonic::{Code, Status};
+
+use crate::error::Refusal;
+
+impl From<Refusal> for Status {
+    fn from(refusal: Refusal) -> Self {
+        refused(refusal)
+    }
+}
+
+impl From<crate::error::Credentials> for Status {
+    fn from(e: crate::error::Credentials) -> Self {
+        refused(e.into())
+    }
+}
+
+impl From<crate::error::Denial> for Status {
+    fn from(e: crate::error::Denial) -> Self {
+        refused(e.into())
+    }
+}
+
+/// Maps a refusal of the node's own.
+pub fn refused(refusal: Refusal) -> Status {
+    use Refusal as R;
+    let message = refusal.to_string();
+    match refusal {
+        R::Unauthenticated(_) => Status::unauthenticated(message),
+        R::Denied(_) => Status::permission_denied(message),
+        R::Overloaded(_) => Status::resource_exhausted(message),
+        R::FellBehind { after } => with_position(
+            Status::resource_exhausted(message),
+            "th-resume-after",
+            after,
+        ),
+        R::BadField { .. } | R::Unprovable { .. } => Status::invalid_argument(message),
+        R::BeyondLog { .. } | R::TreeBehind(_) => Status::out_of_range(message),
+        R::NoSuchPosition(_) => Status::not_found(message),
+        R::UnknownReference { stream_version, .. } => with_position(
+            Status::failed_precondition(message),
+            "th-actual-version",
+            stream_version,
+        ),
+        R::Erased(_) | R::NotReplicating | R::ReplicationStopped => {
+            Status::failed_precondition(message)
+        }
+        R::ViewBehind(_) => Status::unavailable(message),
+        R::ShuttingDown { resume_after } => {
+            let status = Status::unavailable(message);
+            match resume_after {
+                Some(after) => with_position(status, "th-resume-after", after),
+                None => status,
+            }
+        }
+        R::TaskFailed(_) => {
+            tracing::error!(error = %message, "background task failed");
+            Status::internal(message)
+        }
+    }
+}
+
+/// Adds a position or version as decimal metadata under `key`.
+fn with_position(mut status: Status, key: &'static str, value: u64) -> Status {
+    if let Ok(v) = value.to_string().parse() {
+        status.metadata_mut().insert(key, v);
+    }
+    status
+}
+
+/// Names the refused batch of an `AppendStream` in its status: the batches before it were
+/// appended, the stream ends with it.
+pub fn in_batch(index: usize, status: Status) -> Status {
+    Status::with_metadata(
+        status.code(),
+        format!("batch {index}: {}", status.message()),
+        status.metadata().clone(),
+    )
+}
 
 /// Bad input: `INVALID_ARGUMENT` naming the field.
 pub fn invalid(e: &ValidationError) -> Status {
@@ -75,13 +153,11 @@ pub(crate) fn oversize_message(tonic_message: &str) -> String {
 pub fn from_log(e: hub_log::Error) -> Status {
     use hub_log::Error as E;
     match &e {
-        E::WrongExpectedVersion { actual, .. } => {
-            let mut s = Status::failed_precondition(e.to_string());
-            if let Ok(v) = actual.to_string().parse() {
-                s.metadata_mut().insert("th-actual-version", v);
-            }
-            s
-        }
+        E::WrongExpectedVersion { actual, .. } => with_position(
+            Status::failed_precondition(e.to_string()),
+            "th-actual-version",
+            *actual,
+        ),
         E::EventIdReused { .. } | E::PartialRetry { .. } | E::NotTheStoredBatch { .. } => {
             Status::already_exists(e.to_string())
         }

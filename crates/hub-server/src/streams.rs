@@ -22,6 +22,7 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::auth::{Access, Action};
+use crate::error::Refusal;
 use crate::hub::Hub;
 use crate::status::{from_log, invalid};
 
@@ -324,7 +325,7 @@ impl Subscription {
                 tokio::select! {
                     changed = head.changed() => {
                         if changed.is_err() {
-                            let _ = self.tx.try_send(Err(Status::unavailable("the node is shutting down")));
+                            let _ = self.tx.try_send(Err(Refusal::ShuttingDown { resume_after: None }.into()));
                             return;
                         }
                     }
@@ -361,13 +362,10 @@ impl Subscription {
 
     fn stop_for_shutdown(&self) {
         self.hub.metrics.subscriber_cut_off("shutdown");
-        let _ = self.tx.try_send(Err(resume_status(
-            Status::unavailable(format!(
-                "the node is shutting down: resubscribe with after_position = {}",
-                self.after
-            )),
-            self.after,
-        )));
+        let _ = self.tx.try_send(Err(Refusal::ShuttingDown {
+            resume_after: Some(self.after),
+        }
+        .into()));
     }
 
     /// Sends one item, keeping a slot free for the final status; cuts the subscriber off
@@ -383,13 +381,7 @@ impl Subscription {
             }
             Ok(Err(_)) => Err(Stop::Gone),
             Err(_) => {
-                let status = resume_status(
-                    Status::resource_exhausted(format!(
-                        "subscriber fell behind: resubscribe with after_position = {}",
-                        self.after
-                    )),
-                    self.after,
-                );
+                let status = Refusal::FellBehind { after: self.after }.into();
                 tracing::info!(after = self.after, "subscriber fell behind and was cut off");
                 self.hub.metrics.subscriber_cut_off("lagging");
                 let _ = self.tx.try_send(Err(status));
@@ -410,12 +402,4 @@ fn caught_up(head: u64, first: bool) -> pb::SubscribeResponse {
             pb::subscribe_response::Item::Heartbeat(beat)
         }),
     }
-}
-
-/// Adds the position to resume after as `th-resume-after` metadata.
-fn resume_status(mut status: Status, after: u64) -> Status {
-    if let Ok(v) = after.to_string().parse() {
-        status.metadata_mut().insert("th-resume-after", v);
-    }
-    status
 }

@@ -8,9 +8,9 @@ use anyhow::Context;
 use hub_types::MemberId;
 use serde::{Deserialize, Serialize};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
-use tonic::Status;
 
 use crate::auth::{Caller, Role};
+use crate::error::Credentials;
 
 /// `[tls]`: the node's certificate and the CA its callers' certificates must chain to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,34 +39,28 @@ pub fn server_config(c: &TlsConfig) -> anyhow::Result<ServerTlsConfig> {
 }
 
 /// The caller a (CA-verified) client certificate names.
-pub fn caller_from_certificate(der: &[u8]) -> Result<Caller, Status> {
-    let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|_| Status::unauthenticated("client certificate cannot be parsed"))?;
+pub fn caller_from_certificate(der: &[u8]) -> Result<Caller, Credentials> {
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(der).map_err(|_| Credentials::CertificateUnreadable)?;
     let subject = cert.subject();
     let cn = subject
         .iter_common_name()
         .next()
         .and_then(|a| a.as_str().ok())
-        .ok_or_else(|| Status::unauthenticated("client certificate has no common name"))?;
-    let member: MemberId = cn.parse().map_err(|_| {
-        Status::unauthenticated(format!(
-            "client certificate common name {cn:?} is not a member code"
-        ))
-    })?;
+        .ok_or(Credentials::NoCommonName)?;
+    let member: MemberId = cn
+        .parse()
+        .map_err(|_| Credentials::CommonNameNotMember(cn.to_owned()))?;
     let ou = subject
         .iter_organizational_unit()
         .next()
         .and_then(|a| a.as_str().ok())
-        .ok_or_else(|| Status::unauthenticated("client certificate names no role (OU)"))?;
+        .ok_or(Credentials::NoRole)?;
     let role = match ou {
         "member" => Role::Member,
         "auditor" => Role::Auditor,
         "operator" => Role::Operator,
-        other => {
-            return Err(Status::unauthenticated(format!(
-                "client certificate role {other:?} is not member, auditor or operator"
-            )))
-        }
+        other => return Err(Credentials::UnknownRole(other.to_owned())),
     };
     Ok(Caller { member, role })
 }
