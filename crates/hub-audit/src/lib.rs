@@ -18,6 +18,9 @@
 //! - [`keys`]: ed25519 member keys, their key file format and the roster's public keys.
 //! - [`sign`]: the domain-separated byte formats that members and nodes sign (chain heads,
 //!   tree heads) and their strict and batch verification.
+//! - [`ledger`]: the Merkle tree a node keeps in step with its log, for its tree heads and
+//!   proofs.
+//! - [`trail`]: the hash chain of a node's access trail and its verification.
 //! - [`verify`]: an offline verifier that replays a node's stored events and names the first
 //!   position where the history was altered.
 //!
@@ -25,8 +28,10 @@
 
 mod error;
 pub mod keys;
+pub mod ledger;
 pub mod merkle;
 pub mod sign;
+pub mod trail;
 pub mod verify;
 
 pub use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
@@ -35,6 +40,7 @@ pub use keys::{
     generate, load_signing_key, parse_public_key, parse_signing_key_text, public_key_hex,
     roster_keys, write_signing_key,
 };
+pub use ledger::Ledger;
 pub use merkle::{
     leaf_hash, node_hash, verify_consistency, verify_inclusion, CompactTree, Hash, MerkleTree,
     EMPTY_ROOT,
@@ -43,4 +49,5 @@ pub use sign::{
     chain_head_message, sign_chain_head, sign_entry_key, sign_tree_head, verify_chain_head,
     verify_chain_heads_batch, verify_entry_key, verify_tree_head, SignedTreeHead, TreeHead,
 };
+pub use trail::{entry_hash, verify_trail, TrailBreak, TRAIL_START};
 pub use verify::{record_leaf_hash, ChainEnd, Report, Verifier};

@@ -1,16 +1,12 @@
-//! The access trail: every blacklist check made on this node (who, when, which subject,
-//! how many entries were returned), hash-chained so that a removed or altered entry is
-//! evident, and readable by auditors through `Audit.ListAccess`.
-//!
-//! Entry `n` has `hash = SHA-256(prev_hash ‖ n ‖ at ‖ member ‖ 0 ‖ role ‖ 0 ‖ subject_ref
-//! ‖ 0 ‖ results)` (integers big-endian) and `prev_hash` = the hash of entry `n - 1`
-//! (32 zero bytes for the first). Entries are stored in the log's local metadata, never
-//! replicated. A check is answered only once its entry is durable.
+//! The access trail's storage: every check of a person made on this node (who, when,
+//! which subject, how many entries were returned), chained as [`hub_audit::trail`] says
+//! and readable by auditors through `Audit.ListAccess`. Entries are stored in the log's
+//! local metadata, never replicated. A check is answered only once its entry is durable.
 
+use hub_audit::entry_hash;
 use hub_log::Log;
 use hub_proto::pb;
 use prost::Message;
-use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
@@ -48,43 +44,6 @@ impl EntryKey {
         }
         std::str::from_utf8(digits).ok()?.parse().ok().map(Self)
     }
-}
-
-/// The hash of an entry from its fields and `prev_hash`.
-pub fn entry_hash(e: &pb::AccessEntry) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(&e.prev_hash);
-    h.update(e.seq.to_be_bytes());
-    h.update(e.at_micros.to_be_bytes());
-    for field in [&e.caller_member, &e.caller_role, &e.subject_ref] {
-        h.update(field.as_bytes());
-        h.update([0]);
-    }
-    h.update(e.results.to_be_bytes());
-    h.finalize().into()
-}
-
-/// Checks that `entries` (consecutive, from the first or from a known `prev`) form an
-/// unbroken chain; returns the first bad sequence number and what is wrong.
-pub fn verify_chain(
-    entries: &[pb::AccessEntry],
-    mut prev: [u8; 32],
-    mut seq: u64,
-) -> Result<(), (u64, String)> {
-    for e in entries {
-        seq += 1;
-        if e.seq != seq {
-            return Err((seq, format!("entry {seq} is missing (found {})", e.seq)));
-        }
-        if e.prev_hash != prev {
-            return Err((seq, "prev_hash does not match the previous entry".into()));
-        }
-        if e.hash != entry_hash(e) {
-            return Err((seq, "hash does not match the entry's content".into()));
-        }
-        prev = entry_hash(e);
-    }
-    Ok(())
 }
 
 /// The node's access trail.

@@ -2,10 +2,9 @@
 //! hashing; leaf `i` is the stored record at position `i + 1`), signed tree heads,
 //! inclusion and consistency proofs, range verification and the access trail.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use hub_audit::{MerkleTree, SigningKey, TreeHead, VerifyingKey};
+use hub_audit::{Ledger, TreeHead};
 use hub_log::Log;
 use hub_proto::budget::fit;
 use hub_proto::pb;
@@ -17,72 +16,29 @@ use crate::error::Refusal;
 use crate::hub::Hub;
 use crate::status::from_log;
 
-/// Records read per step while the tree catches up with the log.
-const STEP: usize = 4096;
-
-/// The Merkle tree over this node's log, following it.
-#[derive(Debug, Default)]
-pub struct Ledger {
-    tree: RwLock<MerkleTree>,
-}
-
-impl Ledger {
-    /// Adds every stored record the tree does not hold yet.
-    pub fn catch_up(&self, log: &Log) -> hub_log::Result<u64> {
-        loop {
-            let next = self.len() + 1;
-            let events = log.read_all(next, STEP)?;
-            if events.is_empty() {
-                return Ok(self.len());
-            }
-            let mut tree = self.tree.write().unwrap_or_else(|e| e.into_inner());
-            for e in events {
-                // Positions are gap-free; another catch-up may have run meanwhile.
-                if e.position.get() == tree.len() + 1 {
-                    tree.push(hub_audit::record_leaf_hash(&e.record));
-                }
-            }
+/// Keeps `ledger` in step with `log` until the log closes.
+pub async fn follow(ledger: Arc<Ledger>, log: Log) {
+    let mut head = log.watch();
+    loop {
+        let (l, g) = (log.clone(), ledger.clone());
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || catch_up(&g, &l)).await {
+            tracing::error!(error = %e, "the audit tree could not read the log");
         }
-    }
-
-    /// Leaves in the tree.
-    pub fn len(&self) -> u64 {
-        self.tree.read().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// True when the tree has no leaves.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Follows `log` until it closes.
-    pub async fn follow(self: Arc<Self>, log: Log) {
-        let mut head = log.watch();
-        loop {
-            let (ledger, l) = (self.clone(), log.clone());
-            if let Ok(Err(e)) = tokio::task::spawn_blocking(move || ledger.catch_up(&l)).await {
-                tracing::error!(error = %e, "the audit tree could not read the log");
-            }
-            if log.is_closed() || head.changed().await.is_err() || log.is_closed() {
-                return;
-            }
+        if log.is_closed() || head.changed().await.is_err() || log.is_closed() {
+            return;
         }
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&MerkleTree) -> T) -> T {
-        f(&self.tree.read().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
-/// The keys the Audit service works with.
-#[derive(Debug)]
-pub struct AuditKeys {
-    /// Signs this node's tree heads.
-    pub node_key: SigningKey,
-    /// The node's name in its tree heads (its city code, or "").
-    pub node: String,
-    /// Public keys of the roster, by city code, to verify chain heads.
-    pub roster: BTreeMap<String, VerifyingKey>,
+/// Adds every stored record `ledger` does not hold yet; answers its size.
+pub fn catch_up(ledger: &Ledger, log: &Log) -> hub_log::Result<u64> {
+    ledger.catch_up(|from, limit| {
+        Ok(log
+            .read_all(from, limit)?
+            .into_iter()
+            .map(|e| (e.position.get(), e.record))
+            .collect())
+    })
 }
 
 /// The Audit service.
@@ -105,7 +61,7 @@ impl AuditService {
     /// The tree size a request names in its `field` (0 = current), after catching up with
     /// the log.
     fn size(&self, requested: u64, field: &'static str) -> Result<u64, Status> {
-        let len = self.hub.ledger.catch_up(&self.hub.log).map_err(from_log)?;
+        let len = catch_up(&self.hub.ledger, &self.hub.log).map_err(from_log)?;
         match requested {
             0 => Ok(len),
             n if n > len => Err(Refusal::BeyondLog {
@@ -123,7 +79,7 @@ impl AuditService {
         let root = self
             .hub
             .ledger
-            .with(|t| t.root(size))
+            .with_tree(|t| t.root(size))
             .map_err(Refusal::TreeBehind)?;
         let keys = &self.hub.audit_keys;
         let head = TreeHead {
@@ -175,7 +131,7 @@ impl Audit for AuditService {
         let path = self
             .hub
             .ledger
-            .with(|t| t.inclusion_proof(req.position - 1, size))
+            .with_tree(|t| t.inclusion_proof(req.position - 1, size))
             .map_err(|source| Refusal::Unprovable {
                 field: "position",
                 source,
@@ -212,7 +168,7 @@ impl Audit for AuditService {
         let path = self
             .hub
             .ledger
-            .with(|t| t.consistency_proof(req.old_size, new))
+            .with_tree(|t| t.consistency_proof(req.old_size, new))
             .map_err(|source| Refusal::Unprovable {
                 field: "old_size",
                 source,
@@ -233,7 +189,7 @@ impl Audit for AuditService {
         let root = self
             .hub
             .ledger
-            .with(|t| t.root(size))
+            .with_tree(|t| t.root(size))
             .map_err(Refusal::TreeBehind)?;
         let hub = self.hub.clone();
         let outcome = tokio::task::spawn_blocking(move || {
@@ -326,6 +282,9 @@ impl Audit for AuditService {
 }
 
 /// Stored records `next..=end` in order, read in steps.
+/// Records read at a time while a range is verified.
+const STEP: usize = 4096;
+
 struct LogRecords<'a> {
     log: &'a Log,
     next: u64,

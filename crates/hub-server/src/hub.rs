@@ -27,9 +27,9 @@ pub struct Hub {
     /// The trail of blacklist checks.
     pub access: crate::access::AccessTrail,
     /// The Merkle tree over the log.
-    pub ledger: Arc<crate::audit::Ledger>,
+    pub ledger: Arc<hub_audit::Ledger>,
     /// Keys for tree heads and chain verification.
-    pub audit_keys: crate::audit::AuditKeys,
+    pub audit_keys: crate::keys::AuditKeys,
     /// Per-member token buckets: (tokens, last refill).
     buckets: std::sync::Mutex<std::collections::HashMap<MemberId, (f64, std::time::Instant)>>,
     /// Admission control for unary requests: one permit per request in flight.
@@ -52,7 +52,7 @@ impl Hub {
         auth: Authorizer,
         config: Arc<Config>,
         alliance_key: hub_types::subject::AllianceKey,
-        audit_keys: crate::audit::AuditKeys,
+        audit_keys: crate::keys::AuditKeys,
     ) -> anyhow::Result<Self> {
         let metrics = Arc::new(crate::admin::metrics::Metrics::new(&view.config().roster));
         log.observe_commits(Arc::new(crate::admin::metrics::CommitMetrics(

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context;
-use hub_audit::SigningKey;
+use hub_audit::{SigningKey, VerifyingKey};
 use hub_types::roster::Roster;
 use hub_types::{MemberId, OriginSeq};
 
@@ -128,4 +128,15 @@ impl hub_log::ChainSigner for CitySigner {
             .ok()
             .map(|s| s.to_vec())
     }
+}
+
+/// The keys the Audit service works with.
+#[derive(Debug)]
+pub struct AuditKeys {
+    /// Signs this node's tree heads.
+    pub node_key: SigningKey,
+    /// The node's name in its tree heads (its city code, or "").
+    pub node: String,
+    /// Public keys of the roster, by city code, to verify chain heads.
+    pub roster: BTreeMap<String, VerifyingKey>,
 }

@@ -92,7 +92,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
             hub_audit::generate()
         }
     };
-    let audit_keys = crate::audit::AuditKeys {
+    let audit_keys = crate::keys::AuditKeys {
         node_key,
         node: config.member().map(|m| m.to_string()).unwrap_or_default(),
         roster: hub_audit::roster_keys(&roster)?
@@ -113,7 +113,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         alliance_key,
         audit_keys,
     )?);
-    tokio::spawn(hub.ledger.clone().follow(hub.log.clone()));
+    tokio::spawn(crate::audit::follow(hub.ledger.clone(), hub.log.clone()));
     if hub.config.privacy.retention_days > 0 && !own.is_empty() {
         tokio::spawn(crate::retention::sweep_forever(hub.clone(), own.clone()));
     }

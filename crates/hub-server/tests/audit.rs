@@ -193,7 +193,7 @@ async fn auditors_read_the_access_trail() {
         vec![2, 3]
     );
     let prev = trail.entries[0].prev_hash.clone();
-    hub_server::access::verify_chain(&trail.entries, hash(&prev), 1).expect("chain");
+    hub_audit::verify_trail(&trail.entries, hash(&prev), 1).expect("chain");
     node.stop().await.expect("stop");
 }
 
@@ -242,7 +242,7 @@ async fn concurrent_checks_each_get_one_entry_of_an_unbroken_chain() {
         .expect("trail")
         .into_inner();
     assert_eq!(trail.total, CHECKS as u64 + 1);
-    hub_server::access::verify_chain(&trail.entries, [0; 32], 0).expect("one unbroken chain");
+    hub_audit::verify_trail(&trail.entries, hub_audit::TRAIL_START, 0).expect("one unbroken chain");
     let mut subjects: Vec<String> = trail.entries[..CHECKS]
         .iter()
         .map(|e| e.subject_ref.clone())

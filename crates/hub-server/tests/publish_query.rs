@@ -543,16 +543,16 @@ async fn every_blacklist_check_is_in_the_access_trail() {
     assert!(entries
         .iter()
         .all(|e| e.subject_ref == subject && e.results == 0));
-    hub_server::access::verify_chain(&entries, [0; 32], 0).expect("unbroken chain");
+    hub_audit::verify_trail(&entries, hub_audit::TRAIL_START, 0).expect("unbroken chain");
 
     let mut altered = entries.clone();
     altered[1].caller_member = "320500".into();
-    let (seq, what) = hub_server::access::verify_chain(&altered, [0; 32], 0).expect_err("altered");
-    assert_eq!(seq, 2, "{what}");
+    let broken = hub_audit::verify_trail(&altered, hub_audit::TRAIL_START, 0).expect_err("altered");
+    assert_eq!(broken, hub_audit::TrailBreak::Altered(2));
     let mut dropped = entries.clone();
     dropped.remove(1);
-    let (seq, _) = hub_server::access::verify_chain(&dropped, [0; 32], 0).expect_err("dropped");
-    assert_eq!(seq, 2);
+    let broken = hub_audit::verify_trail(&dropped, hub_audit::TRAIL_START, 0).expect_err("dropped");
+    assert_eq!(broken.seq(), 2);
 
     // The trail survives a restart and continues its chain.
     node.stop().await.expect("stop");
@@ -567,6 +567,6 @@ async fn every_blacklist_check_is_in_the_access_trail() {
         .expect("check");
     let (entries, total) = node.hub.access.list(1, 100).expect("trail");
     assert_eq!(total, 4);
-    hub_server::access::verify_chain(&entries, [0; 32], 0).expect("unbroken chain");
+    hub_audit::verify_trail(&entries, hub_audit::TRAIL_START, 0).expect("unbroken chain");
     node.stop().await.expect("stop");
 }
