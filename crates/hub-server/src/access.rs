@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
-use crate::auth::Caller;
+use crate::identity::Caller;
 
 /// Meta key of the trail's head: the last entry's sequence (u64, big-endian) and hash.
 const HEAD: &[u8] = b"access-head";

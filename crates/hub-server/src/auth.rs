@@ -4,32 +4,11 @@
 use std::collections::HashMap;
 
 use hub_types::{MemberId, StreamId};
-use serde::{Deserialize, Serialize};
 use tonic::Request;
 
 use crate::config::TokenConfig;
 use crate::error::{Credentials, Denial, Refusal};
-
-/// What an authenticated caller is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A member city's system: publishes for its city, queries.
-    Member,
-    /// Reads history and proofs; never publishes.
-    Auditor,
-    /// Tails streams and reads node information; never publishes.
-    Operator,
-}
-
-/// An authenticated caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Caller {
-    /// The caller's city.
-    pub member: MemberId,
-    /// The caller's role.
-    pub role: Role,
-}
+pub use crate::identity::{Access, Caller, Role};
 
 /// The operations the matrix decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,15 +25,6 @@ pub enum Action<'a> {
     Audit,
     /// Repair replication (rewind the topic, re-publish own events).
     Repair,
-}
-
-/// How much a permitted caller may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Everything.
-    Full,
-    /// Everything but the personal fields of blacklist events.
-    Redacted,
 }
 
 /// Maps bearer tokens to callers and decides what they may do.
@@ -204,17 +174,6 @@ impl Authorizer {
             (Action::ReadLog, Role::Operator) => Ok(Access::Redacted),
             (Action::Repair, Role::Operator) => Ok(Access::Full),
             (Action::Repair, _) => deny("repair replication"),
-        }
-    }
-}
-
-impl Role {
-    /// The role's name in config and messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Member => "member",
-            Self::Auditor => "auditor",
-            Self::Operator => "operator",
         }
     }
 }

@@ -16,7 +16,7 @@ use hub_types::MemberId;
 use hub_view::{ScreeningRules, Thresholds};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Role;
+use crate::identity::Role;
 
 /// The built-in defaults (`config/default.toml`).
 pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");

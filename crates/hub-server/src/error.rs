@@ -4,7 +4,7 @@
 
 use hub_types::{MemberId, StreamId};
 
-use crate::auth::Role;
+use crate::identity::Role;
 
 /// A call the node refuses.
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,7 @@
 //! - [`admin`]: the admin listener: Prometheus metrics, probes and the operator console.
 //! - [`config`]: layered configuration (defaults → file → environment → flags).
 //! - [`access`]: the hash-chained trail of blacklist checks.
+//! - [`identity`]: callers, roles and what they may see, shared by every part.
 //! - [`auth`]: bearer-token authentication and the authorisation matrix, in one place.
 //! - [`hub`]: the shared state (log, view, limits) every service uses.
 //! - [`publisher`], [`query`], [`streams`], [`audit`]: the gRPC services of `talenthub.v1`.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod hub;
+pub mod identity;
 pub mod keys;
 pub mod publisher;
 pub mod query;

@@ -18,9 +18,10 @@ use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::admin::metrics::observe_append;
-use crate::auth::{Action, Caller};
+use crate::auth::Action;
 use crate::error::Refusal;
 use crate::hub::Hub;
+use crate::identity::Caller;
 use crate::status::{from_log, from_vault, in_batch, invalid};
 
 /// The Publisher service.

@@ -53,7 +53,7 @@ impl QueryService {
     /// `at_position` if needed, and answers it.
     async fn answer_for<Req, Resp>(
         &self,
-        caller: crate::auth::Caller,
+        caller: crate::identity::Caller,
         request: Request<Req>,
         at_position: u64,
         ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
@@ -240,7 +240,10 @@ impl Query for QueryService {
         let head = self.hub.log.head();
         let mut info = self.answer(request, at, View::info).await?;
         info.get_mut().log_head = head;
-        info.get_mut().replication = self.hub.replication_status().map(replication_info);
+        info.get_mut().replication = self
+            .hub
+            .replication_status()
+            .map(crate::repair::replication_info);
         Ok(info)
     }
 
@@ -254,40 +257,5 @@ impl Query for QueryService {
             &self.hub,
             request.get_ref().action,
         )?))
-    }
-}
-
-/// The replication status as the API shows it.
-pub(crate) fn replication_info(status: hub_replication::Status) -> pb::ReplicationInfo {
-    pb::ReplicationInfo {
-        origins: status
-            .origins
-            .into_iter()
-            .map(|(origin, o)| pb::OriginReplication {
-                origin: origin.to_string(),
-                local_seq: o.local_seq,
-                seen_seq: o.seen_seq,
-                produced_seq: o.produced_seq,
-            })
-            .collect(),
-        quarantined: status.quarantined,
-        consumer_lag: status.consumer_lag,
-        last_quarantine: status.last_quarantine.unwrap_or_default(),
-        keys_rejected: status.keys_rejected,
-        last_key_rejection: status.last_key_rejection.unwrap_or_default(),
-        partitions: status
-            .partitions
-            .into_iter()
-            .map(|(partition, p)| pb::PartitionReplication {
-                partition,
-                next_offset: p.next_offset,
-                high_watermark: p.high_watermark,
-                lag: p.lag,
-            })
-            .collect(),
-        rewinds: status.rewinds,
-        republishes: status.republishes,
-        last_healing: status.last_healing.unwrap_or_default(),
-        topic_state: status.topic_state,
     }
 }

@@ -1,5 +1,5 @@
 //! `RepairReplication`: an operator's rewind or re-publication, after a broker fault the
-//! node could not see by itself.
+//! node could not see by itself; and the replication status as the API shows it.
 
 use hub_proto::pb;
 
@@ -29,6 +29,41 @@ pub fn repair(hub: &Hub, action: i32) -> Result<pb::ReplicationInfo, Refusal> {
         return Err(Refusal::NotReplicating);
     }
     hub.replication_status()
-        .map(crate::query::replication_info)
+        .map(replication_info)
         .ok_or(Refusal::ReplicationStopped)
+}
+
+/// The replication status as the API shows it.
+pub(crate) fn replication_info(status: hub_replication::Status) -> pb::ReplicationInfo {
+    pb::ReplicationInfo {
+        origins: status
+            .origins
+            .into_iter()
+            .map(|(origin, o)| pb::OriginReplication {
+                origin: origin.to_string(),
+                local_seq: o.local_seq,
+                seen_seq: o.seen_seq,
+                produced_seq: o.produced_seq,
+            })
+            .collect(),
+        quarantined: status.quarantined,
+        consumer_lag: status.consumer_lag,
+        last_quarantine: status.last_quarantine.unwrap_or_default(),
+        keys_rejected: status.keys_rejected,
+        last_key_rejection: status.last_key_rejection.unwrap_or_default(),
+        partitions: status
+            .partitions
+            .into_iter()
+            .map(|(partition, p)| pb::PartitionReplication {
+                partition,
+                next_offset: p.next_offset,
+                high_watermark: p.high_watermark,
+                lag: p.lag,
+            })
+            .collect(),
+        rewinds: status.rewinds,
+        republishes: status.republishes,
+        last_healing: status.last_healing.unwrap_or_default(),
+        topic_state: status.topic_state,
+    }
 }

@@ -21,9 +21,10 @@ use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use crate::auth::{Access, Action};
+use crate::auth::Action;
 use crate::error::Refusal;
 use crate::hub::Hub;
+use crate::identity::Access;
 use crate::status::{from_log, invalid};
 
 /// Default and largest page of `ReadAll` / `ReadStream`.

@@ -9,8 +9,8 @@ use hub_types::MemberId;
 use serde::{Deserialize, Serialize};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
-use crate::auth::{Caller, Role};
 use crate::error::Credentials;
+use crate::identity::{Caller, Role};
 
 /// `[tls]`: the node's certificate and the CA its callers' certificates must chain to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
