@@ -119,7 +119,12 @@ async fn serves_nothing_wrong(node: &Node, intact: &Intact, case: &str) -> anyho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> anyhow::Result<()> {
-    let mut cluster = Cluster::builder().cities([SH]).start().await?;
+    let started = std::time::Instant::now();
+    let mut cluster = Cluster::builder()
+        .cities([SH])
+        .grace_ms(2000)
+        .start()
+        .await?;
     let root = cluster.root().to_path_buf();
     let node = cluster.node_mut(SH);
 
@@ -135,6 +140,7 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
         };
         p.append(request).await?;
         if i + 1 == EVENTS / 2 {
+            drop(p);
             node.terminate(Duration::from_secs(30))?;
             copy_dir(&node.data_dir().join("log"), &older)?;
             node.start().await?;
@@ -146,7 +152,9 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
         info: node.info().await?,
     };
     assert_eq!(intact.events.len(), EVENTS);
+    drop(p);
     node.terminate(Duration::from_secs(30))?;
+    eprintln!("history written in {:?}", started.elapsed());
     let pristine = root.join("pristine");
     copy_dir(&node.data_dir(), &pristine)?;
     let snapshot = Path::new("view").join("view.snapshot");
@@ -189,6 +197,7 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
          read, {harmless} in bytes sled no longer uses"
     );
     assert!(at_start > 0, "some flips hit what sled recovers");
+    eprintln!("sled flips done at {:?}", started.elapsed());
 
     // sled opening an older state (as it does when a damaged message cuts its recovery
     // short): the durable head recorded beside it tells.

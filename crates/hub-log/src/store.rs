@@ -88,7 +88,7 @@ pub const MARK_FILE: &str = "durable-head";
 const MARK_MAGIC: &[u8; 8] = b"THHEAD01";
 const MARK_LEN: usize = 24;
 
-fn encode_mark(head: u64) -> [u8; MARK_LEN] {
+pub(crate) fn encode_mark(head: u64) -> [u8; MARK_LEN] {
     let mut out = [0u8; MARK_LEN];
     out[..8].copy_from_slice(MARK_MAGIC);
     out[8..16].copy_from_slice(&head.to_be_bytes());

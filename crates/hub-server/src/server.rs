@@ -155,8 +155,8 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
 fn refusal(dir: &std::path::Path, what: &str) -> String {
     format!(
         "{what} in {} is damaged: this node refuses to serve it rather than give wrong \
-         answers; move the directory aside and recover it from the other cities (see \
-         \"corruption at rest\" in docs/operations.md)",
+         answers; move the directory aside and recover as \"corruption at rest\" in \
+         docs/operations.md says",
         dir.display()
     )
 }
