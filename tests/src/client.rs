@@ -62,6 +62,15 @@ pub async fn audit(
     Ok(pb::audit_client::AuditClient::with_interceptor(c, b))
 }
 
+/// A Streams client with `token`.
+pub async fn streams(
+    endpoint: &str,
+    token: &str,
+) -> anyhow::Result<pb::streams_client::StreamsClient<Authed>> {
+    let (c, b) = channel(endpoint, token).await?;
+    Ok(pb::streams_client::StreamsClient::with_interceptor(c, b))
+}
+
 /// Every event of the node's log, through `ReadAll`.
 pub async fn read_all(endpoint: &str, token: &str) -> anyhow::Result<Vec<pb::Event>> {
     let (c, b) = channel(endpoint, token).await?;

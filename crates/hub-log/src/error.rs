@@ -72,8 +72,8 @@ pub enum Error {
     /// Input failed validation.
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    /// The store is inconsistent; it is not served.
-    #[error("store is corrupt at position {position}: {what}")]
+    /// The store is damaged or inconsistent; it is not served.
+    #[error("{}", describe_corrupt(*.position, what))]
     Corrupt {
         /// Where the problem was found (0 when not tied to one position).
         position: u64,
@@ -102,6 +102,14 @@ pub enum Error {
     },
 }
 
+fn describe_corrupt(position: u64, what: &str) -> String {
+    if position == 0 {
+        format!("the log store is corrupt: {what}")
+    } else {
+        format!("the log store is corrupt at position {position}: {what}")
+    }
+}
+
 fn describe_write_failure(disk_full: bool, cause: &str) -> String {
     if disk_full {
         format!(
@@ -117,6 +125,15 @@ fn describe_write_failure(disk_full: bool, cause: &str) -> String {
 }
 
 impl Error {
+    /// Names `position` as where a corruption found without one lies; other errors are
+    /// returned unchanged.
+    pub(crate) fn at_position(self, position: u64) -> Self {
+        match self {
+            Error::Corrupt { position: 0, what } => Error::Corrupt { position, what },
+            other => other,
+        }
+    }
+
     /// The failure of a commit that was not made durable.
     pub(crate) fn write_failed(e: &Error) -> Self {
         use std::io::ErrorKind as K;

@@ -72,7 +72,7 @@ use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Positio
 use tokio::sync::{oneshot, watch};
 
 pub use error::{Error, Result};
-pub use store::{Entry, MemStore, SledStore, Store};
+pub use store::{Entry, MemStore, SledStore, Store, MARK_FILE};
 
 use writer::{Command, WriterState};
 
@@ -230,6 +230,9 @@ impl<S: Store> Log<S> {
     /// Like [`Log::with_store`], signing the chain head of every append with `signer`.
     pub fn with_store_signed(store: S, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
         let recovered = recovery::recover(&store)?;
+        // From now on the check covers this head, even for a store written before the
+        // durable head was recorded.
+        store.mark_durable(recovered.head, true)?;
         let state = WriterState {
             next_position: recovered.head + 1,
             stream_versions: Default::default(),

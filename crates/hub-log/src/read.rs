@@ -38,7 +38,8 @@ fn decode_event(position: u64, stored_at: i64, bytes: &[u8]) -> Result<StoredEve
 fn chunk_at<S: Store>(store: &S, position: u64) -> Result<Option<(u64, Vec<u8>)>> {
     let upper = keys::event(position.saturating_add(1));
     let Some((k, v)) = store
-        .range(&[keys::EVENT], &upper, true, 1)?
+        .range(&[keys::EVENT], &upper, true, 1)
+        .map_err(|e| e.at_position(position))?
         .into_iter()
         .next()
     else {
@@ -85,12 +86,14 @@ pub(crate) fn events<S: Store>(
     }
     let end = keys::event(to.saturating_add(1));
     while out.len() < limit && next <= to {
-        let page = store.range(
-            &keys::event(next),
-            &end,
-            false,
-            (limit - out.len()).min(PAGE),
-        )?;
+        let page = store
+            .range(
+                &keys::event(next),
+                &end,
+                false,
+                (limit - out.len()).min(PAGE),
+            )
+            .map_err(|e| e.at_position(next))?;
         if page.is_empty() {
             return Err(missing(next));
         }

@@ -37,6 +37,20 @@ fn index_points_at<S: Store>(store: &S, key: &[u8], position: u64, what: &str) -
 
 pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
     let head = read::last_position(store)?;
+    // The storage engine may open without a word holding less than it made durable (sled
+    // does, when a damaged message cuts its own recovery short): compare with the head
+    // recorded outside it.
+    if let Some(marked) = store.durable_mark()? {
+        if marked > head {
+            return Err(corrupt(
+                head + 1,
+                format!(
+                    "events up to position {marked} were made durable, but the store ends at \
+                     position {head}: the storage engine lost acknowledged events"
+                ),
+            ));
+        }
+    }
 
     // The tail: positions must be contiguous up to the head (`read::events` checks that),
     // chains unbroken and every index consistent.

@@ -12,7 +12,9 @@ use crate::keys;
 pub type RawEvent = (i64, Vec<u8>);
 
 /// Rewrites the stored events of the sled log in `dir` as `edit` says (flip bytes, drop,
-/// swap, truncate…), renumbering positions from 1 and leaving every index as it was.
+/// swap, truncate…), renumbering positions from 1 and leaving every index as it was. The
+/// durable head is rewritten to match, as an attacker covering their tracks would: what
+/// remains to notice the damage is the chain, the indexes and the audit tools.
 pub fn rewrite_events(dir: &Path, edit: impl FnOnce(&mut Vec<RawEvent>)) -> Result<()> {
     let db = sled::open(dir)?;
     let tree = db.open_tree("log")?;
@@ -37,5 +39,9 @@ pub fn rewrite_events(dir: &Path, edit: impl FnOnce(&mut Vec<RawEvent>)) -> Resu
     }
     tree.apply_batch(batch)?;
     db.flush()?;
+    std::fs::write(
+        dir.join(crate::store::MARK_FILE),
+        crate::store::encode_mark(events.len() as u64),
+    )?;
     Ok(())
 }

@@ -207,6 +207,9 @@ pub(crate) fn run<S: Store>(
         });
         state.recent.add(ids, state.next_position);
         shared.publish(state.next_position - 1, &state.origins);
+        if state.next_position > first {
+            mark_durable(&shared.store, state.next_position - 1, false);
+        }
         for reply in replies {
             match reply {
                 Reply::Append(tx, r) => {
@@ -220,6 +223,9 @@ pub(crate) fn run<S: Store>(
         if close.is_some() {
             break;
         }
+    }
+    if shared.failure.get().is_none() {
+        mark_durable(&shared.store, state.next_position - 1, true);
     }
     shared.mark_closed();
     // Wake watchers so that followers notice the log closed.
@@ -239,6 +245,14 @@ pub(crate) fn run<S: Store>(
         }
     }
     close
+}
+
+/// Records the durable head outside the store's engine. A failure costs only that check
+/// at the next open, so it is logged rather than failing the commit, which is durable.
+fn mark_durable<S: Store>(store: &S, head: u64, sync: bool) {
+    if let Err(e) = store.mark_durable(head, sync) {
+        tracing::warn!(error = %e, head, "could not record the durable head");
+    }
 }
 
 fn commit<S: Store>(store: &S, writes: Vec<Entry>) -> Result<()> {

@@ -48,10 +48,15 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     let signers =
         crate::keys::signing_keys(config.node.signing_key_file.as_deref(), &own_list, &roster)?;
     let signer = Arc::new(crate::keys::CitySigner::new(signers.clone()));
-    let vault = Arc::new(
-        hub_log::vault::Vault::open(data.join("keys"))
-            .context("cannot open the entry-key vault")?,
-    );
+    let vault = Arc::new(hub_log::vault::Vault::open(data.join("keys")).map_err(|e| {
+        let damaged = matches!(e, hub_log::vault::VaultError::Corrupt { .. });
+        let e = anyhow::Error::new(e).context("cannot open the entry-key vault");
+        if damaged {
+            e.context(refusal(&data.join("keys"), "the entry-key vault"))
+        } else {
+            e
+        }
+    })?);
     let view_config = ViewConfig {
         roster: roster.clone(),
         thresholds: config.view.thresholds,
@@ -62,10 +67,23 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         page_bytes: hub_proto::budget::page_bytes(config.server.max_message_bytes),
     };
     let (log, view) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Log, View)> {
-        let log = Log::open_signed(data.join("log"), signer)
-            .with_context(|| format!("cannot open the log in {}", data.join("log").display()))?;
+        let dir = data.join("log");
+        let damaged = |e: anyhow::Error, what: &str| match e.downcast_ref::<hub_log::Error>() {
+            Some(hub_log::Error::Corrupt { .. }) => e.context(refusal(&dir, "the log")),
+            _ => e.context(what.to_string()),
+        };
+        let log = Log::open_signed(&dir, signer).map_err(|e| {
+            damaged(
+                e.into(),
+                &format!("cannot open the log in {}", dir.display()),
+            )
+        })?;
         let started = std::time::Instant::now();
-        let view = View::open(view_config, &log).context("cannot build the view")?;
+        // Replay reads every event it folds: damage found there refuses the node too.
+        let view = View::open(view_config, &log).map_err(|e| match e {
+            hub_view::Error::Log(e) => damaged(e.into(), "cannot build the view"),
+            e => anyhow::Error::new(e).context("cannot build the view"),
+        })?;
         tracing::info!(
             head = log.head(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -130,6 +148,17 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         hub.set_replication(replication);
     }
     Ok(hub)
+}
+
+/// The message of a node refusing to start on damaged files: what, where, and how to
+/// recover.
+fn refusal(dir: &std::path::Path, what: &str) -> String {
+    format!(
+        "{what} in {} is damaged: this node refuses to serve it rather than give wrong \
+         answers; move the directory aside and recover as \"corruption at rest\" in \
+         docs/operations.md says",
+        dir.display()
+    )
 }
 
 /// Serves `hub` on `listener` until `shutdown` resolves, then stops gracefully: no new

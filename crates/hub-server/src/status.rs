@@ -174,7 +174,11 @@ pub fn from_log(e: hub_log::Error) -> Status {
                 Status::unavailable(e.to_string())
             }
         }
-        E::Corrupt { .. } | E::Storage(_) | E::Io(_) => {
+        E::Corrupt { .. } => {
+            tracing::error!(error = %e, "the log is damaged; see docs/operations.md, corruption at rest");
+            Status::data_loss(e.to_string())
+        }
+        E::Storage(_) | E::Io(_) => {
             tracing::error!(error = %e, "log failure");
             Status::internal(format!("storage failure: {e}"))
         }
@@ -199,6 +203,10 @@ pub fn from_vault(e: hub_log::vault::VaultError) -> Status {
         E::Io { .. } => {
             tracing::error!(error = %e, "vault failure");
             Status::internal(format!("storage failure: {e}"))
+        }
+        E::Corrupt { .. } => {
+            tracing::error!(error = %e, "the vault is damaged");
+            Status::data_loss(e.to_string())
         }
     }
 }

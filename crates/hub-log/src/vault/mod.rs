@@ -69,6 +69,24 @@ pub enum VaultError {
     /// A stream name too long for a slot.
     #[error("stream {0} is longer than {STREAM_MAX} bytes")]
     StreamTooLong(StreamId),
+    /// A slot before the last fails its check and is not a torn erasure: the file was
+    /// damaged, and the key it held (or its destruction) is unknown.
+    #[error(
+        "entry-key vault {path} is damaged: slot {slot} (bytes {offset}..{end}) fails its \
+         check{}",
+        stream.as_ref().map(|s| format!(" (it names stream {s})")).unwrap_or_default(),
+        end = offset + SLOT as u64
+    )]
+    Corrupt {
+        /// The key file.
+        path: PathBuf,
+        /// Index of the damaged slot.
+        slot: u64,
+        /// Where the slot starts in the file.
+        offset: u64,
+        /// The stream the slot names, when its name is still readable.
+        stream: Option<String>,
+    },
 }
 
 /// What the vault holds for a stream.
@@ -126,9 +144,14 @@ pub struct Vault {
 }
 
 impl Vault {
-    /// Opens (or creates) the vault in `dir`. Slots that fail their check (a write torn
-    /// by a crash) are overwritten with zeros: a torn new key belonged to an append that
-    /// was never acknowledged, and a torn destruction leaves no key behind either.
+    /// Opens (or creates) the vault in `dir`, checking every slot.
+    ///
+    /// A crash can tear one write: a new key in the last slot, or the destruction of a key
+    /// in place. A torn last slot is overwritten with zeros (its key belonged to an append
+    /// that was never acknowledged); a torn destruction (its state or either end of its
+    /// key already written over) is completed. Any other slot failing its check is damage
+    /// ([`VaultError::Corrupt`]): the vault refuses to open rather than lose a key, or
+    /// bring back a destroyed one, without a word.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, VaultError> {
         let dir = dir.as_ref();
         let path = dir.join(FILE);
@@ -148,17 +171,29 @@ impl Vault {
         file.read_to_end(&mut bytes).map_err(io)?;
         let mut slots = HashMap::new();
         let mut torn = 0;
+        let last = bytes.len().div_ceil(SLOT).saturating_sub(1) as u64;
         for (index, raw) in bytes.chunks(SLOT).enumerate() {
             let index = index as u64;
-            match parse_slot(raw) {
-                Some((stream, key)) => {
-                    slots.insert(stream, Slot { index, key });
-                }
-                None => {
-                    torn += 1;
-                    file.write_all_at(&[0; SLOT], index * SLOT as u64)
-                        .map_err(io)?;
-                }
+            let offset = index * SLOT as u64;
+            if let Some((stream, key)) = parse_slot(raw) {
+                slots.insert(stream, Slot { index, key });
+            } else if raw.iter().all(|b| *b == 0) {
+                // A torn slot cleared at an earlier open.
+            } else if index == last {
+                torn += 1;
+                file.write_all_at(&[0; SLOT], offset).map_err(io)?;
+            } else if let Some(stream) = torn_destruction(raw) {
+                torn += 1;
+                let slot = encode_slot(&stream, None)?;
+                file.write_all_at(&slot, offset).map_err(io)?;
+                slots.insert(stream, Slot { index, key: None });
+            } else {
+                return Err(VaultError::Corrupt {
+                    path,
+                    slot: index,
+                    offset,
+                    stream: slot_stream(raw).map(|s| s.to_string()),
+                });
             }
         }
         if torn > 0 {
@@ -330,6 +365,25 @@ fn encode_slot(
     Ok(slot)
 }
 
+/// The stream a slot names, if its name parses (whatever its check says).
+fn slot_stream(raw: &[u8]) -> Option<StreamId> {
+    let len = *raw.get(1)? as usize;
+    if len > STREAM_MAX || raw.len() != SLOT {
+        return None;
+    }
+    std::str::from_utf8(&raw[2..2 + len]).ok()?.parse().ok()
+}
+
+/// The stream of a slot torn while its key was being destroyed: part of the slot already
+/// holds the destroyed state or the zeros written over the key. A live key never starts
+/// or ends with eight zero bytes but once in 2^64.
+fn torn_destruction(raw: &[u8]) -> Option<StreamId> {
+    let key = raw.get(KEY_AT..CHECK_AT)?;
+    let zeroed = |part: &[u8]| part.iter().all(|b| *b == 0);
+    let destroying = raw[0] == DESTROYED || zeroed(&key[..8]) || zeroed(&key[24..]);
+    destroying.then(|| slot_stream(raw)).flatten()
+}
+
 fn parse_slot(raw: &[u8]) -> Option<(StreamId, Option<EntryKey>)> {
     if raw.len() != SLOT || Sha256::digest(&raw[..CHECK_AT])[..8] != raw[CHECK_AT..] {
         return None;
@@ -429,17 +483,80 @@ mod tests {
         drop(vault);
         let path = dir.path().join(FILE);
         let mut bytes = std::fs::read(&path).expect("read");
-        // Tear the second slot (as a crash mid-write would) and leave half a third one.
+        // Tear the last slot (as a crash mid-write would).
         bytes[SLOT + KEY_AT] ^= 0xff;
-        bytes.extend_from_slice(&[1, 2, 3]);
         std::fs::write(&path, &bytes).expect("write");
         let vault = Vault::open(dir.path()).expect("reopen");
         assert!(matches!(vault.get(&stream("a")), KeyState::Live(k) if *k == *a));
         assert!(matches!(vault.get(&stream("b")), KeyState::Missing));
-        // New slots go after the partial one, which stays cleared.
         vault.get_or_create(&stream("c")).expect("c");
         drop(vault);
+        // Half a slot at the end is torn too.
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes.extend_from_slice(&[1, 2, 3]);
+        std::fs::write(&path, &bytes).expect("write");
         let vault = Vault::open(dir.path()).expect("third open");
         assert!(matches!(vault.get(&stream("c")), KeyState::Live(_)));
+        // New slots go after the cleared ones, which stay cleared.
+        vault.get_or_create(&stream("d")).expect("d");
+        drop(vault);
+        let vault = Vault::open(dir.path()).expect("fourth open");
+        assert!(matches!(vault.get(&stream("a")), KeyState::Live(k) if *k == *a));
+        assert!(matches!(vault.get(&stream("d")), KeyState::Live(_)));
+    }
+
+    #[test]
+    fn a_torn_destruction_is_completed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vault = Vault::open(dir.path()).expect("open");
+        for id in ["a", "b", "c"] {
+            vault.get_or_create(&stream(id)).expect("key");
+        }
+        drop(vault);
+        let path = dir.path().join(FILE);
+        let mut bytes = std::fs::read(&path).expect("read");
+        // Only the second half of slot 0's destruction reached the disk, and only the
+        // first byte of slot 1's.
+        let destroyed = encode_slot(&stream("a"), None).expect("encode");
+        bytes[64..SLOT].copy_from_slice(&destroyed[64..]);
+        bytes[SLOT] = DESTROYED;
+        std::fs::write(&path, &bytes).expect("write");
+        let vault = Vault::open(dir.path()).expect("reopen");
+        assert!(matches!(vault.get(&stream("a")), KeyState::Destroyed));
+        assert!(matches!(vault.get(&stream("b")), KeyState::Destroyed));
+        assert!(matches!(vault.get(&stream("c")), KeyState::Live(_)));
+        drop(vault);
+        let vault = Vault::open(dir.path()).expect("completed on disk");
+        assert!(matches!(vault.get(&stream("a")), KeyState::Destroyed));
+    }
+
+    #[test]
+    fn a_damaged_slot_before_the_last_is_refused_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vault = Vault::open(dir.path()).expect("open");
+        for id in ["a", "b", "c"] {
+            vault.get_or_create(&stream(id)).expect("key");
+        }
+        drop(vault);
+        let path = dir.path().join(FILE);
+        let pristine = std::fs::read(&path).expect("read");
+        // Every byte of slot 1 but the parts a destruction writes first.
+        for at in (SLOT..2 * SLOT).filter(|i| *i != SLOT) {
+            let mut bytes = pristine.clone();
+            bytes[at] ^= 0x01;
+            std::fs::write(&path, &bytes).expect("write");
+            let err = Vault::open(dir.path()).expect_err("a damaged slot");
+            let text = err.to_string();
+            assert!(
+                matches!(err, VaultError::Corrupt { slot: 1, offset, .. } if offset == SLOT as u64),
+                "byte {at}: {text}"
+            );
+            assert!(text.contains("slot 1 (bytes 138..276)"), "{text}");
+            if !(1..KEY_AT).contains(&(at - SLOT)) {
+                assert!(text.contains("blacklist/310000/b"), "byte {at}: {text}");
+            }
+            let after = std::fs::read(&path).expect("read");
+            assert_eq!(after, bytes, "a refused vault is left as it was");
+        }
     }
 }
