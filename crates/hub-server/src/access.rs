@@ -63,6 +63,8 @@ pub struct AccessTrail {
     head: Arc<Mutex<(u64, [u8; 32])>>,
     /// Entries durable so far, readable without waiting for a group.
     written: Arc<AtomicU64>,
+    /// Where the groups' writes run.
+    tasks: crate::tasks::Tasks,
 }
 
 /// A check waiting for its group.
@@ -77,7 +79,7 @@ struct Pending {
 
 impl AccessTrail {
     /// Opens the trail stored in `log`.
-    pub fn open(log: Log) -> hub_log::Result<Self> {
+    pub fn open(log: Log, tasks: crate::tasks::Tasks) -> hub_log::Result<Self> {
         let head = match log.meta(HEAD)? {
             Some(v) if v.len() == 40 => {
                 let seq = u64::from_be_bytes(v[..8].try_into().unwrap_or_default());
@@ -92,6 +94,7 @@ impl AccessTrail {
             pending: std::sync::Mutex::default(),
             written: Arc::new(AtomicU64::new(head.0)),
             head: Arc::new(Mutex::new(head)),
+            tasks,
         })
     }
 
@@ -119,7 +122,7 @@ impl AccessTrail {
         // task held the head until then.
         let group = std::mem::take(&mut *self.queue());
         if !group.is_empty() {
-            tokio::spawn(write_group(
+            self.tasks.spawn(write_group(
                 self.log.clone(),
                 head,
                 group,

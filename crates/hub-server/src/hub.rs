@@ -42,6 +42,8 @@ pub struct Hub {
     replication: std::sync::Mutex<Option<hub_replication::Replication>>,
     /// What the admin listener's `/metrics` shows.
     pub metrics: Arc<crate::admin::metrics::Metrics>,
+    /// The node's background tasks, joined when it stops.
+    pub tasks: crate::tasks::Tasks,
 }
 
 impl Hub {
@@ -58,11 +60,13 @@ impl Hub {
         log.observe_commits(Arc::new(crate::admin::metrics::CommitMetrics(
             metrics.clone(),
         )));
+        let tasks = crate::tasks::Tasks::default();
         Ok(Self {
             metrics,
+            access: crate::access::AccessTrail::open(log.clone(), tasks.clone())?,
+            tasks,
             ledger: Arc::default(),
             audit_keys,
-            access: crate::access::AccessTrail::open(log.clone())?,
             buckets: Default::default(),
             alliance_key,
             in_flight: Arc::new(Semaphore::new(config.server.max_in_flight)),

@@ -12,6 +12,7 @@
 //! - [`repair`]: an operator's rewind or re-publication of the replicated topic.
 //! - [`error`]: what the node itself refuses (credentials, permissions, limits).
 //! - [`status`]: the one mapping from errors to gRPC status codes.
+//! - [`tasks`]: the node's background tasks, joined when it stops.
 //! - [`server`]: assembling, serving and stopping a node; [`server::RunningNode`] runs one
 //!   in-process on port 0 for tests.
 
@@ -31,6 +32,7 @@ pub mod retention;
 pub mod server;
 pub mod status;
 pub mod streams;
+pub mod tasks;
 pub mod tls;
 
 pub use config::Config;

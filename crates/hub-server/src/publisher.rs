@@ -244,7 +244,7 @@ impl Publisher for PublisherService {
         let hub = self.hub.clone();
         let mut incoming = request.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
-        tokio::spawn(async move {
+        self.hub.tasks.spawn(async move {
             let mut batch = 0;
             while let Some(item) = incoming.next().await {
                 let result = match item {

@@ -92,7 +92,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         Ok((log, view))
     })
     .await??;
-    tokio::spawn(view.clone().follow(log.clone()));
+    let view_follower = view.clone().follow(log.clone());
     let mut auth = Authorizer::new(&config.auth.tokens, publishes_for);
     if config.tls.is_some() {
         auth = auth.with_tls();
@@ -131,9 +131,12 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         alliance_key,
         audit_keys,
     )?);
-    tokio::spawn(crate::audit::follow(hub.ledger.clone(), hub.log.clone()));
+    hub.tasks.spawn(view_follower);
+    hub.tasks
+        .spawn(crate::audit::follow(hub.ledger.clone(), hub.log.clone()));
     if hub.config.privacy.retention_days > 0 && !own.is_empty() {
-        tokio::spawn(crate::retention::sweep_forever(hub.clone(), own.clone()));
+        hub.tasks
+            .spawn(crate::retention::sweep_forever(hub.clone(), own.clone()));
     }
     if let Some(kafka) = kafka {
         let replication =
@@ -323,7 +326,7 @@ impl RunningNode {
         node.admin = Some(listener.local_addr()?);
         let state = crate::admin::AdminState::with_hub(node.hub.clone());
         let stopping = crate::admin::until_stopping(state.clone());
-        tokio::spawn(async move {
+        node.hub.tasks.spawn(async move {
             if let Err(e) = crate::admin::serve(state, listener, tls, stopping).await {
                 tracing::error!(error = %e, "admin listener stopped");
             }
@@ -348,13 +351,12 @@ impl RunningNode {
         }
         let task = &mut self.task;
         task.await.context("node task panicked")??;
-        // Release the store before returning, so a restart can open it: wait for the
-        // tasks still holding the hub (subscriptions being told to resume, the view's
-        // follower) to let go.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while Arc::strong_count(&self.hub) > 1 && std::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        // Release the store before returning, so a restart can open it: join the tasks
+        // still holding it (subscriptions being told to resume, the log's followers).
+        self.hub
+            .tasks
+            .join(std::time::Duration::from_secs(10))
+            .await;
         Ok(())
     }
 }

@@ -262,7 +262,7 @@ impl Streams for StreamsService {
         };
         let (tx, rx) = mpsc::channel(self.hub.config.subscribe.buffer + 1);
         let hub = self.hub.clone();
-        tokio::spawn(async move {
+        self.hub.tasks.spawn(async move {
             let _permit = permit;
             Subscription {
                 hub,

@@ -84,7 +84,7 @@ pub async fn tail(
     let head = hub.log.head();
     let after = resumed.or(p.after).unwrap_or(head).min(head);
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(follow(hub, filter, after, tx));
+    hub.tasks.clone().spawn(follow(hub, filter, after, tx));
     Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
         .into_response()
