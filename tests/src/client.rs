@@ -22,6 +22,13 @@ impl tonic::service::Interceptor for Bearer {
     }
 }
 
+impl Bearer {
+    /// Sends `token`.
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        Ok(Self(format!("Bearer {token}").parse()?))
+    }
+}
+
 async fn channel(endpoint: &str, token: &str) -> anyhow::Result<(Channel, Bearer)> {
     let channel = Channel::from_shared(endpoint.to_owned())?
         .connect_timeout(std::time::Duration::from_secs(2))
@@ -29,8 +36,7 @@ async fn channel(endpoint: &str, token: &str) -> anyhow::Result<(Channel, Bearer
         .connect()
         .await
         .with_context(|| format!("cannot connect to {endpoint}"))?;
-    let bearer = Bearer(format!("Bearer {token}").parse()?);
-    Ok((channel, bearer))
+    Ok((channel, Bearer::new(token)?))
 }
 
 /// A Query client.

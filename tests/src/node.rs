@@ -30,6 +30,16 @@ pub fn send_signal(pid: u32, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The resident memory of process `pid` now, in KiB (`VmRSS` of `/proc/<pid>/status`);
+/// `None` when it has ended or the system has no `/proc`.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// How a node is configured.
 #[derive(Debug, Clone)]
 pub struct NodeSpec {
@@ -53,6 +63,8 @@ pub struct Node {
     child: std::sync::Mutex<Option<Child>>,
     /// The largest file the process may write, in KiB (`ulimit -f`), when limited.
     file_size_limit_kib: Option<u64>,
+    /// `TALENT_HUB__…` settings on top of the config file, from the next start.
+    env: Vec<(String, String)>,
 }
 
 impl Node {
@@ -66,6 +78,7 @@ impl Node {
             dir,
             child: std::sync::Mutex::new(None),
             file_size_limit_kib: None,
+            env: Vec::new(),
         })
     }
 
@@ -124,6 +137,29 @@ impl Node {
         self.file_size_limit_kib = kib;
     }
 
+    /// Sets `key` of the configuration (`section.key`, e.g. `server.max_in_flight`) to
+    /// `value` from the next start, through the `TALENT_HUB__SECTION__KEY` environment
+    /// variable, which wins over the config file.
+    pub fn set(&mut self, key: &str, value: impl ToString) {
+        let var = format!("TALENT_HUB__{}", key.replace('.', "__").to_uppercase());
+        self.env.retain(|(k, _)| *k != var);
+        self.env.push((var, value.to_string()));
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(Child::id)
+    }
+
+    /// Its resident memory now, in KiB; `None` when it is not running.
+    pub fn rss_kib(&self) -> Option<u64> {
+        rss_kib(self.pid()?)
+    }
+
     /// Starts the process and waits until it answers `ViewInfo`.
     pub async fn start(&mut self) -> anyhow::Result<()> {
         if self
@@ -159,6 +195,7 @@ impl Node {
             .arg(&config)
             .env("RUST_LOG", "info,hub_replication=debug")
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -13,6 +13,7 @@ mod figure;
 mod grpc;
 mod harness;
 mod log;
+mod overload;
 mod replication;
 mod view;
 
@@ -43,6 +44,9 @@ enum Command {
     Audit(audit::Args),
     /// Page load of the operator console, and each of its calls, next to a large log.
     Console(console::Args),
+    /// A `talent-hub` process driven at twice what it serves: shed and served rates,
+    /// latency, memory, health and the time back to normal.
+    Overload(overload::Args),
 }
 
 #[tokio::main]
@@ -54,5 +58,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Replication(args) => replication::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Console(args) => console::run(args).await,
+        Command::Overload(args) => overload::run(args).await,
     }
 }

@@ -30,7 +30,8 @@ use crate::status::{from_log, invalid};
 /// Default and largest page of `ReadAll` / `ReadStream`.
 const DEFAULT_READ: usize = 500;
 const MAX_READ: usize = 5000;
-/// Events read from the log per step of a subscription.
+/// Most events read from the log per step of a subscription; never more than its buffer
+/// holds, so that a subscriber that does not read keeps at most twice its buffer in memory.
 const SUBSCRIBE_BATCH: usize = 512;
 
 /// The Streams service.
@@ -262,8 +263,7 @@ impl Streams for StreamsService {
         };
         let (tx, rx) = mpsc::channel(self.hub.config.subscribe.buffer + 1);
         let hub = self.hub.clone();
-        self.hub.tasks.spawn(async move {
-            let _permit = permit;
+        self.hub.tasks.spawn(
             Subscription {
                 hub,
                 tx,
@@ -271,12 +271,32 @@ impl Streams for StreamsService {
                 after,
                 access,
             }
-            .run()
-            .await;
-        });
-        Ok(Response::new(Box::pin(
-            tokio_stream::wrappers::ReceiverStream::new(rx),
-        )))
+            .run(),
+        );
+        Ok(Response::new(Box::pin(Admitted {
+            items: tokio_stream::wrappers::ReceiverStream::new(rx),
+            _permit: permit,
+        })))
+    }
+}
+
+/// A subscription's answer stream, holding its place among `server.max_subscribers` until
+/// the stream ends at the client: a subscriber cut off for lagging keeps its buffer (and the
+/// final status) until it reads them or goes away, so it still counts, and the subscribers'
+/// memory stays bounded by the limit.
+struct Admitted {
+    items: tokio_stream::wrappers::ReceiverStream<Result<pb::SubscribeResponse, Status>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Stream for Admitted {
+    type Item = Result<pb::SubscribeResponse, Status>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        Pin::new(&mut self.items).poll_next(cx)
     }
 }
 
@@ -304,12 +324,13 @@ impl Subscription {
         let mut head = self.hub.log.watch();
         let mut stopping = self.hub.stopping();
         let mut live = false;
+        let batch = SUBSCRIBE_BATCH.min(self.hub.config.subscribe.buffer.max(1));
         loop {
             if *stopping.borrow() {
                 self.stop_for_shutdown();
                 return;
             }
-            let events = match self.hub.log.read_all(self.after + 1, SUBSCRIBE_BATCH) {
+            let events = match self.hub.log.read_all(self.after + 1, batch) {
                 Ok(events) => events,
                 Err(e) => {
                     let _ = self.tx.try_send(Err(from_log(e)));
