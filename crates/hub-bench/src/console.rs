@@ -181,12 +181,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.events
     );
     ensure!(args.loads > 0, "--loads must be at least 1");
-    let parent = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()?.join("target"),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("create the bench directory {}", parent.display()))?;
+    let parent = crate::harness::bench_parent(args.dir.as_deref())?;
     let data = tempfile::Builder::new()
         .prefix("hub-bench-console-")
         .tempdir_in(&parent)

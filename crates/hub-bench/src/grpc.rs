@@ -211,12 +211,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "--register-events must be at least 100, got {}",
         args.register_events
     );
-    let parent = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()?.join("target"),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("create the bench directory {}", parent.display()))?;
+    let parent = crate::harness::bench_parent(args.dir.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("hub-bench-grpc-")
         .tempdir_in(&parent)?;

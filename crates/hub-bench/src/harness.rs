@@ -183,3 +183,15 @@ impl Latencies {
 pub fn micros_between(from: Instant, to: Instant) -> u64 {
     to.saturating_duration_since(from).as_micros() as u64
 }
+
+/// The directory a bench makes its data directories in: `dir`, or `./target`, created if
+/// missing. It must be on the disk being measured (a tmpfs makes fsync free).
+pub fn bench_parent(dir: Option<&Path>) -> anyhow::Result<std::path::PathBuf> {
+    let parent = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => std::env::current_dir()?.join("target"),
+    };
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("create the bench directory {}", parent.display()))?;
+    Ok(parent)
+}

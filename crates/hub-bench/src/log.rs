@@ -132,12 +132,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "--rounds must be at least 1, got {}",
         args.rounds
     );
-    let parent = match args.dir {
-        Some(dir) => dir,
-        None => std::env::current_dir()?.join("target"),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("create the bench directory {}", parent.display()))?;
+    let parent = crate::harness::bench_parent(args.dir.as_deref())?;
     let template = body_template()?;
     eprintln!(
         "hub-bench log: bodies of {} bytes, logs under {}",

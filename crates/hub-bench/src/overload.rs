@@ -263,12 +263,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "no talent-hub at {}: build it (cargo build --release -p hub-server --bin talent-hub) or pass --binary",
         binary.display()
     );
-    let parent = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()?.join("target"),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("create the bench directory {}", parent.display()))?;
+    let parent = crate::harness::bench_parent(args.dir.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("hub-bench-overload-")
         .tempdir_in(&parent)?;

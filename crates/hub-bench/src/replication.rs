@@ -91,12 +91,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     properties
         .entry(key.to_owned())
         .or_insert_with(|| value.to_owned());
-    let parent = match &args.dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_dir()?.join("target"),
-    };
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("create the bench directory {}", parent.display()))?;
+    let parent = crate::harness::bench_parent(args.dir.as_deref())?;
     let temp = |city: &str| {
         tempfile::Builder::new()
             .prefix(&format!("hub-bench-replication-{city}-"))
