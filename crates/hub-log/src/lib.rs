@@ -450,6 +450,21 @@ impl<S: Store> Log<S> {
             .collect())
     }
 
+    /// Up to `limit` meta entries whose keys start with `prefix` and sort at or after
+    /// `from` (a key with that prefix), in key order, keys without the log's tag: a bounded
+    /// walk where [`Log::meta_with_prefix`] reads them all.
+    pub fn meta_page(&self, prefix: &[u8], from: &[u8], limit: usize) -> Result<Vec<Entry>> {
+        let to = store::prefix_end(&keys::meta(prefix));
+        let from = keys::meta(from.max(prefix));
+        Ok(self
+            .shared
+            .store
+            .range(&from, &to, false, limit)?
+            .into_iter()
+            .map(|(k, v)| (k[1..].to_vec(), v))
+            .collect())
+    }
+
     /// Reads a value stored with [`Log::ingest`]'s `meta`.
     pub fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.shared.store.get(&keys::meta(key))

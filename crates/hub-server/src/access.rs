@@ -142,14 +142,15 @@ impl AccessTrail {
         from_seq: u64,
         limit: usize,
     ) -> hub_log::Result<(Vec<pb::AccessEntry>, u64)> {
-        let from = from_seq.max(1);
+        // A bounded walk from the first entry asked for: the trail grows with every
+        // check, a page must not cost more as it does.
+        let from = EntryKey(from_seq.max(1)).encode();
         let entries = self
             .log
-            .meta_with_prefix(EntryKey::PREFIX)?
+            .meta_page(EntryKey::PREFIX, &from, limit)?
             .into_iter()
-            .filter(|(k, _)| EntryKey::decode(k).is_some_and(|k| k.0 >= from))
+            .filter(|(k, _)| EntryKey::decode(k).is_some())
             .filter_map(|(_, v)| pb::AccessEntry::decode(v.as_slice()).ok())
-            .take(limit)
             .collect();
         Ok((entries, self.entries_written()))
     }
