@@ -26,9 +26,27 @@ mod register;
 pub use register::{Award, AwardStatus, WhitelistEntry, WhitelistStatus};
 
 /// Every version of one entity, oldest first, each tagged with the position that made it.
+/// Never empty: a decoded history without a version (from a damaged or forged snapshot)
+/// is refused rather than left to fail when asked for its newest version.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct History<T> {
+    #[serde(deserialize_with = "at_least_one_version")]
     versions: Vec<(Position, T)>,
+}
+
+fn at_least_one_version<'de, D, T>(d: D) -> Result<Vec<(Position, T)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    let versions = Vec::<(Position, T)>::deserialize(d)?;
+    if versions.is_empty() {
+        return Err(serde::de::Error::custom(
+            "an entity's history holds no version",
+        ));
+    }
+    Ok(versions)
 }
 
 impl<T> History<T> {

@@ -178,7 +178,11 @@ impl Vault {
             if let Some((stream, key)) = parse_slot(raw) {
                 slots.insert(stream, Slot { index, key });
             } else if raw.iter().all(|b| *b == 0) {
-                // A torn slot cleared at an earlier open.
+                // A torn slot cleared at an earlier open; a part of one at the end is
+                // completed to a whole slot, so that the file ends on a slot boundary.
+                if raw.len() < SLOT {
+                    file.write_all_at(&[0; SLOT], offset).map_err(io)?;
+                }
             } else if index == last {
                 torn += 1;
                 file.write_all_at(&[0; SLOT], offset).map_err(io)?;
