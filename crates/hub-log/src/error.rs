@@ -135,7 +135,7 @@ impl Error {
     }
 
     /// The failure of a commit that was not made durable.
-    pub(crate) fn write_failed(e: &Error) -> Self {
+    pub fn write_failed(e: &Error) -> Self {
         use std::io::ErrorKind as K;
         let io = match e {
             Error::Io(io) => Some(io.kind()),

@@ -179,6 +179,13 @@ pub fn from_log(e: hub_log::Error) -> Status {
             Status::data_loss(e.to_string())
         }
         E::Storage(_) | E::Io(_) => {
+            // A read of a store poisoned by a full file system fails as the write did.
+            if let full @ E::WriteFailed {
+                disk_full: true, ..
+            } = E::write_failed(&e)
+            {
+                return Status::resource_exhausted(full.to_string());
+            }
             tracing::error!(error = %e, "log failure");
             Status::internal(format!("storage failure: {e}"))
         }
