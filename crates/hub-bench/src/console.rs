@@ -228,7 +228,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     report("console.page_load.warm_ms", ms(median(&mut warm)), "ms");
 
-    let head = node.hub.log.head();
+    let head = node.hub.log().head();
     let trends = browser.json("/api/demand-trends?periods=8").await?;
     let period = Browser::newest_period(&trends).unwrap_or_else(|| "2026-Q1".into());
     // The page asked about today: yesterday is a question not answered yet, so each
@@ -326,7 +326,9 @@ async fn keep_writing(
             .collect::<Vec<_>>();
         first = false;
         appended += batch.len() as u64;
-        hub.log.append(&stream, ExpectedVersion::Any, batch).await?;
+        hub.log()
+            .append(&stream, ExpectedVersion::Any, batch)
+            .await?;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(appended)

@@ -395,7 +395,7 @@ async fn query_vs_echo(target: &Target, clients: usize, period: Duration) -> any
     ensure!(
         target
             .hub
-            .view
+            .view()
             .wait_for(appended.last_position, Duration::from_secs(10))
             .await,
         "the view did not fold the recognition rules"

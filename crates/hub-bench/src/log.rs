@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context};
 use hub_log::Log;
 use hub_proto::convert::body_to_bytes;
-use hub_server::admin::metrics::{CommitMetrics, Metrics};
+use hub_server::metrics::{CommitMetrics, Metrics};
 use hub_types::event::CredentialRecognized;
 use hub_types::values::{Credential, CredentialKind, Issuer, Text, MAX_TEXT};
 use hub_types::{Body, Date, EventId, ExpectedVersion, MemberId, NewEvent, StreamId};

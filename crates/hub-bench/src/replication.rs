@@ -151,7 +151,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 fn watch_view(node: &RunningNode) -> Arc<Mutex<Vec<(u64, Instant)>>> {
     let folded = Arc::new(Mutex::new(Vec::new()));
     let record = folded.clone();
-    let mut position = node.hub.view.watch();
+    let mut position = node.hub.view().watch();
     tokio::spawn(async move {
         while position.changed().await.is_ok() {
             let p = *position.borrow_and_update();
@@ -294,7 +294,7 @@ async fn phase(
     }
     let last = positions.iter().map(|(p, _)| *p).max().unwrap_or(0);
     ensure!(
-        b.hub.view.wait_for(last, DRAIN).await,
+        b.hub.view().wait_for(last, DRAIN).await,
         "{JIAXING}'s view did not fold position {last}"
     );
     // The watcher records the fold a moment after it happens.

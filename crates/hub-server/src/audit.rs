@@ -54,14 +54,14 @@ impl AuditService {
     }
 
     fn allow<T>(&self, request: &Request<T>) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
-        let (caller, _) = self.hub.auth.authorize(request, Action::Audit)?;
+        let (caller, _) = self.hub.auth().authorize(request, Action::Audit)?;
         Ok(self.hub.admit(caller.member)?)
     }
 
     /// The tree size a request names in its `field` (0 = current), after catching up with
     /// the log.
     fn size(&self, requested: u64, field: &'static str) -> Result<u64, Status> {
-        let len = catch_up(&self.hub.ledger, &self.hub.log).map_err(from_log)?;
+        let len = catch_up(self.hub.ledger(), self.hub.log()).map_err(from_log)?;
         match requested {
             0 => Ok(len),
             n if n > len => Err(Refusal::BeyondLog {
@@ -78,10 +78,10 @@ impl AuditService {
     pub fn tree_head(&self, size: u64) -> Result<pb::SignedTreeHead, Status> {
         let root = self
             .hub
-            .ledger
+            .ledger()
             .with_tree(|t| t.root(size))
             .map_err(Refusal::TreeBehind)?;
-        let keys = &self.hub.audit_keys;
+        let keys = self.hub.audit_keys();
         let head = TreeHead {
             tree_size: size,
             root,
@@ -130,7 +130,7 @@ impl Audit for AuditService {
         }
         let path = self
             .hub
-            .ledger
+            .ledger()
             .with_tree(|t| t.inclusion_proof(req.position - 1, size))
             .map_err(|source| Refusal::Unprovable {
                 field: "position",
@@ -138,7 +138,7 @@ impl Audit for AuditService {
             })?;
         let stored = self
             .hub
-            .log
+            .log()
             .get(req.position)
             .map_err(from_log)?
             .ok_or(Refusal::NoSuchPosition(req.position))?;
@@ -167,7 +167,7 @@ impl Audit for AuditService {
         }
         let path = self
             .hub
-            .ledger
+            .ledger()
             .with_tree(|t| t.consistency_proof(req.old_size, new))
             .map_err(|source| Refusal::Unprovable {
                 field: "old_size",
@@ -188,7 +188,7 @@ impl Audit for AuditService {
         let size = self.size(request.get_ref().to_position, "to_position")?;
         let root = self
             .hub
-            .ledger
+            .ledger()
             .with_tree(|t| t.root(size))
             .map_err(Refusal::TreeBehind)?;
         let hub = self.hub.clone();
@@ -199,9 +199,9 @@ impl Audit for AuditService {
                 timestamp_micros: 0,
                 node: String::new(),
             };
-            let verifier = hub_audit::Verifier::new(&hub.audit_keys.roster).with_tree_head(head);
+            let verifier = hub_audit::Verifier::new(&hub.audit_keys().roster).with_tree_head(head);
             let records = LogRecords {
-                log: &hub.log,
+                log: hub.log(),
                 next: 1,
                 end: size,
                 buffer: Vec::new().into_iter(),
@@ -244,10 +244,10 @@ impl Audit for AuditService {
         };
         let (mut entries, total) = self
             .hub
-            .access
+            .access()
             .list(req.from_seq, limit)
             .map_err(from_log)?;
-        fit(&mut entries, self.hub.view.config().page_bytes);
+        fit(&mut entries, self.hub.view().config().page_bytes);
         Ok(Response::new(pb::ListAccessResponse { entries, total }))
     }
 
@@ -269,14 +269,14 @@ impl Audit for AuditService {
             n => n as usize,
         };
         let from = req.from_position.max(1);
-        let events = self.hub.log.read_all(from, limit).map_err(from_log)?;
+        let events = self.hub.log().read_all(from, limit).map_err(from_log)?;
         let first_position = events.first().map_or(0, |e| e.position.get());
         let mut records: Vec<pb::EventRecord> = events.into_iter().map(|e| e.record).collect();
-        fit(&mut records, self.hub.view.config().page_bytes);
+        fit(&mut records, self.hub.view().config().page_bytes);
         Ok(Response::new(pb::ReadRecordsResponse {
             first_position,
             records,
-            head_position: self.hub.log.head(),
+            head_position: self.hub.log().head(),
         }))
     }
 }

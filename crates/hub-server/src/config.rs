@@ -41,7 +41,7 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The admin listener: metrics, probes, the console.
     #[serde(default)]
-    pub admin: crate::admin::AdminConfig,
+    pub admin: AdminConfig,
     /// Mutual TLS; required when listening beyond loopback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<crate::tls::TlsConfig>,
@@ -451,6 +451,47 @@ mod empty_is_none {
 
         fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
             self.visit_str(&n.to_string())
+        }
+    }
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address of the admin listener; empty = no admin listener.
+    pub listen: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+impl AdminConfig {
+    /// The address to listen on, or `None` when the listener is off.
+    pub fn addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.listen.trim().is_empty() {
+            return Ok(None);
+        }
+        self.listen.parse().map(Some).map_err(|e| {
+            ConfigError(format!(
+                "admin.listen: expected host:port or \"\" (off), got {:?} ({e})",
+                self.listen
+            ))
+        })
+    }
+
+    /// Checks the address; beyond loopback the node must have `[tls]`.
+    pub fn validate(&self, has_tls: bool) -> Result<(), ConfigError> {
+        match self.addr()? {
+            Some(addr) if !addr.ip().is_loopback() && !has_tls => Err(ConfigError(format!(
+                "admin.listen: {addr} is beyond loopback: configure [tls] (mutual TLS) or listen on loopback"
+            ))),
+            _ => Ok(()),
         }
     }
 }

@@ -1,49 +1,68 @@
-//! The state every service shares: the log, the view, the authoriser and the limits.
+//! The state every service shares, as a few owned components: the data (log, view,
+//! ledger), who may do what (authoriser, keys, access trail), admission control, and the
+//! node's lifecycle (shutdown signal, replication, background tasks).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use hub_audit::Ledger;
 use hub_log::Log;
+use hub_types::subject::AllianceKey;
 use hub_types::MemberId;
 use hub_view::View;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
+use crate::access::AccessTrail;
+use crate::admission::Admission;
 use crate::auth::Authorizer;
 use crate::config::Config;
-use crate::error::{Overload, Refusal};
+use crate::error::Refusal;
+use crate::keys::AuditKeys;
+use crate::metrics::{CommitMetrics, Metrics};
+use crate::tasks::Tasks;
 
 /// One node's shared state.
 #[derive(Debug)]
 pub struct Hub {
+    config: Arc<Config>,
+    data: Data,
+    trust: Trust,
+    admission: Admission,
+    lifecycle: Lifecycle,
+    metrics: Arc<Metrics>,
+}
+
+/// What the node stores and answers from.
+#[derive(Debug)]
+struct Data {
     /// The source of truth.
-    pub log: Log,
+    log: Log,
     /// The shared view, following the log.
-    pub view: View,
-    /// Who may do what.
-    pub auth: Authorizer,
-    /// The effective configuration.
-    pub config: Arc<Config>,
+    view: View,
+    /// The Merkle tree over the log, following it.
+    ledger: Arc<Ledger>,
+}
+
+/// Who may do what, and the keys and trail that go with it.
+#[derive(Debug)]
+struct Trust {
+    auth: Authorizer,
     /// Turns national ID numbers into subject references.
-    pub alliance_key: hub_types::subject::AllianceKey,
-    /// The trail of blacklist checks.
-    pub access: crate::access::AccessTrail,
-    /// The Merkle tree over the log.
-    pub ledger: Arc<hub_audit::Ledger>,
+    alliance_key: AllianceKey,
     /// Keys for tree heads and chain verification.
-    pub audit_keys: crate::keys::AuditKeys,
-    /// Per-member token buckets: (tokens, last refill).
-    buckets: std::sync::Mutex<std::collections::HashMap<MemberId, (f64, std::time::Instant)>>,
-    /// Admission control for unary requests: one permit per request in flight.
-    in_flight: Arc<Semaphore>,
-    /// Admission control for subscriptions.
-    subscribers: Arc<Semaphore>,
+    audit_keys: AuditKeys,
+    /// The trail of checks of personal data.
+    access: AccessTrail,
+}
+
+/// How the node runs and stops.
+#[derive(Debug)]
+struct Lifecycle {
     /// Flips to true when the node starts shutting down; ends subscriptions.
-    stopping: tokio::sync::watch::Sender<bool>,
+    stopping: watch::Sender<bool>,
     /// Replication over Kafka, when configured.
-    replication: std::sync::Mutex<Option<hub_replication::Replication>>,
-    /// What the admin listener's `/metrics` shows.
-    pub metrics: Arc<crate::admin::metrics::Metrics>,
+    replication: Mutex<Option<hub_replication::Replication>>,
     /// The node's background tasks, joined when it stops.
-    pub tasks: crate::tasks::Tasks,
+    tasks: Tasks,
 }
 
 impl Hub {
@@ -53,55 +72,109 @@ impl Hub {
         view: View,
         auth: Authorizer,
         config: Arc<Config>,
-        alliance_key: hub_types::subject::AllianceKey,
-        audit_keys: crate::keys::AuditKeys,
+        alliance_key: AllianceKey,
+        audit_keys: AuditKeys,
     ) -> anyhow::Result<Self> {
-        let metrics = Arc::new(crate::admin::metrics::Metrics::new(&view.config().roster));
-        log.observe_commits(Arc::new(crate::admin::metrics::CommitMetrics(
-            metrics.clone(),
-        )));
-        let tasks = crate::tasks::Tasks::default();
+        let metrics = Arc::new(Metrics::new(&view.config().roster));
+        log.observe_commits(Arc::new(CommitMetrics(metrics.clone())));
+        let tasks = Tasks::default();
         Ok(Self {
+            admission: Admission::new(&config.server, metrics.clone()),
+            trust: Trust {
+                access: AccessTrail::open(log.clone(), tasks.clone())?,
+                auth,
+                alliance_key,
+                audit_keys,
+            },
+            lifecycle: Lifecycle {
+                stopping: watch::channel(false).0,
+                replication: Mutex::new(None),
+                tasks,
+            },
+            data: Data {
+                log,
+                view,
+                ledger: Arc::default(),
+            },
             metrics,
-            access: crate::access::AccessTrail::open(log.clone(), tasks.clone())?,
-            tasks,
-            ledger: Arc::default(),
-            audit_keys,
-            buckets: Default::default(),
-            alliance_key,
-            in_flight: Arc::new(Semaphore::new(config.server.max_in_flight)),
-            subscribers: Arc::new(Semaphore::new(config.server.max_subscribers)),
-            stopping: tokio::sync::watch::channel(false).0,
-            replication: std::sync::Mutex::new(None),
-            log,
-            view,
-            auth,
             config,
         })
+    }
+
+    /// The source of truth.
+    pub fn log(&self) -> &Log {
+        &self.data.log
+    }
+
+    /// The shared view, following the log.
+    pub fn view(&self) -> &View {
+        &self.data.view
+    }
+
+    /// The Merkle tree over the log.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.data.ledger
+    }
+
+    /// The effective configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.config
+    }
+
+    /// Who may do what.
+    pub fn auth(&self) -> &Authorizer {
+        &self.trust.auth
+    }
+
+    /// Turns national ID numbers into subject references.
+    pub fn alliance_key(&self) -> &AllianceKey {
+        &self.trust.alliance_key
+    }
+
+    /// Keys for tree heads and chain verification.
+    pub fn audit_keys(&self) -> &AuditKeys {
+        &self.trust.audit_keys
+    }
+
+    /// The trail of checks of personal data.
+    pub fn access(&self) -> &AccessTrail {
+        &self.trust.access
+    }
+
+    /// What the admin listener's `/metrics` shows.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The node's background tasks, joined when it stops.
+    pub fn tasks(&self) -> &Tasks {
+        &self.lifecycle.tasks
     }
 
     /// Admits a unary request of `member`, or refuses it with `RESOURCE_EXHAUSTED` when the
     /// member is over its rate or the node is full.
     pub fn admit(&self, member: MemberId) -> Result<OwnedSemaphorePermit, Refusal> {
-        self.take_token(member).inspect_err(|_| {
-            self.metrics.refused(member, "rate_limited");
-        })?;
-        self.in_flight.clone().try_acquire_owned().map_err(|_| {
-            self.metrics.refused(member, "shed");
-            Overload::InFlight(self.config.server.max_in_flight).into()
-        })
+        self.admission.admit(member)
+    }
+
+    /// Admits a subscription or refuses it with `RESOURCE_EXHAUSTED`.
+    pub fn admit_subscriber(&self) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.admission.admit_subscriber()
+    }
+
+    /// Subscriptions open now.
+    pub fn subscribers_open(&self) -> usize {
+        self.admission.subscribers_open()
     }
 
     /// Attaches running replication.
     pub fn set_replication(&self, replication: hub_replication::Replication) {
-        *self.replication.lock().unwrap_or_else(|e| e.into_inner()) = Some(replication);
+        *self.replication() = Some(replication);
     }
 
     /// The replication status; `None` for a standalone node.
     pub fn replication_status(&self) -> Option<hub_replication::Status> {
-        self.replication
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        self.replication()
             .as_ref()
             .map(hub_replication::Replication::status)
     }
@@ -111,20 +184,12 @@ impl Hub {
         &self,
         f: impl FnOnce(&hub_replication::Replication) -> T,
     ) -> Option<T> {
-        self.replication
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-            .map(f)
+        self.replication().as_ref().map(f)
     }
 
     /// Stops replication, if running.
     pub async fn stop_replication(&self) {
-        let replication = self
-            .replication
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        let replication = self.replication().take();
         if let Some(r) = replication {
             r.stop().await;
         }
@@ -132,45 +197,18 @@ impl Hub {
 
     /// Tells long-lived calls (subscriptions) that the node is shutting down.
     pub fn begin_shutdown(&self) {
-        self.stopping.send_replace(true);
+        self.lifecycle.stopping.send_replace(true);
     }
 
     /// A receiver that turns true when the node starts shutting down.
-    pub fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
-        self.stopping.subscribe()
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.lifecycle.stopping.subscribe()
     }
 
-    fn take_token(&self, member: MemberId) -> Result<(), Refusal> {
-        let rate = self.config.server.member_rate_per_second;
-        if rate == 0 {
-            return Ok(());
-        }
-        let burst = self.config.server.member_burst.max(1) as f64;
-        let now = std::time::Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, last) = buckets.entry(member).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * rate as f64).min(burst);
-        *last = now;
-        if *tokens < 1.0 {
-            return Err(Overload::MemberRate { member, rate }.into());
-        }
-        *tokens -= 1.0;
-        Ok(())
-    }
-
-    /// Subscriptions open now.
-    pub fn subscribers_open(&self) -> usize {
-        self.config
-            .server
-            .max_subscribers
-            .saturating_sub(self.subscribers.available_permits())
-    }
-
-    /// Admits a subscription or refuses it with `RESOURCE_EXHAUSTED`.
-    pub fn admit_subscriber(&self) -> Result<OwnedSemaphorePermit, Refusal> {
-        self.subscribers
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Overload::Subscriptions(self.config.server.max_subscribers).into())
+    fn replication(&self) -> std::sync::MutexGuard<'_, Option<hub_replication::Replication>> {
+        self.lifecycle
+            .replication
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 }

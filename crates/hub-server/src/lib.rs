@@ -18,6 +18,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod hub;
 pub mod identity;
 pub mod keys;
+pub mod metrics;
 pub mod publisher;
 pub mod query;
 pub mod repair;

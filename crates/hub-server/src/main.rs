@@ -81,7 +81,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let hub = server::open_hub(config).await?;
     admin.attach(hub.clone());
-    tracing::info!(%addr, member = %member, data_dir = %data.display(), head = hub.log.head(), "talent-hub serving");
+    tracing::info!(%addr, member = %member, data_dir = %data.display(), head = hub.log().head(), "talent-hub serving");
     let served = server::serve(hub, listener, shutdown_signal()).await;
     // The log is closed and the view snapshot written: end now, rather than wait in the
     // destructors of Kafka clients for a broker that may not answer (the grace period is

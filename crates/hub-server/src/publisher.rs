@@ -17,11 +17,11 @@ use hub_types::{Body, NewEvent, StreamId, ValidationError};
 use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::admin::metrics::observe_append;
 use crate::auth::Action;
 use crate::error::Refusal;
 use crate::hub::Hub;
 use crate::identity::Caller;
+use crate::metrics::observe_append;
 use crate::status::{from_log, from_vault, in_batch, invalid};
 
 /// The Publisher service.
@@ -43,7 +43,7 @@ async fn append_one(
     caller: Caller,
     req: &pb::AppendRequest,
 ) -> Result<pb::AppendResponse, Status> {
-    let max = hub.config.server.max_events_per_append;
+    let max = hub.config().server.max_events_per_append;
     if req.events.len() > max {
         return Err(invalid(&ValidationError::new(
             "events",
@@ -56,13 +56,13 @@ async fn append_one(
     let req = subjects_from_national_ids(hub, req)?;
     let (stream, expected, mut events) =
         append_request_from_proto(&req).map_err(|e| invalid(&e))?;
-    hub.auth.check(caller, Action::Append(&stream))?;
-    check_issuers(&hub.view.config().roster, &stream, &events).map_err(|e| invalid(&e))?;
+    hub.auth().check(caller, Action::Append(&stream))?;
+    check_issuers(&hub.view().config().roster, &stream, &events).map_err(|e| invalid(&e))?;
     check_references(hub, &stream, &events).await?;
     seal_personal(hub, &stream, &mut events)?;
     let count = events.len();
     let appended = hub
-        .log
+        .log()
         .append(&stream, expected, events)
         .await
         .map_err(from_log)?;
@@ -115,13 +115,13 @@ async fn check_references(hub: &Hub, stream: &StreamId, events: &[NewEvent]) -> 
     if !refers {
         return Ok(());
     }
-    let head = hub.log.head();
-    let timeout = Duration::from_millis(hub.config.server.request_timeout_ms);
-    if !hub.view.wait_for(head, timeout).await {
+    let head = hub.log().head();
+    let timeout = Duration::from_millis(hub.config().server.request_timeout_ms);
+    if !hub.view().wait_for(head, timeout).await {
         return Err(Refusal::ViewBehind(head).into());
     }
     let Some(unknown) = hub
-        .view
+        .view()
         .unknown_reference(stream.owner(), events.iter().map(|e| &e.body))
     else {
         return Ok(());
@@ -129,7 +129,7 @@ async fn check_references(hub: &Hub, stream: &StreamId, events: &[NewEvent]) -> 
     Err(Refusal::UnknownReference {
         unknown,
         owner: stream.owner(),
-        stream_version: hub.log.stream_version(stream).map_err(from_log)?,
+        stream_version: hub.log().stream_version(stream).map_err(from_log)?,
     }
     .into())
 }
@@ -164,7 +164,7 @@ fn subjects_from_national_ids<'a>(
                 }
                 _ => continue,
             };
-        hub.alliance_key
+        hub.alliance_key()
             .replace_national_id(subject_ref, national_id)
             .at(&format!("events[{i}].body.{kind}"))
             .map_err(|e| invalid(&e))?;
@@ -179,14 +179,14 @@ fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Resul
     if !stream.family().is_personal() {
         return Ok(());
     }
-    let Some(keys) = hub.view.vault() else {
+    let Some(keys) = hub.view().vault() else {
         return Ok(());
     };
     if matches!(keys.get(stream), KeyState::Destroyed) {
         let mut retry = true;
         for e in events.iter() {
             retry &= hub
-                .log
+                .log()
                 .position_of(&e.event_id)
                 .map_err(from_log)?
                 .is_some();
@@ -226,10 +226,10 @@ impl Publisher for PublisherService {
         &self,
         request: Request<pb::AppendRequest>,
     ) -> Result<Response<pb::AppendResponse>, Status> {
-        let caller = self.hub.auth.authenticate(&request)?;
+        let caller = self.hub.auth().authenticate(&request)?;
         let _permit = self.hub.admit(caller.member)?;
         let req = request.get_ref();
-        observe_append(&self.hub, req, append_one(&self.hub, caller, req))
+        observe_append(self.hub.metrics(), req, append_one(&self.hub, caller, req))
             .await
             .map(Response::new)
     }
@@ -240,17 +240,18 @@ impl Publisher for PublisherService {
         &self,
         request: Request<Streaming<pb::AppendRequest>>,
     ) -> Result<Response<Self::AppendStreamStream>, Status> {
-        let caller = self.hub.auth.authenticate(&request)?;
+        let caller = self.hub.auth().authenticate(&request)?;
         let hub = self.hub.clone();
         let mut incoming = request.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
-        self.hub.tasks.spawn(async move {
+        self.hub.tasks().spawn(async move {
             let mut batch = 0;
             while let Some(item) = incoming.next().await {
                 let result = match item {
                     Ok(req) => match hub.admit(caller.member) {
                         Ok(_permit) => {
-                            observe_append(&hub, &req, append_one(&hub, caller, &req)).await
+                            observe_append(hub.metrics(), &req, append_one(&hub, caller, &req))
+                                .await
                         }
                         Err(refusal) => Err(refusal.into()),
                     },

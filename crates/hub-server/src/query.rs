@@ -45,7 +45,7 @@ impl QueryService {
         at_position: u64,
         ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
     ) -> Result<Response<Resp>, Status> {
-        let (caller, _) = self.hub.auth.authorize(&request, action)?;
+        let (caller, _) = self.hub.auth().authorize(&request, action)?;
         self.answer_for(caller, request, at_position, ask).await
     }
 
@@ -59,13 +59,13 @@ impl QueryService {
         ask: impl FnOnce(&View, &Req) -> hub_view::Result<Resp>,
     ) -> Result<Response<Resp>, Status> {
         let _permit = self.hub.admit(caller.member)?;
-        if at_position > self.hub.view.position() && at_position <= self.hub.log.head() {
+        if at_position > self.hub.view().position() && at_position <= self.hub.log().head() {
             self.hub
-                .view
+                .view()
                 .wait_for(at_position, READ_YOUR_WRITES_WAIT)
                 .await;
         }
-        ask(&self.hub.view, request.get_ref())
+        ask(self.hub.view(), request.get_ref())
             .map(Response::new)
             .map_err(from_view)
     }
@@ -82,19 +82,19 @@ impl QueryService {
         found: impl FnOnce(&Resp) -> usize,
     ) -> Result<Response<Resp>, Status> {
         let at = at(time(request.get_ref()));
-        let (caller, _) = self.hub.auth.authorize(&request, Action::QueryPersonal)?;
+        let (caller, _) = self.hub.auth().authorize(&request, Action::QueryPersonal)?;
         let (subject_ref, national_id) = subject_fields(request.get_mut());
         // The number is replaced here and dropped with the request; it is never logged
         // or echoed, and the error names only the field.
         self.hub
-            .alliance_key
+            .alliance_key()
             .replace_national_id(subject_ref, national_id)
             .map_err(|e| invalid(&e))?;
         let subject = subject_ref.clone();
         let answer = self.answer_for(caller, request, at, ask).await?;
         let found = u32::try_from(found(answer.get_ref())).unwrap_or(u32::MAX);
         self.hub
-            .access
+            .access()
             .record(caller, &subject, found)
             .await
             .map_err(crate::status::from_log)?;
@@ -237,7 +237,7 @@ impl Query for QueryService {
         request: Request<pb::ViewInfoRequest>,
     ) -> Result<Response<pb::ViewInfoResponse>, Status> {
         let at = request.get_ref().at_position;
-        let head = self.hub.log.head();
+        let head = self.hub.log().head();
         let mut info = self.answer(request, at, View::info).await?;
         info.get_mut().log_head = head;
         info.get_mut().replication = self
@@ -251,7 +251,7 @@ impl Query for QueryService {
         &self,
         request: Request<pb::RepairReplicationRequest>,
     ) -> Result<Response<pb::ReplicationInfo>, Status> {
-        let (caller, _) = self.hub.auth.authorize(&request, Action::Repair)?;
+        let (caller, _) = self.hub.auth().authorize(&request, Action::Repair)?;
         let _permit = self.hub.admit(caller.member)?;
         Ok(Response::new(crate::repair::repair(
             &self.hub,

@@ -20,7 +20,7 @@ pub async fn sweep_once(
     today: Date,
     days: u32,
 ) -> Result<usize, hub_log::Error> {
-    let due = hub.view.due_for_erasure(own, today, days);
+    let due = hub.view().due_for_erasure(own, today, days);
     for stream in &due {
         let Some(entry_id) = stream.local().cloned() else {
             continue;
@@ -36,11 +36,11 @@ pub async fn sweep_once(
         // `Exists`: an entry is only ever erased after it was added. The view may lag the
         // log, so wait for the erasure to be folded before the next sweep looks again.
         let appended = hub
-            .log
+            .log()
             .append(stream, ExpectedVersion::Exists, vec![event])
             .await?;
         tracing::info!(%stream, retention_days = days, "retention ended: personal data erased");
-        hub.view
+        hub.view()
             .wait_for(appended.last, Duration::from_secs(30))
             .await;
     }
@@ -49,10 +49,10 @@ pub async fn sweep_once(
 
 /// Sweeps now and then every `privacy.retention_sweep_s` seconds until the node stops.
 pub async fn sweep_forever(hub: Arc<Hub>, own: BTreeSet<MemberId>) {
-    let every = Duration::from_secs(hub.config.privacy.retention_sweep_s);
+    let every = Duration::from_secs(hub.config().privacy.retention_sweep_s);
     let mut stopping = hub.stopping();
     loop {
-        let days = hub.config.privacy.retention_days;
+        let days = hub.config().privacy.retention_days;
         if let Err(e) = sweep_once(&hub, &own, hub_view::today(), days).await {
             tracing::error!(error = %e, "retention sweep failed; retrying at the next one");
         }

@@ -131,11 +131,13 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         alliance_key,
         audit_keys,
     )?);
-    hub.tasks.spawn(view_follower);
-    hub.tasks
-        .spawn(crate::audit::follow(hub.ledger.clone(), hub.log.clone()));
-    if hub.config.privacy.retention_days > 0 && !own.is_empty() {
-        hub.tasks
+    hub.tasks().spawn(view_follower);
+    hub.tasks().spawn(crate::audit::follow(
+        hub.ledger().clone(),
+        hub.log().clone(),
+    ));
+    if hub.config().privacy.retention_days > 0 && !own.is_empty() {
+        hub.tasks()
             .spawn(crate::retention::sweep_forever(hub.clone(), own.clone()));
     }
     if let Some(kafka) = kafka {
@@ -172,7 +174,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let config = hub.config.clone();
+    let config = hub.config().clone();
     let max = config.server.max_message_bytes;
     let (health, health_service) = tonic_health::server::health_reporter();
     health
@@ -267,9 +269,9 @@ pub async fn serve(
     {
         tracing::warn!("replication did not stop within the grace period; left behind");
     }
-    hub.log.close().await;
-    let view = hub.view.clone();
-    let log = hub.log.clone();
+    hub.log().close().await;
+    let view = hub.view().clone();
+    let log = hub.log().clone();
     match tokio::task::spawn_blocking(move || view.write_snapshot(&log)).await {
         Ok(Ok(position)) => tracing::info!(position, "view snapshot written"),
         Ok(Err(e)) => tracing::warn!(error = %e, "could not write the view snapshot"),
@@ -326,7 +328,7 @@ impl RunningNode {
         node.admin = Some(listener.local_addr()?);
         let state = crate::admin::AdminState::with_hub(node.hub.clone());
         let stopping = crate::admin::until_stopping(state.clone());
-        node.hub.tasks.spawn(async move {
+        node.hub.tasks().spawn(async move {
             if let Err(e) = crate::admin::serve(state, listener, tls, stopping).await {
                 tracing::error!(error = %e, "admin listener stopped");
             }
@@ -354,7 +356,7 @@ impl RunningNode {
         // Release the store before returning, so a restart can open it: join the tasks
         // still holding it (subscriptions being told to resume, the log's followers).
         self.hub
-            .tasks
+            .tasks()
             .join(std::time::Duration::from_secs(10))
             .await;
         Ok(())

@@ -172,18 +172,18 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::ReadAllRequest>,
     ) -> Result<Response<pb::ReadAllResponse>, Status> {
-        let (caller, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let (caller, access) = self.hub.auth().authorize(&request, Action::ReadLog)?;
         let _permit = self.hub.admit(caller.member)?;
         let req = request.get_ref();
         let limit = read_limit(req.limit)?;
-        let head = self.hub.log.head();
+        let head = self.hub.log().head();
         let events = self
             .hub
-            .log
+            .log()
             .read_all(req.from_position, limit)
             .map_err(from_log)?;
         let mut events = to_wire(events, access);
-        fit(&mut events, self.hub.view.config().page_bytes);
+        fit(&mut events, self.hub.view().config().page_bytes);
         let next = events
             .last()
             .map(|e| e.position + 1)
@@ -200,7 +200,7 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::ReadStreamRequest>,
     ) -> Result<Response<pb::ReadStreamResponse>, Status> {
-        let (caller, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let (caller, access) = self.hub.auth().authorize(&request, Action::ReadLog)?;
         let _permit = self.hub.admit(caller.member)?;
         let req = request.get_ref();
         let stream: StreamId = req
@@ -218,14 +218,14 @@ impl Streams for StreamsService {
                 )))
             }
         };
-        let version = self.hub.log.stream_version(&stream).map_err(from_log)?;
+        let version = self.hub.log().stream_version(&stream).map_err(from_log)?;
         let events = self
             .hub
-            .log
+            .log()
             .read_stream(&stream, req.from_version, direction, limit)
             .map_err(from_log)?;
         let mut events = to_wire(events, access);
-        fit(&mut events, self.hub.view.config().page_bytes);
+        fit(&mut events, self.hub.view().config().page_bytes);
         let next = match (direction, events.last()) {
             (_, None) => 0,
             (Direction::Forwards, Some(e)) if e.stream_version < version => e.stream_version + 1,
@@ -245,10 +245,10 @@ impl Streams for StreamsService {
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
-        let (_, access) = self.hub.auth.authorize(&request, Action::ReadLog)?;
+        let (_, access) = self.hub.auth().authorize(&request, Action::ReadLog)?;
         let req = request.into_inner();
         let filter = Filter::parse(req.filter.as_ref()).map_err(|e| invalid(&e))?;
-        let head = self.hub.log.head();
+        let head = self.hub.log().head();
         if req.after_position > head {
             return Err(invalid(&ValidationError::new(
                 "after_position",
@@ -261,9 +261,9 @@ impl Streams for StreamsService {
         } else {
             req.after_position
         };
-        let (tx, rx) = mpsc::channel(self.hub.config.subscribe.buffer + 1);
+        let (tx, rx) = mpsc::channel(self.hub.config().subscribe.buffer + 1);
         let hub = self.hub.clone();
-        self.hub.tasks.spawn(
+        self.hub.tasks().spawn(
             Subscription {
                 hub,
                 tx,
@@ -320,17 +320,17 @@ struct Subscription {
 
 impl Subscription {
     async fn run(mut self) {
-        let heartbeat = Duration::from_millis(self.hub.config.subscribe.heartbeat_ms);
-        let mut head = self.hub.log.watch();
+        let heartbeat = Duration::from_millis(self.hub.config().subscribe.heartbeat_ms);
+        let mut head = self.hub.log().watch();
         let mut stopping = self.hub.stopping();
         let mut live = false;
-        let batch = SUBSCRIBE_BATCH.min(self.hub.config.subscribe.buffer.max(1));
+        let batch = SUBSCRIBE_BATCH.min(self.hub.config().subscribe.buffer.max(1));
         loop {
             if *stopping.borrow() {
                 self.stop_for_shutdown();
                 return;
             }
-            let events = match self.hub.log.read_all(self.after + 1, batch) {
+            let events = match self.hub.log().read_all(self.after + 1, batch) {
                 Ok(events) => events,
                 Err(e) => {
                     let _ = self.tx.try_send(Err(from_log(e)));
@@ -352,7 +352,7 @@ impl Subscription {
                         }
                     }
                     () = tokio::time::sleep(heartbeat) => {
-                        let head = self.hub.log.head();
+                        let head = self.hub.log().head();
                         if self.send(caught_up(head, false)).await.is_err() {
                             return;
                         }
@@ -383,7 +383,7 @@ impl Subscription {
     }
 
     fn stop_for_shutdown(&self) {
-        self.hub.metrics.subscriber_cut_off("shutdown");
+        self.hub.metrics().subscriber_cut_off("shutdown");
         let _ = self.tx.try_send(Err(Refusal::ShuttingDown {
             resume_after: Some(self.after),
         }
@@ -393,7 +393,7 @@ impl Subscription {
     /// Sends one item, keeping a slot free for the final status; cuts the subscriber off
     /// if its buffer stays full for the lag timeout.
     async fn send(&self, item: pb::SubscribeResponse) -> Result<(), Stop> {
-        let lag = Duration::from_millis(self.hub.config.subscribe.lag_timeout_ms);
+        let lag = Duration::from_millis(self.hub.config().subscribe.lag_timeout_ms);
         match tokio::time::timeout(lag, self.tx.reserve_many(2)).await {
             Ok(Ok(mut permits)) => {
                 if let Some(permit) = permits.next() {
@@ -405,7 +405,7 @@ impl Subscription {
             Err(_) => {
                 let status = Refusal::FellBehind { after: self.after }.into();
                 tracing::info!(after = self.after, "subscriber fell behind and was cut off");
-                self.hub.metrics.subscriber_cut_off("lagging");
+                self.hub.metrics().subscriber_cut_off("lagging");
                 let _ = self.tx.try_send(Err(status));
                 Err(Stop::Ended)
             }

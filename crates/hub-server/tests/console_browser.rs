@@ -34,15 +34,15 @@ async fn load_samples(node: &RunningNode) {
     for text in SAMPLES {
         for (stream, event) in hub_proto::jsonl::parse_lines(text).expect("samples parse") {
             node.hub
-                .log
+                .log()
                 .append(&stream, ExpectedVersion::Any, vec![event])
                 .await
                 .expect("append sample");
         }
     }
-    let head = node.hub.log.head();
+    let head = node.hub.log().head();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while node.hub.view.position() < head {
+    while node.hub.view().position() < head {
         assert!(tokio::time::Instant::now() < deadline, "view did not fold");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -147,7 +147,7 @@ async fn the_console_shows_the_alliance_and_tails_live_without_personal_data() {
     // every award counted once.
     let summary = node
         .hub
-        .view
+        .view()
         .register_summary(&pb::RegisterSummaryRequest::default())
         .expect("summary");
     assert!(!summary.awards.is_empty(), "the samples grant awards");
@@ -272,7 +272,7 @@ async fn the_first_digest_is_computed_when_the_node_opens() {
     c.node.sandbox = true;
     let node = RunningNode::start(c).await.expect("node starts");
     load_samples(&node).await;
-    let head = node.hub.log.head();
+    let head = node.hub.log().head();
     let state = hub_server::admin::AdminState::with_hub(node.hub.clone());
     let deadline = Instant::now() + Duration::from_secs(60);
     let (position, digest) = loop {
@@ -288,7 +288,7 @@ async fn the_first_digest_is_computed_when_the_node_opens() {
     assert_eq!(position, head);
     let exact = node
         .hub
-        .view
+        .view()
         .info(&pb::ViewInfoRequest { at_position: head })
         .expect("view info")
         .digest;
@@ -315,7 +315,7 @@ async fn the_console_api_counts_the_blacklist_and_names_the_digest_position() {
         for (status, n) in city["counts"].as_object().expect("counts") {
             let listed = node
                 .hub
-                .view
+                .view()
                 .list_entries(&pb::ListEntriesRequest {
                     origin: origin.to_owned(),
                     status: pb::EntryStatus::from_str_name(&format!(
@@ -341,10 +341,10 @@ async fn the_console_api_counts_the_blacklist_and_names_the_digest_position() {
     );
 
     // Of position 0 too (before the samples), which `ViewInfo` would take for "now".
-    let exact = |at_position: u64| hex::encode(node.hub.view.digest(Cut::At(at_position)));
+    let exact = |at_position: u64| hex::encode(node.hub.view().digest(Cut::At(at_position)));
     // The status never waits for a digest: it shows the last one computed (the first is
     // computed as the node opens), always the exact digest of the position it names.
-    let head = node.hub.log.head();
+    let head = node.hub.log().head();
     let status = status_with_digest(&admin).await;
     assert_eq!(status["position"], head);
     let digest_position = status["digest_position"].as_u64().expect("digest_position");
@@ -374,7 +374,7 @@ async fn the_console_api_counts_the_blacklist_and_names_the_digest_position() {
         .expect("append");
     assert!(
         node.hub
-            .view
+            .view()
             .wait_for(head + 1, Duration::from_secs(30))
             .await
     );

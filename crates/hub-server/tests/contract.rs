@@ -126,7 +126,7 @@ async fn a_rule_must_name_another_roster_member_or_any_as_issuer() {
         .await
         .expect(issuer);
     }
-    assert_eq!(node.hub.log.head(), 2, "only the valid rules were stored");
+    assert_eq!(node.hub.log().head(), 2, "only the valid rules were stored");
     node.stop().await.expect("stop");
 }
 
@@ -178,7 +178,7 @@ async fn changing_what_does_not_exist_is_refused_naming_it() {
             "the stream's version"
         );
     }
-    assert_eq!(node.hub.log.head(), 0, "nothing was stored");
+    assert_eq!(node.hub.log().head(), 0, "nothing was stored");
 
     // What the same batch creates first may be changed by it; what exists may be changed.
     let (stream, published) = demand("310000", "real", 5);
@@ -318,7 +318,7 @@ async fn every_read_pages_within_the_message_limit() {
     }
     assert!(
         node.hub
-            .view
+            .view()
             .wait_for(n as u64, std::time::Duration::from_secs(10))
             .await
     );
@@ -436,7 +436,7 @@ async fn a_request_above_the_size_limit_is_resource_exhausted() {
         "{}",
         status.message()
     );
-    assert_eq!(node.hub.log.head(), 1);
+    assert_eq!(node.hub.log().head(), 1);
     node.stop().await.expect("stop");
 }
 
@@ -477,7 +477,7 @@ async fn a_refused_batch_of_a_stream_is_named_by_its_index() {
     );
     assert!(answers.message().await.map_or(true, |m| m.is_none()));
     assert_eq!(
-        node.hub.log.head(),
+        node.hub.log().head(),
         2,
         "batches 0 and 1 were applied, 3 was not"
     );

@@ -24,7 +24,7 @@ async fn append_folded(node: &RunningNode, req: pb::AppendRequest) -> u64 {
         .into_inner();
     assert!(
         node.hub
-            .view
+            .view()
             .wait_for(r.last_position, Duration::from_secs(5))
             .await
     );

@@ -167,7 +167,7 @@ async fn retries_of_every_family_are_duplicates_after_restarts_and_a_full_window
 
     append_later_events(&mut client, LATER_EVENTS).await;
     retry_all(&mut client, &batches, &first, "after the window filled").await;
-    let head = node.hub.log.head();
+    let head = node.hub.log().head();
     node.stop().await.expect("stop");
 
     let node = start(dir.path(), |_| {}).await;
@@ -179,6 +179,6 @@ async fn retries_of_every_family_are_duplicates_after_restarts_and_a_full_window
         "after a restart behind a full window",
     )
     .await;
-    assert_eq!(node.hub.log.head(), head, "no retry appended anything");
+    assert_eq!(node.hub.log().head(), head, "no retry appended anything");
     node.stop().await.expect("stop");
 }

@@ -30,14 +30,14 @@ async fn an_append_over_the_event_limit_is_refused_and_stores_nothing() {
         events,
     };
     refused_naming(client.append(request.clone()).await, "events");
-    assert_eq!(node.hub.log.head(), 0, "nothing of the batch was stored");
+    assert_eq!(node.hub.log().head(), 0, "nothing of the batch was stored");
     let mut three = request;
     three.events.truncate(3);
     client
         .append(three)
         .await
         .expect("three events are within the limit");
-    assert_eq!(node.hub.log.head(), 3);
+    assert_eq!(node.hub.log().head(), 3);
     node.stop().await.expect("stop");
 }
 

@@ -382,7 +382,7 @@ async fn subjects_are_checked_by_national_id_without_it_being_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = start(dir.path(), |_| {}).await;
     let id = "11010519491231002X";
-    let subject = node.hub.alliance_key.subject_ref(id).expect("ref");
+    let subject = node.hub.alliance_key().subject_ref(id).expect("ref");
     let body = pb::EventBody {
         kind: Some(pb::event_body::Kind::BlacklistEntryAdded(
             pb::BlacklistEntryAdded {
@@ -526,7 +526,7 @@ async fn every_blacklist_check_is_in_the_access_trail() {
         .await
         .expect_err("operators may not check subjects");
     assert_eq!(status.code(), Code::PermissionDenied);
-    let (entries, total) = node.hub.access.list(1, 100).expect("trail");
+    let (entries, total) = node.hub.access().list(1, 100).expect("trail");
     assert_eq!(total, 3);
     let who: Vec<(&str, &str)> = entries
         .iter()
@@ -565,7 +565,7 @@ async fn every_blacklist_check_is_in_the_access_trail() {
         })
         .await
         .expect("check");
-    let (entries, total) = node.hub.access.list(1, 100).expect("trail");
+    let (entries, total) = node.hub.access().list(1, 100).expect("trail");
     assert_eq!(total, 4);
     hub_audit::verify_trail(&entries, hub_audit::TRAIL_START, 0).expect("unbroken chain");
     node.stop().await.expect("stop");

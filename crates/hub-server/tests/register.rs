@@ -76,7 +76,7 @@ async fn append(node: &RunningNode, token: &str, stream: &str, kind: Kind) -> u6
         .into_inner();
     assert!(
         node.hub
-            .view
+            .view()
             .wait_for(r.last_position, Duration::from_secs(5))
             .await
     );
@@ -198,7 +198,7 @@ async fn screening_finds_awards_whitelist_and_blacklist_across_cities() {
         .into_inner();
     assert!(
         node.hub
-            .view
+            .view()
             .wait_for(r.last_position, Duration::from_secs(5))
             .await
     );
@@ -251,7 +251,7 @@ async fn the_national_id_never_reaches_disk_and_names_are_sealed() {
     let stored = read_everything(&mut streams(&node, Some(SH)).await).await;
     let subject = node
         .hub
-        .alliance_key
+        .alliance_key()
         .subject_ref(NATIONAL_ID)
         .expect("subject")
         .to_string();
@@ -421,11 +421,11 @@ async fn subject_questions_are_logged_and_closed_to_operators() {
     op.register_summary(pb::RegisterSummaryRequest::default())
         .await
         .expect("operators read the summary");
-    let (entries, total) = node.hub.access.list(1, 100).expect("trail");
+    let (entries, total) = node.hub.access().list(1, 100).expect("trail");
     assert_eq!(total, 2);
     let subject = node
         .hub
-        .alliance_key
+        .alliance_key()
         .subject_ref(NATIONAL_ID)
         .expect("subject")
         .to_string();

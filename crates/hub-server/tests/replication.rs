@@ -409,7 +409,7 @@ async fn forged_entry_keys_are_refused_and_counted() {
     let b = city(db.path(), "330400", &brokers).await;
     let stream = "blacklist/310000/sh-forged";
     // Wrapped correctly but signed by a key that is not Shanghai's.
-    let wrap_key = b.hub.alliance_key.derive(hub_log::vault::WRAP_KEY_LABEL);
+    let wrap_key = b.hub.alliance_key().derive(hub_log::vault::WRAP_KEY_LABEL);
     let wrapped = hub_log::vault::wrap(&wrap_key, &stream.parse().expect("stream"), &[7; 32]);
     let signature = hub_audit::sign_entry_key(&hub_audit::generate(), stream, &wrapped)
         .expect("sign")

@@ -285,7 +285,7 @@ async fn appends_acknowledged_before_shutdown_are_durable() {
     }
     // Stop while the writers are busy: once a few hundred appends are durable.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while node.hub.log.head() < 200 && tokio::time::Instant::now() < deadline {
+    while node.hub.log().head() < 200 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     node.stop().await.expect("stop");

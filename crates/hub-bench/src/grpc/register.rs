@@ -55,7 +55,7 @@ pub(super) async fn screen(
     let started = Instant::now();
     let node = RunningNode::start(harness::load_config(data.path())).await?;
     ensure!(
-        node.hub.view.wait_for(events, REPLAY).await,
+        node.hub.view().wait_for(events, REPLAY).await,
         "the node's view did not fold its {events} events"
     );
     eprintln!(

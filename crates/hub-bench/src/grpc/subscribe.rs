@@ -44,7 +44,7 @@ pub(super) async fn catch_up(target: &Target, events: u64) -> anyhow::Result<()>
     while let Some(done) = tasks.join_next().await {
         done.context("loading task")??;
     }
-    let head = target.hub.log.head();
+    let head = target.hub.log().head();
     eprintln!(
         "hub-bench grpc: appended {events} events in {:.2?}; the log holds {head}",
         started.elapsed()

@@ -107,13 +107,13 @@ async fn remembered(
     let question = p.question(name);
     let answers = state.answers().clone();
     with_hub(state, move |hub| {
-        let before = hub.view.position();
+        let before = hub.view().position();
         if let Some(known) = answers.get(&question, before) {
             return Ok(known);
         }
         let value = answer(hub, p)?;
         // Only an answer the view did not move under is known to be of `before`.
-        if hub.view.position() == before {
+        if hub.view().position() == before {
             answers.put(question, before, value.clone());
         }
         Ok(value)
@@ -137,10 +137,10 @@ async fn status(State(state): State<AdminState>) -> Response {
     let digest = state.status_digest().clone();
     with_hub(&state, move |hub| {
         // Never waits for a digest: the last one computed, or none yet (see `digest`).
-        let known = digest.current(&hub.view);
-        let info = hub.view.info_without_digest();
+        let known = digest.current(hub.view());
+        let info = hub.view().info_without_digest();
         let roster: Vec<Value> = hub
-            .view
+            .view()
             .config()
             .roster
             .members
@@ -162,9 +162,9 @@ async fn status(State(state): State<AdminState>) -> Response {
             })
         });
         Ok(json!({
-            "member": hub.config.node.member,
+            "member": hub.config().node.member,
             "ready": ready,
-            "log_head": hub.log.head(),
+            "log_head": hub.log().head(),
             "position": info.position,
             "digest": known.map(|(_, d)| hex::encode(d)),
             "digest_position": known.map(|(p, _)| p),
@@ -187,10 +187,12 @@ async fn status(State(state): State<AdminState>) -> Response {
 
 async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
     remembered(&state, "recognition-matrix", p, move |hub, p| {
-        let r = hub.view.recognition_matrix(&pb::RecognitionMatrixRequest {
-            time: p.axes(),
-            kind: 0,
-        })?;
+        let r = hub
+            .view()
+            .recognition_matrix(&pb::RecognitionMatrixRequest {
+                time: p.axes(),
+                kind: 0,
+            })?;
         Ok(json!({
             "on_date": r.basis.as_ref().map(|b| b.on_date.clone()),
             "position": r.basis.as_ref().map(|b| b.position),
@@ -208,7 +210,7 @@ async fn matrix(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
 async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
     remembered(&state, "demand-trends", p, move |hub, p| {
         let periods = if p.periods == 0 { 8 } else { p.periods };
-        let trends = hub.view.demand_trends(&pb::DemandTrendRequest {
+        let trends = hub.view().demand_trends(&pb::DemandTrendRequest {
             time: p.axes(),
             industry: 0,
             city: String::new(),
@@ -236,7 +238,7 @@ async fn trends(State(state): State<AdminState>, Query(p): Query<Params>) -> Res
 
 async fn alerts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
     remembered(&state, "shortage-alerts", p, move |hub, p| {
-        let r = hub.view.shortage_alerts(&pb::ShortageAlertsRequest {
+        let r = hub.view().shortage_alerts(&pb::ShortageAlertsRequest {
             time: p.axes(),
             period: p.period.clone(),
         })?;
@@ -274,7 +276,7 @@ fn report_row(r: &pb::JointReportRow) -> Value {
 
 async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
     remembered(&state, "joint-report", p, move |hub, p| {
-        let r = hub.view.joint_report(&pb::JointReportRequest {
+        let r = hub.view().joint_report(&pb::JointReportRequest {
             time: p.axes(),
             period: p.period.clone(),
         })?;
@@ -292,7 +294,7 @@ async fn joint_report(State(state): State<AdminState>, Query(p): Query<Params>) 
 /// Counts of every city's entries by status: the only blacklist figures the console shows.
 async fn blacklist_counts(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
     remembered(&state, "blacklist-counts", p, move |hub, p| {
-        let (counts, basis) = hub.view.entry_status_counts(p.axes().as_ref())?;
+        let (counts, basis) = hub.view().entry_status_counts(p.axes().as_ref())?;
         let cities: Vec<Value> = counts
             .into_iter()
             .map(|(city, by_status)| {
@@ -313,7 +315,7 @@ async fn blacklist_counts(State(state): State<AdminState>, Query(p): Query<Param
 async fn register_summary(State(state): State<AdminState>, Query(p): Query<Params>) -> Response {
     remembered(&state, "register-summary", p, move |hub, p| {
         let s = hub
-            .view
+            .view()
             .register_summary(&pb::RegisterSummaryRequest { time: p.axes() })?;
         let name = |raw: &str, prefix: &str| raw.trim_start_matches(prefix).to_ascii_lowercase();
         let awards: Vec<Value> = s

@@ -3,7 +3,7 @@
 //!
 //! | path | what |
 //! |---|---|
-//! | `/metrics` | Prometheus text format ([`metrics`]) |
+//! | `/metrics` | Prometheus text format ([`crate::metrics`]) |
 //! | `/livez` | 200 while the process serves HTTP |
 //! | `/readyz` | 200 once the view has caught up with the log, 503 before and while stopping |
 //! | `/` and `/console/*` | the console: hand-written HTML, CSS and JavaScript ([`console`]) |
@@ -19,64 +19,19 @@ pub mod api;
 pub mod console;
 pub mod digest;
 mod memo;
-pub mod metrics;
 pub mod probes;
 pub mod tail;
 mod tls;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use axum::routing::get;
 use axum::Router;
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::config::ConfigError;
 use crate::hub::Hub;
-
-/// `[admin]`
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AdminConfig {
-    /// Address of the admin listener; empty = no admin listener.
-    pub listen: String,
-}
-
-impl Default for AdminConfig {
-    fn default() -> Self {
-        Self {
-            listen: "127.0.0.1:9464".into(),
-        }
-    }
-}
-
-impl AdminConfig {
-    /// The address to listen on, or `None` when the listener is off.
-    pub fn addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
-        if self.listen.trim().is_empty() {
-            return Ok(None);
-        }
-        self.listen.parse().map(Some).map_err(|e| {
-            ConfigError(format!(
-                "admin.listen: expected host:port or \"\" (off), got {:?} ({e})",
-                self.listen
-            ))
-        })
-    }
-
-    /// Checks the address; beyond loopback the node must have `[tls]`.
-    pub fn validate(&self, has_tls: bool) -> Result<(), ConfigError> {
-        match self.addr()? {
-            Some(addr) if !addr.ip().is_loopback() && !has_tls => Err(ConfigError(format!(
-                "admin.listen: {addr} is beyond loopback: configure [tls] (mutual TLS) or listen on loopback"
-            ))),
-            _ => Ok(()),
-        }
-    }
-}
 
 /// What the admin handlers share: the hub once it is open, readiness, and the status
 /// page's digest.
@@ -108,7 +63,7 @@ impl AdminState {
     /// first digest on a blocking thread so that the first status page does not wait for
     /// it. Call from within the runtime.
     pub fn attach(&self, hub: Arc<Hub>) {
-        self.digest.refresh(&hub.view);
+        self.digest.refresh(hub.view());
         let _ = self.hub.set(hub);
     }
 
@@ -132,7 +87,7 @@ impl AdminState {
         let Some(hub) = self.hub() else {
             return false;
         };
-        if *hub.stopping().borrow() || hub.log.is_closed() {
+        if *hub.stopping().borrow() || hub.log().is_closed() {
             return false;
         }
         if !self.caught_up.load(Ordering::Relaxed) && probes::view_caught_up(hub) {

@@ -81,10 +81,10 @@ pub async fn tail(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let head = hub.log.head();
+    let head = hub.log().head();
     let after = resumed.or(p.after).unwrap_or(head).min(head);
     let (tx, rx) = mpsc::channel(256);
-    hub.tasks.clone().spawn(follow(hub, filter, after, tx));
+    hub.tasks().clone().spawn(follow(hub, filter, after, tx));
     Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
         .into_response()
@@ -93,14 +93,14 @@ pub async fn tail(
 type Tx = mpsc::Sender<Result<Event, Infallible>>;
 
 async fn follow(hub: std::sync::Arc<Hub>, filter: Filter, mut after: u64, tx: Tx) {
-    let mut head = hub.log.watch();
+    let mut head = hub.log().watch();
     let mut stopping = hub.stopping();
     let mut live = false;
     loop {
         if *stopping.borrow() {
             return;
         }
-        let events = match hub.log.read_all(after + 1, BATCH) {
+        let events = match hub.log().read_all(after + 1, BATCH) {
             Ok(events) => events,
             Err(e) => {
                 let _ = tx

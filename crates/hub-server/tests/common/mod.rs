@@ -205,7 +205,7 @@ pub const SUMMARY: &str = "以伪造的博士学位证书申报二〇二六年�
 pub fn blacklist_entry(node: &RunningNode, member: &str, entry: &str) -> (String, pb::Event) {
     let subject = node
         .hub
-        .alliance_key
+        .alliance_key()
         .subject_ref(NATIONAL_ID)
         .expect("subject ref");
     let body = pb::EventBody {
@@ -255,7 +255,7 @@ pub fn erasure(entry: &str, order_ref: &str) -> pb::Event {
 /// The live key of `stream` in `node`'s vault.
 pub fn live_key(node: &RunningNode, stream: &str) -> Option<[u8; 32]> {
     let stream = stream.parse().expect("stream");
-    match node.hub.view.vault().expect("vault").get(&stream) {
+    match node.hub.view().vault().expect("vault").get(&stream) {
         hub_log::vault::KeyState::Live(k) => Some(*k),
         _ => None,
     }

@@ -10,7 +10,7 @@
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use hub_log::observe::{Commit, CommitObserver};
 use hub_proto::pb;
@@ -23,8 +23,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use tonic::{Code, Status};
-
-use crate::hub::Hub;
 
 /// The `Content-Type` of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -289,10 +287,10 @@ impl Metrics {
             .inc();
     }
 
-    /// Reads the state-derived gauges from `hub` and renders everything in the Prometheus
-    /// text format.
-    pub async fn render(&self, hub: &Hub) -> String {
-        self.refresh(hub).await;
+    /// Sets the state-derived gauges from `readings` and renders everything in the
+    /// Prometheus text format.
+    pub fn render(&self, readings: &Readings) -> String {
+        self.refresh(readings);
         let mut out = String::new();
         if let Err(e) = prometheus_text::encode(&mut out, &self.registry) {
             tracing::warn!(error = %e, "cannot encode metrics");
@@ -300,37 +298,32 @@ impl Metrics {
         out
     }
 
-    async fn refresh(&self, hub: &Hub) {
-        let head = hub.log.head();
-        let position = hub.view.position();
-        self.log_head.set(head as i64);
-        self.view_position.set(position as i64);
-        self.view_lag.set(head.saturating_sub(position) as i64);
-        self.ready.set(i64::from(super::probes::is_ready(hub)));
-        self.subscribers.set(hub.subscribers_open() as i64);
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as i64);
-        for (origin, h) in hub.log.origin_heads() {
-            let labels = [("origin", self.city(&origin.to_string()))];
+    fn refresh(&self, r: &Readings) {
+        self.log_head.set(r.log_head as i64);
+        self.view_position.set(r.view_position as i64);
+        self.view_lag
+            .set(r.log_head.saturating_sub(r.view_position) as i64);
+        self.ready.set(i64::from(r.ready));
+        self.subscribers.set(r.subscribers as i64);
+        for origin in &r.origins {
+            let labels = [("origin", self.city(&origin.origin.to_string()))];
             self.origin_seq
                 .get_or_create(&labels)
-                .set(h.seq.get() as i64);
-            if let Ok(last) = hub.log.read_origin(origin, h.seq.get(), 1) {
-                if let Some(e) = last.first() {
-                    let age = (now - e.stored_at.micros()).max(0) as f64 / 1e6;
-                    self.origin_last_event_age.get_or_create(&labels).set(age);
-                }
+                .set(origin.seq as i64);
+            if let Some(age) = origin.last_event_age {
+                self.origin_last_event_age
+                    .get_or_create(&labels)
+                    .set(age.as_secs_f64());
             }
         }
-        if let Some(status) = hub.replication_status() {
+        if let Some(status) = &r.replication {
             for (origin, s) in &status.origins {
                 let labels = [("origin", self.city(&origin.to_string()))];
                 self.seen_seq.get_or_create(&labels).set(s.seen_seq as i64);
                 self.produced_seq
                     .get_or_create(&labels)
                     .set(s.produced_seq as i64);
-                if s.produced_seq > 0 || hub.config.member() == Some(*origin) {
+                if s.produced_seq > 0 || r.member == Some(*origin) {
                     self.outbox_backlog
                         .get_or_create(&labels)
                         .set(s.local_seq.saturating_sub(s.produced_seq) as i64);
@@ -341,30 +334,62 @@ impl Metrics {
             self.keys_rejected.set(status.keys_rejected as i64);
         }
         // The trail's length only grows: the counter follows it.
-        let written = hub.access.entries_written();
         let counted = self.access_writes.get();
-        if written > counted {
-            self.access_writes.inc_by(written - counted);
+        if r.access_entries_written > counted {
+            self.access_writes
+                .inc_by(r.access_entries_written - counted);
         }
-        let (live, destroyed) = hub.view.vault().map_or((0, 0), |v| v.counts());
+        let (live, destroyed) = r.entry_keys;
         self.entry_keys
             .get_or_create(&[("state", "live".to_owned())])
             .set(live as i64);
         self.entry_keys
             .get_or_create(&[("state", "destroyed".to_owned())])
             .set(destroyed as i64);
-        let snapshot = hub.view.config().snapshot_dir.as_deref().and_then(|dir| {
-            std::fs::metadata(hub_view::snapshot::path(dir))
-                .and_then(|m| m.modified())
-                .ok()
-        });
-        let age = snapshot
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            .map_or(-1.0, |d| d.as_secs_f64());
-        self.snapshot_age.set(age);
+        self.snapshot_age
+            .set(r.snapshot_age.map_or(-1.0, |d| d.as_secs_f64()));
         self.events_since_snapshot
-            .set(position.saturating_sub(hub.view.snapshot_position()) as i64);
+            .set(r.view_position.saturating_sub(r.snapshot_position) as i64);
     }
+}
+
+/// The node's state at one scrape: what the gauges show. The admin listener reads it from
+/// the hub; the metrics themselves know nothing of the hub.
+#[derive(Debug, Default)]
+pub struct Readings {
+    /// The log's durable head position.
+    pub log_head: u64,
+    /// The last position folded into the view.
+    pub view_position: u64,
+    /// The position of the view's last snapshot.
+    pub snapshot_position: u64,
+    /// Time since the snapshot was written; `None` when there is none.
+    pub snapshot_age: Option<Duration>,
+    /// Whether the node counts as ready.
+    pub ready: bool,
+    /// Subscribe streams open now.
+    pub subscribers: usize,
+    /// Each origin's head sequence and the age of its newest stored event.
+    pub origins: Vec<OriginReading>,
+    /// Replication's status; `None` for a standalone node.
+    pub replication: Option<hub_replication::Status>,
+    /// The node's own city, when it publishes.
+    pub member: Option<MemberId>,
+    /// Entries written to the access trail.
+    pub access_entries_written: u64,
+    /// Entry keys in the vault: (live, destroyed).
+    pub entry_keys: (u64, u64),
+}
+
+/// One origin's figures in [`Readings`].
+#[derive(Debug)]
+pub struct OriginReading {
+    /// The origin.
+    pub origin: MemberId,
+    /// Its highest stored sequence.
+    pub seq: u64,
+    /// Time since this node stored its newest event.
+    pub last_event_age: Option<Duration>,
 }
 
 /// Feeds the log's group commits into the histograms.
@@ -383,12 +408,12 @@ impl CommitObserver for CommitMetrics {
 
 /// Times an append call and records its outcome.
 pub async fn observe_append(
-    hub: &Hub,
+    metrics: &Metrics,
     req: &pb::AppendRequest,
     call: impl std::future::Future<Output = Result<pb::AppendResponse, Status>>,
 ) -> Result<pb::AppendResponse, Status> {
     let started = Instant::now();
     let result = call.await;
-    hub.metrics.append_answered(req, &result, started.elapsed());
+    metrics.append_answered(req, &result, started.elapsed());
     result
 }
