@@ -1,7 +1,6 @@
 //! Blacklist questions: check a subject across all cities, list a city's entries.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
 
 use hub_log::vault::Vault;
 use hub_proto::convert::{category_to_proto, erasure_reason_to_proto};
@@ -13,7 +12,7 @@ use hub_types::values::RevokeReason;
 use hub_types::{Date, MemberId, StreamId, SubjectRef, ValidationError};
 
 use crate::axes::resolve;
-use crate::paging::{page_size, page_time, parse_token, Pager};
+use crate::paging::{first_of, Listing, Pager};
 use crate::register::open_personal;
 use crate::{Result, View};
 
@@ -215,27 +214,18 @@ impl View {
         }
         let origin: MemberId = req.origin.parse().at("origin")?;
         let status = status_filter(req.status)?;
-        let limit = page_size(req.page_size)?;
-        let after = parse_token(&req.page_token)?;
-        if after.as_ref().is_some_and(|a| a.key.0 != origin) {
-            return Err(ValidationError::new("page_token", "belongs to another origin").into());
-        }
-        let time = page_time(req.time.as_ref(), after.as_ref())?;
+        let listing = Listing::parse(
+            req.page_size,
+            &req.page_token,
+            req.time.as_ref(),
+            Some(origin),
+        )?;
         let inner = self.read();
-        let axes = resolve(time.as_ref(), &inner)?;
-        let lower = match after {
-            Some(a) => Bound::Excluded(a.key),
-            None => Bound::Unbounded,
-        };
+        let axes = resolve(listing.time.as_ref(), &inner)?;
         let mut entries = Vec::new();
-        let mut page = Pager::new(limit, self.config().page_bytes, axes.position);
-        for ((o, id), history) in inner.state.entries.range((lower, Bound::Unbounded)) {
-            if *o < origin {
-                continue;
-            }
-            if *o > origin {
-                break;
-            }
+        let mut page = Pager::new(listing.limit, self.config().page_bytes, axes.position);
+        let keys = inner.state.entries.range(listing.start(first_of(origin)));
+        for ((o, id), history) in keys.take_while(|((o, _), _)| *o == origin) {
             let Some(entry) = axes.version(history) else {
                 continue;
             };

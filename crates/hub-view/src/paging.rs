@@ -1,6 +1,8 @@
 //! Opaque page tokens: the hex of the position the listing is answered at and the last key
 //! returned.
 
+use std::ops::Bound;
+
 use hub_proto::budget::ByteBudget;
 use hub_proto::pb;
 use hub_types::{LocalId, MemberId, ValidationError};
@@ -137,4 +139,58 @@ pub(crate) fn page_time(
         }
     }
     Ok(Some(time))
+}
+
+/// A listing request's paging, checked: the page size, where the listing continues, and
+/// the time axes every page is answered on.
+#[derive(Debug)]
+pub(crate) struct Listing {
+    /// Items per page at most.
+    pub(crate) limit: usize,
+    /// Where the previous page ended; `None` on the first page.
+    pub(crate) after: Option<After>,
+    /// The time axes, held at the first page's position on later pages.
+    pub(crate) time: Option<pb::TimeAxes>,
+}
+
+impl Listing {
+    /// Checks `page_size`, `page_token` and `time`. The token of a listing of one city's
+    /// items must name that city (`origin`).
+    pub(crate) fn parse(
+        page_size: u32,
+        page_token: &str,
+        time: Option<&pb::TimeAxes>,
+        origin: Option<MemberId>,
+    ) -> Result<Self, ValidationError> {
+        let limit = self::page_size(page_size)?;
+        let after = parse_token(page_token)?;
+        if let (Some(a), Some(origin)) = (&after, origin) {
+            if a.key.0 != origin {
+                return Err(ValidationError::new(
+                    "page_token",
+                    "belongs to another origin",
+                ));
+            }
+        }
+        let time = page_time(time, after.as_ref())?;
+        Ok(Self { limit, after, time })
+    }
+
+    /// Where the page starts reading keys: after the previous page's last key, else at
+    /// `first`.
+    pub(crate) fn start(&self, first: Bound<Key>) -> (Bound<Key>, Bound<Key>) {
+        let lower = match &self.after {
+            Some(a) => Bound::Excluded(a.key.clone()),
+            None => first,
+        };
+        (lower, Bound::Unbounded)
+    }
+}
+
+/// The key of a listed item: its city and its id there.
+pub(crate) type Key = (MemberId, LocalId);
+
+/// The first key of `origin`'s items: no valid local id sorts before `0`.
+pub(crate) fn first_of(origin: MemberId) -> Bound<Key> {
+    Bound::Included((origin, "0".parse().expect("\"0\" is a valid local id")))
 }

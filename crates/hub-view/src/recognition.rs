@@ -11,7 +11,7 @@ use hub_types::values::{Credential, Issuer};
 use hub_types::{Date, MemberId, ValidationError};
 
 use crate::axes::resolve;
-use crate::paging::{page_size, page_time, parse_token, Pager};
+use crate::paging::{Listing, Pager};
 use crate::{Result, View};
 
 fn rule_to_proto(rule: &RecognitionRule, date: Date) -> pb::RecognitionRule {
@@ -100,18 +100,13 @@ impl View {
     ) -> Result<pb::ListRecognitionsResponse> {
         let recognizer = opt_member(&req.recognizer, "recognizer")?;
         let issuer = opt_member(&req.issuer, "issuer")?;
-        let limit = page_size(req.page_size)?;
-        let after = parse_token(&req.page_token)?;
-        let time = page_time(req.time.as_ref(), after.as_ref())?;
+        let listing = Listing::parse(req.page_size, &req.page_token, req.time.as_ref(), None)?;
         let inner = self.read();
-        let axes = resolve(time.as_ref(), &inner)?;
-        let lower = match after {
-            Some(a) => Bound::Excluded(a.key),
-            None => Bound::Unbounded,
-        };
+        let axes = resolve(listing.time.as_ref(), &inner)?;
         let mut rules = Vec::new();
-        let mut page = Pager::new(limit, self.config().page_bytes, axes.position);
-        for ((rec, id), history) in inner.state.rules.range((lower, Bound::Unbounded)) {
+        let mut page = Pager::new(listing.limit, self.config().page_bytes, axes.position);
+        let keys = inner.state.rules.range(listing.start(Bound::Unbounded));
+        for ((rec, id), history) in keys {
             if recognizer.is_some_and(|r| r != *rec) {
                 if recognizer.is_some_and(|r| r < *rec) {
                     break;

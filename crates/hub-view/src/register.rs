@@ -2,7 +2,6 @@
 //! white-list status, a city's awards, and the register's totals without personal data.
 
 use std::collections::BTreeMap;
-use std::ops::Bound;
 
 use hub_log::vault::{self, KeyState, Vault};
 use hub_proto::convert::{
@@ -16,12 +15,12 @@ use hub_types::fold::{
     Award, AwardStatus, EntityKey, EntryStatus, History, WhitelistEntry, WhitelistStatus,
 };
 use hub_types::values::{self, AwardCategory, AwardLevel, BlacklistCategory};
-use hub_types::{Date, LocalId, MemberId, Position, StreamId, SubjectRef, ValidationError};
+use hub_types::{Date, MemberId, Position, StreamId, SubjectRef, ValidationError};
 use serde::{Deserialize, Serialize};
 
 use crate::axes::{resolve, Axes};
 use crate::blacklist::entry_to_proto;
-use crate::paging::{page_size, page_time, parse_token, Pager};
+use crate::paging::{first_of, Listing, Pager};
 use crate::{Inner, Result, View};
 
 /// The alliance's duplicate-application rules (`[view.screening]`), shown in every
@@ -220,10 +219,6 @@ fn award_to_proto(
 
 /// The id every other id sorts at or after: ids start with a letter or digit, and `0`
 /// is the smallest of those.
-fn smallest_id() -> LocalId {
-    "0".parse().expect("\"0\" is a valid local id")
-}
-
 /// Parses a required subject reference.
 fn subject(raw: &str) -> Result<SubjectRef, ValidationError> {
     if raw.is_empty() {
@@ -543,29 +538,18 @@ impl View {
             .then(|| award_level_from_proto(req.level).at("level"))
             .transpose()?;
         let (first, last) = period(&req.funded_from, &req.funded_until, false)?;
-        let limit = page_size(req.page_size)?;
-        let after = parse_token(&req.page_token)?;
-        if after.as_ref().is_some_and(|a| a.key.0 != origin) {
-            return Err(ValidationError::new("page_token", "belongs to another origin").into());
-        }
-        let time = page_time(req.time.as_ref(), after.as_ref())?;
+        let listing = Listing::parse(
+            req.page_size,
+            &req.page_token,
+            req.time.as_ref(),
+            Some(origin),
+        )?;
         let inner = self.read();
-        let axes = resolve(time.as_ref(), &inner)?;
-        let lower = match after {
-            Some(a) => Bound::Excluded(a.key),
-            // Start at the city's first award rather than walk past every award of the
-            // cities before it: no award id sorts before the smallest valid id.
-            None => Bound::Included((origin, smallest_id())),
-        };
+        let axes = resolve(listing.time.as_ref(), &inner)?;
         let mut awards = Vec::new();
-        let mut page = Pager::new(limit, self.config().page_bytes, axes.position);
-        for ((o, id), history) in inner.state.awards.range((lower, Bound::Unbounded)) {
-            if *o < origin {
-                continue;
-            }
-            if *o > origin {
-                break;
-            }
+        let mut page = Pager::new(listing.limit, self.config().page_bytes, axes.position);
+        let keys = inner.state.awards.range(listing.start(first_of(origin)));
+        for ((o, id), history) in keys.take_while(|((o, _), _)| *o == origin) {
             let Some((position, award)) = axes.made(history) else {
                 continue;
             };
