@@ -112,6 +112,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         group: String::new(),
         keys_topic: String::new(),
         properties,
+        max_unsigned_per_origin: hub_replication::DEFAULT_MAX_UNSIGNED,
+        max_quarantined: hub_replication::DEFAULT_MAX_QUARANTINED,
     };
     let start = |dir: &std::path::Path, member: &str| {
         let mut config = harness::load_config(dir);

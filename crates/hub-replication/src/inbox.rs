@@ -3,7 +3,7 @@
 //! It also notices when the topic lost messages and rewinds (see the crate docs): the
 //! partition high watermarks come from librdkafka's statistics, which also give the lag.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -103,8 +103,14 @@ pub(crate) struct Inbox {
     next: BTreeMap<i32, i64>,
     /// The roster's public keys: every foreign event must be vouched for by its origin.
     keys: BTreeMap<MemberId, VerifyingKey>,
-    /// Unsigned records per origin, until a signed successor vouches for them.
-    unsigned: BTreeMap<MemberId, Vec<Unsigned>>,
+    /// Unsigned records per origin, until a signed successor vouches for them; at most
+    /// `max_unsigned` each.
+    unsigned: BTreeMap<MemberId, VecDeque<Unsigned>>,
+    max_unsigned: usize,
+    /// Records the quarantine keeps at most.
+    max_quarantined: u64,
+    /// Throttles the warning of a full quarantine.
+    full_warn: Throttle,
 }
 
 impl Inbox {
@@ -128,6 +134,8 @@ impl Inbox {
             .properties
             .insert("statistics.interval.ms".into(), crate::STATISTICS_MS.into());
         let consumer = config.consumer(group, watermarks.clone())?;
+        let max_unsigned = config.max_unsigned_per_origin.max(1);
+        let max_quarantined = config.max_quarantined;
         Ok(Self {
             consumer,
             topic: config.topic.clone(),
@@ -148,6 +156,9 @@ impl Inbox {
             next: BTreeMap::new(),
             keys,
             unsigned: BTreeMap::new(),
+            max_unsigned,
+            max_quarantined,
+            full_warn: Throttle::default(),
         })
     }
 
@@ -574,7 +585,18 @@ impl Inbox {
             return;
         };
         if !record.is_signed() {
-            self.unsigned.entry(origin).or_default().push(Unsigned {
+            let waiting = self.unsigned.entry(origin).or_default();
+            if waiting.len() >= self.max_unsigned {
+                if let Some(oldest) = waiting.pop_front() {
+                    let reason = format!(
+                        "origin {origin} seq {}: more than {} unsigned records waited for a signature",
+                        oldest.record.seq(),
+                        self.max_unsigned
+                    );
+                    quarantine.push((None, oldest.record.into_raw().encode_to_vec(), reason));
+                }
+            }
+            waiting.push_back(Unsigned {
                 record,
                 partition,
                 offset,
@@ -632,6 +654,14 @@ impl Inbox {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for (record, payload, reason) in items {
+            if status.quarantined >= self.max_quarantined {
+                status.quarantine_dropped += 1;
+                if let Some(held) = self.full_warn.ready() {
+                    tracing::error!(%reason, max = self.max_quarantined, held_back = held,
+                        "quarantine full: replicated event dropped; rewind once resolved");
+                }
+                continue;
+            }
             tracing::warn!(%reason, "replicated event quarantined");
             let key = QuarantineKey::of(record.as_ref().map(Record::raw), &payload);
             let mut value = (reason.len() as u32).to_be_bytes().to_vec();
@@ -655,7 +685,7 @@ impl Inbox {
     /// now link; ones at or below the head are duplicates (resolved) or conflicts (kept).
     async fn retry(&mut self, mut origins: BTreeSet<MemberId>) -> hub_log::Result<()> {
         while let Some(origin) = origins.pop_first() {
-            let head = self.log.origin_vector().get(&origin).copied().unwrap_or(0);
+            let head = self.log.origin_vector().get(&origin).map_or(0, |s| s.get());
             let Some(waiting) = self.waiting.get_mut(&origin) else {
                 continue;
             };

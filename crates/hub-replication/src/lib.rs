@@ -139,10 +139,32 @@ pub struct KafkaConfig {
     /// `sasl.mechanisms`.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// Unsigned records of one origin held in memory until the signed record that ends
+    /// their batch arrives; past it the oldest is quarantined. At least the largest
+    /// `server.max_events_per_append` of any city.
+    #[serde(default = "default_max_unsigned")]
+    pub max_unsigned_per_origin: usize,
+    /// Records kept in the quarantine at most; past it, records that would be
+    /// quarantined are dropped (counted, and found again by a rewind).
+    #[serde(default = "default_max_quarantined")]
+    pub max_quarantined: u64,
 }
 
 fn default_topic() -> String {
     DEFAULT_TOPIC.into()
+}
+
+/// Ten times the default `server.max_events_per_append`.
+pub const DEFAULT_MAX_UNSIGNED: usize = 10_000;
+/// Default bound of the quarantine.
+pub const DEFAULT_MAX_QUARANTINED: u64 = 10_000;
+
+fn default_max_unsigned() -> usize {
+    DEFAULT_MAX_UNSIGNED
+}
+
+fn default_max_quarantined() -> u64 {
+    DEFAULT_MAX_QUARANTINED
 }
 
 impl KafkaConfig {
@@ -211,6 +233,8 @@ pub struct Status {
     pub origins: BTreeMap<MemberId, OriginStatus>,
     /// Events kept aside because they did not verify (yet).
     pub quarantined: u64,
+    /// Events not kept because the quarantine was full (`kafka.max_quarantined`).
+    pub quarantine_dropped: u64,
     /// Messages on the topic not consumed yet (sum over partitions); -1 when unknown.
     pub consumer_lag: i64,
     /// The last quarantine reason, for operators.
@@ -414,7 +438,7 @@ impl Replication {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for (origin, seq) in self.log.origin_vector() {
-            status.origins.entry(origin).or_default().local_seq = seq;
+            status.origins.entry(origin).or_default().local_seq = seq.get();
         }
         status
     }

@@ -74,33 +74,41 @@ fn kafka(brokers: &str) -> KafkaConfig {
         group: String::new(),
         keys_topic: String::new(),
         properties: BTreeMap::new(),
+        max_unsigned_per_origin: hub_replication::DEFAULT_MAX_UNSIGNED,
+        max_quarantined: hub_replication::DEFAULT_MAX_QUARANTINED,
     }
 }
 
 /// Suzhou's records of one append of three events to one stream: only the last is signed,
 /// vouching for the two before it through the hash chain.
 async fn one_batch_of_three(keys: &BTreeMap<MemberId, SigningKey>) -> Vec<EventRecord> {
+    one_batch(keys, 3).await
+}
+
+/// Suzhou's records of one append of `n` events to one stream.
+async fn one_batch(keys: &BTreeMap<MemberId, SigningKey>, n: u32) -> Vec<EventRecord> {
     let signer = Signer([(member(SUZHOU), keys[&member(SUZHOU)].clone())].into());
     let log = Log::in_memory_signed(Arc::new(signer));
     let stream: StreamId = format!("demand/{SUZHOU}/batch").parse().expect("stream");
-    let events = (1..=3)
+    let events = (1..=n)
         .map(|n| hub_log::conformance::demand_event(&stream, n))
         .collect();
     log.append(&stream, ExpectedVersion::Any, events)
         .await
         .expect("append");
     let records: Vec<EventRecord> = log
-        .read_all(1, 3)
+        .read_all(hub_types::Position::FIRST, n as usize)
         .expect("read")
         .into_iter()
         .map(|e| e.record)
         .collect();
+    let (last, before) = records.split_last().expect("a batch");
     assert!(
-        records[0].signature.is_empty() && records[1].signature.is_empty(),
-        "the first two records of a batch are unsigned"
+        before.iter().all(|r| r.signature.is_empty()),
+        "the records of a batch before its last are unsigned"
     );
     assert!(
-        !records[2].signature.is_empty(),
+        !last.signature.is_empty(),
         "the batch's last record is signed"
     );
     records
@@ -128,8 +136,17 @@ fn node_log(dir: &std::path::Path, keys: &BTreeMap<MemberId, SigningKey>) -> Log
 }
 
 fn start(brokers: &str, log: &Log, roster: &Roster, keys: Option<KeySharing>) -> Replication {
+    start_with(kafka(brokers), log, roster, keys)
+}
+
+fn start_with(
+    config: KafkaConfig,
+    log: &Log,
+    roster: &Roster,
+    keys: Option<KeySharing>,
+) -> Replication {
     Replication::start(
-        &kafka(brokers),
+        &config,
         log.clone(),
         BTreeSet::from([member(JIAXING)]),
         roster.clone(),
@@ -195,7 +212,10 @@ async fn unsigned_records_of_a_batch_wait_for_their_signature_then_apply_togethe
 
     produce(&brokers, TOPIC, SUZHOU, Some(&records[2].encode_to_vec())).await;
     until("the batch applies", || log.head() == 3).await;
-    assert_eq!(log.origin_vector().get(&member(SUZHOU)), Some(&3));
+    assert_eq!(
+        log.origin_vector().get(&member(SUZHOU)),
+        Some(&hub_types::OriginSeq::new(3).expect("seq"))
+    );
     until("the offset moves past the batch", || {
         stored_offset(&log) == Some(3)
     })
@@ -295,5 +315,77 @@ async fn destroying_an_entry_key_writes_a_tombstone_to_the_keys_topic() {
             break;
         }
     }
+    replication.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsigned_records_past_the_bound_are_quarantined_oldest_first() {
+    let (keys, roster) = alliance();
+    let records = one_batch(&keys, 5).await;
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = node_log(dir.path(), &keys);
+    let mut config = kafka(&brokers);
+    config.max_unsigned_per_origin = 2;
+    let replication = start_with(config, &log, &roster, None);
+
+    for r in &records[..4] {
+        produce(&brokers, TOPIC, SUZHOU, Some(&r.encode_to_vec())).await;
+    }
+    until("four unsigned records are consumed", || {
+        seen(&replication, SUZHOU) == 4
+    })
+    .await;
+    until("the two oldest are quarantined", || {
+        replication.status().quarantined == 2
+    })
+    .await;
+    let reason = replication.status().last_quarantine.unwrap_or_default();
+    assert!(
+        reason.contains("seq 2: more than 2 unsigned records waited for a signature"),
+        "{reason}"
+    );
+    assert_eq!(log.head(), 0, "nothing unsigned applies");
+    replication.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_quarantine_drops_and_counts_while_honest_records_flow() {
+    let (keys, roster) = alliance();
+    let records = one_batch_of_three(&keys).await;
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = node_log(dir.path(), &keys);
+    let mut config = kafka(&brokers);
+    config.max_quarantined = 3;
+    let replication = start_with(config.clone(), &log, &roster, None);
+
+    for n in 0..5 {
+        let junk = format!("not a record {n}");
+        produce(&brokers, TOPIC, SUZHOU, Some(junk.as_bytes())).await;
+    }
+    for r in &records {
+        produce(&brokers, TOPIC, SUZHOU, Some(&r.encode_to_vec())).await;
+    }
+    until("the honest batch applies", || log.head() == 3).await;
+    until("the quarantine is full and counts the rest", || {
+        let s = replication.status();
+        (s.quarantined, s.quarantine_dropped) == (3, 2)
+    })
+    .await;
+    let stored = log
+        .meta_with_prefix(b"replication/quarantine/")
+        .expect("meta")
+        .len();
+    assert_eq!(stored, 3, "the quarantine stores no more than its bound");
+    replication.stop().await;
+
+    let replication = start_with(config, &log, &roster, None);
+    until("a restart finds the same quarantine", || {
+        replication.status().quarantined == 3
+    })
+    .await;
     replication.stop().await;
 }

@@ -55,6 +55,7 @@ pub struct Metrics {
     produced_seq: Family<Labels1, Gauge>,
     outbox_backlog: Family<Labels1, Gauge>,
     quarantined: Gauge,
+    quarantine_dropped: Gauge,
     consumer_lag: Gauge,
     keys_rejected: Gauge,
     access_writes: Counter,
@@ -89,6 +90,7 @@ impl Metrics {
             produced_seq: Family::default(),
             outbox_backlog: Family::default(),
             quarantined: Gauge::default(),
+            quarantine_dropped: Gauge::default(),
             consumer_lag: Gauge::default(),
             keys_rejected: Gauge::default(),
             access_writes: Counter::default(),
@@ -189,6 +191,11 @@ impl Metrics {
             name("replication_quarantined_events"),
             "Foreign events kept aside because they did not verify",
             m.quarantined.clone(),
+        );
+        r.register(
+            name("replication_quarantine_dropped_events"),
+            "Foreign events dropped because the quarantine was full (kafka.max_quarantined)",
+            m.quarantine_dropped.clone(),
         );
         r.register(
             name("replication_consumer_lag_messages"),
@@ -330,6 +337,8 @@ impl Metrics {
                 }
             }
             self.quarantined.set(status.quarantined as i64);
+            self.quarantine_dropped
+                .set(status.quarantine_dropped as i64);
             self.consumer_lag.set(status.consumer_lag);
             self.keys_rejected.set(status.keys_rejected as i64);
         }

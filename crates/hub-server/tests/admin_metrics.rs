@@ -42,6 +42,8 @@ async fn metrics_count_a_known_workload_and_a_forged_event() {
         group: String::new(),
         keys_topic: String::new(),
         properties: BTreeMap::new(),
+        max_unsigned_per_origin: hub_replication::DEFAULT_MAX_UNSIGNED,
+        max_quarantined: hub_replication::DEFAULT_MAX_QUARANTINED,
     });
     let node = RunningNode::start_with_admin(c).await.expect("node starts");
     let admin = node.admin_url().expect("admin listener");

@@ -25,6 +25,8 @@ async fn city(dir: &std::path::Path, member: &str, brokers: &str) -> RunningNode
             group: String::new(),
             keys_topic: String::new(),
             properties: BTreeMap::new(),
+            max_unsigned_per_origin: hub_replication::DEFAULT_MAX_UNSIGNED,
+            max_quarantined: hub_replication::DEFAULT_MAX_QUARANTINED,
         });
     })
     .await
