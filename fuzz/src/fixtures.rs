@@ -125,7 +125,7 @@ pub fn sample_log() -> Log<MemStore> {
 pub fn sample_records() -> Vec<EventRecord> {
     let log = sample_log();
     let records = log
-        .read_all(1, usize::MAX)
+        .read_all(hub_types::Position::FIRST, usize::MAX)
         .expect("an in-memory log reads")
         .into_iter()
         .map(|e| e.record)

@@ -56,7 +56,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         batch = batch % 16 + 1;
     }
     let history: Vec<_> = log
-        .read_all(1, args.events as usize)?
+        .read_all(hub_types::Position::FIRST, args.events as usize)?
         .into_iter()
         .map(|e| (e.position.get(), e.record))
         .collect();

@@ -260,7 +260,7 @@ async fn verify_offline(dir: &std::path::Path, args: &VerifyArgs) -> Result<()> 
     let mut next = 1;
     while next <= size {
         let events = log
-            .read_all(next, PAGE as usize)
+            .read_all(Position::at_least_first(next), PAGE as usize)
             .map_err(|e| mismatch(format!("reading position {next}: {e}")))?;
         if events.is_empty() {
             break;

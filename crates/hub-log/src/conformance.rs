@@ -3,7 +3,7 @@
 
 use hub_types::event::DemandTerms;
 use hub_types::values::{Education, Industry, PayBand, Text};
-use hub_types::{Body, EventId, ExpectedVersion, NewEvent, StreamId};
+use hub_types::{Body, EventId, ExpectedVersion, NewEvent, OriginSeq, Position, StreamId};
 
 use crate::{Direction, Error, Log, Store};
 
@@ -57,14 +57,20 @@ pub async fn positions_are_gap_free_and_streams_versioned<S: Store>(log: Log<S>)
         )
         .await
         .expect("append a");
-    assert_eq!((r1.first, r1.last, r1.stream_version), (1, 2, 2));
+    assert_eq!(
+        (r1.first.get(), r1.last.get(), r1.stream_version),
+        (1, 2, 2)
+    );
     let r2 = log
         .append(&b, ExpectedVersion::Any, vec![demand_event(&b, 3)])
         .await
         .expect("append b");
-    assert_eq!((r2.first, r2.last, r2.stream_version), (3, 3, 1));
+    assert_eq!(
+        (r2.first.get(), r2.last.get(), r2.stream_version),
+        (3, 3, 1)
+    );
     assert_eq!(log.head(), 3);
-    let all = log.read_all(0, 100).expect("read all");
+    let all = log.read_all(Position::FIRST, 100).expect("read all");
     let positions: Vec<u64> = all.iter().map(|e| e.position.get()).collect();
     assert_eq!(positions, vec![1, 2, 3]);
     assert_eq!(log.stream_version(&a).expect("version"), 2);
@@ -173,7 +179,7 @@ pub async fn a_retry_must_repeat_the_stored_batch<S: Store>(log: Log<S>) {
         .await
         .expect("batch");
     assert_eq!(
-        (stored.first, stored.last, stored.stream_version),
+        (stored.first.get(), stored.last.get(), stored.stream_version),
         (6, 7, 2)
     );
     let singles = stream("330400", "singles");
@@ -213,12 +219,18 @@ pub async fn a_retry_must_repeat_the_stored_batch<S: Store>(log: Log<S>) {
         .await
         .expect("true retry");
     assert!(again.duplicate);
-    assert_eq!((again.first, again.last, again.stream_version), (6, 7, 2));
+    assert_eq!(
+        (again.first.get(), again.last.get(), again.stream_version),
+        (6, 7, 2)
+    );
     let again = log
         .append(&singles, ExpectedVersion::Any, vec![two])
         .await
         .expect("retry of a single");
-    assert_eq!((again.first, again.last, again.stream_version), (9, 9, 2));
+    assert_eq!(
+        (again.first.get(), again.last.get(), again.stream_version),
+        (9, 9, 2)
+    );
 }
 
 /// Each origin's events carry 1, 2, 3, … and link to the previous event's hash.
@@ -238,7 +250,7 @@ pub async fn origins_are_hash_chained<S: Store>(log: Log<S>) {
             .expect("append");
     }
     let jx = "330400".parse().expect("member");
-    let events = log.read_origin(jx, 1, 100).expect("read origin");
+    let events = log.read_origin(jx, seq(1), 100).expect("read origin");
     assert_eq!(events.len(), 10);
     let mut prev = hub_proto::record::ZERO_HASH;
     for (i, e) in events.iter().enumerate() {
@@ -246,7 +258,7 @@ pub async fn origins_are_hash_chained<S: Store>(log: Log<S>) {
         assert_eq!(e.record.prev_hash, prev.to_vec());
         prev = hub_proto::record::record_hash(&e.record);
     }
-    assert_eq!(log.origin_vector().get(&jx), Some(&10));
+    assert_eq!(log.origin_vector().get(&jx), Some(&seq(10)));
     assert_eq!(log.origin_heads()[&jx].hash, prev);
 }
 
@@ -261,7 +273,7 @@ pub async fn ingest_accepts_only_the_next_link<S: Store>(log: Log<S>) {
             .expect("source append");
     }
     let records: Vec<_> = source
-        .read_all(1, 10)
+        .read_all(Position::FIRST, 10)
         .expect("read")
         .into_iter()
         .map(|e| e.record)
@@ -311,22 +323,22 @@ pub async fn ingest_accepts_only_the_next_link<S: Store>(log: Log<S>) {
         .await
         .expect("ingest call");
     assert!(
-        matches!(results[0], Ok(crate::Ingested::Duplicate(1))),
+        matches!(results[0], Ok(crate::Ingested::Duplicate(p)) if p.get() == 1),
         "{:?}",
         results[0]
     );
     assert!(
-        matches!(results[1], Ok(crate::Ingested::Duplicate(2))),
+        matches!(results[1], Ok(crate::Ingested::Duplicate(p)) if p.get() == 2),
         "{:?}",
         results[1]
     );
     assert!(
-        matches!(results[2], Ok(crate::Ingested::Appended(3))),
+        matches!(results[2], Ok(crate::Ingested::Appended(p)) if p.get() == 3),
         "{:?}",
         results[2]
     );
     assert!(
-        matches!(results[3], Ok(crate::Ingested::Appended(4))),
+        matches!(results[3], Ok(crate::Ingested::Appended(p)) if p.get() == 4),
         "{:?}",
         results[3]
     );
@@ -365,14 +377,13 @@ pub async fn reads_respect_direction_and_limits<S: Store>(log: Log<S>) {
         .read_stream(&s, 3, Direction::Backwards, 10)
         .expect("read");
     assert_eq!(versions(back), vec![3, 2, 1]);
-    assert!(log.read_all(6, 10).expect("read").is_empty());
-    assert_eq!(log.read_all(2, 2).expect("read").len(), 2);
-    assert!(log.get(0).expect("get").is_none());
-    let e = log.get(3).expect("get").expect("exists");
+    assert!(log.read_all(pos(6), 10).expect("read").is_empty());
+    assert_eq!(log.read_all(pos(2), 2).expect("read").len(), 2);
+    let e = log.get(pos(3)).expect("get").expect("exists");
     assert_eq!(
         log.position_of(&e.record.event_id.parse().expect("id"))
             .expect("position"),
-        Some(3)
+        Some(pos(3))
     );
 }
 
@@ -396,7 +407,10 @@ pub async fn multi_event_appends_are_read_from_inside<S: Store>(log: Log<S>) {
         .append(&b, ExpectedVersion::Exact(3), batch(&b, 150))
         .await
         .expect("b 4..=153");
-    assert_eq!((big.first, big.last, big.stream_version), (12, 161, 153));
+    assert_eq!(
+        (big.first.get(), big.last.get(), big.stream_version),
+        (12, 161, 153)
+    );
 
     let versions = |events: &[crate::StoredEvent]| -> Vec<u64> {
         events.iter().map(|e| e.record.stream_version).collect()
@@ -441,30 +455,30 @@ pub async fn multi_event_appends_are_read_from_inside<S: Store>(log: Log<S>) {
     let seqs = |events: &[crate::StoredEvent]| -> Vec<u64> {
         events.iter().map(|e| e.record.origin_seq).collect()
     };
-    let from_inside = log.read_origin(jx, 4, 5).expect("read origin");
+    let from_inside = log.read_origin(jx, seq(4), 5).expect("read origin");
     assert_eq!(seqs(&from_inside), vec![4, 5, 6, 7, 8]);
-    let tail = log.read_origin(jx, 100, 1_000).expect("read origin");
+    let tail = log.read_origin(jx, seq(100), 1_000).expect("read origin");
     assert_eq!(seqs(&tail), (100..=161).collect::<Vec<_>>());
-    assert!(log.read_origin(jx, 162, 10).expect("read").is_empty());
+    assert!(log.read_origin(jx, seq(162), 10).expect("read").is_empty());
 
-    let all = log.read_all(0, 1_000).expect("read all");
+    let all = log.read_all(Position::FIRST, 1_000).expect("read all");
     assert_eq!(positions(&all), (1..=161).collect::<Vec<_>>());
     for page in [1, 7, 64] {
         let mut paged = Vec::new();
-        let mut from = 1;
+        let mut from = Position::FIRST;
         loop {
             let events = log.read_all(from, page).expect("read page");
             let Some(last) = events.last() else { break };
-            from = last.position.get() + 1;
+            from = last.position.next();
             paged.extend(events);
         }
         assert_eq!(paged, all, "pages of {page}");
     }
     for e in &all {
-        let got = log.get(e.position.get()).expect("get").expect("stored");
+        let got = log.get(e.position).expect("get").expect("stored");
         assert_eq!(&got, e);
     }
-    assert!(log.get(162).expect("get").is_none());
+    assert!(log.get(pos(162)).expect("get").is_none());
 }
 
 /// Foreign events ingested in one call are stored as runs that reads enter anywhere.
@@ -489,7 +503,7 @@ pub async fn ingested_runs_are_read_from_inside<S: Store>(log: Log<S>) {
         .await
         .expect("source append");
     let records: Vec<_> = source
-        .read_all(1, 10)
+        .read_all(Position::FIRST, 10)
         .expect("read")
         .into_iter()
         .map(|e| e.record)
@@ -505,7 +519,7 @@ pub async fn ingested_runs_are_read_from_inside<S: Store>(log: Log<S>) {
     assert!(results.iter().all(Result::is_ok), "{results:?}");
 
     let sz = "320500".parse().expect("member");
-    let from_inside = log.read_origin(sz, 3, 10).expect("read origin");
+    let from_inside = log.read_origin(sz, seq(3), 10).expect("read origin");
     let got: Vec<_> = from_inside.iter().map(|e| e.record.clone()).collect();
     assert_eq!(got, records[2..].to_vec());
     assert_eq!(
@@ -526,7 +540,7 @@ pub async fn ingested_runs_are_read_from_inside<S: Store>(log: Log<S>) {
         .await
         .expect("ingest call");
     assert!(
-        matches!(again[..], [.., Ok(crate::Ingested::Duplicate(7))]),
+        matches!(again[..], [.., Ok(crate::Ingested::Duplicate(p))] if p.get() == 7),
         "{again:?}"
     );
 }
@@ -537,4 +551,12 @@ fn parsed(records: Vec<hub_proto::pb::EventRecord>) -> Vec<hub_proto::record::Re
         .into_iter()
         .map(|r| hub_proto::record::Record::parse(r).expect("a well-formed record"))
         .collect()
+}
+
+fn pos(n: u64) -> Position {
+    Position::new(n).expect("a position")
+}
+
+fn seq(n: u64) -> OriginSeq {
+    OriginSeq::new(n).expect("an origin sequence")
 }

@@ -90,9 +90,9 @@ const _: Option<&dyn ChainSigner> = None;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
     /// Position of the first event.
-    pub first: u64,
+    pub first: Position,
     /// Position of the last event.
-    pub last: u64,
+    pub last: Position,
     /// The stream's version after the append.
     pub stream_version: u64,
     /// True when the batch was already stored (an idempotent retry).
@@ -103,9 +103,9 @@ pub struct Appended {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingested {
     /// Stored at this position.
-    Appended(u64),
+    Appended(Position),
     /// Already stored at this position; nothing written.
-    Duplicate(u64),
+    Duplicate(Position),
 }
 
 /// One stored event.
@@ -350,10 +350,10 @@ impl<S: Store> Log<S> {
     }
 
     /// Highest `origin_seq` stored per origin.
-    pub fn origin_vector(&self) -> BTreeMap<MemberId, u64> {
+    pub fn origin_vector(&self) -> BTreeMap<MemberId, OriginSeq> {
         self.origin_heads()
             .into_iter()
-            .map(|(m, h)| (m, h.seq.get()))
+            .map(|(m, h)| (m, h.seq))
             .collect()
     }
 
@@ -366,27 +366,29 @@ impl<S: Store> Log<S> {
             .clone()
     }
 
-    /// Reads up to `limit` events from position `from` (0 and 1 both mean the start).
-    pub fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>> {
-        read::events(&self.shared.store, from.max(1), self.head(), limit)
+    /// Reads up to `limit` events from position `from`.
+    pub fn read_all(&self, from: Position, limit: usize) -> Result<Vec<StoredEvent>> {
+        read::events(&self.shared.store, from.get(), self.head(), limit)
     }
 
     /// Returns the event at `position`, if it exists.
-    pub fn get(&self, position: u64) -> Result<Option<StoredEvent>> {
-        if position == 0 || position > self.head() {
+    pub fn get(&self, position: Position) -> Result<Option<StoredEvent>> {
+        if position.get() > self.head() {
             return Ok(None);
         }
-        read::event_at(&self.shared.store, position).map(Some)
+        read::event_at(&self.shared.store, position.get()).map(Some)
     }
 
     /// Position of the event with this id, if stored.
-    pub fn position_of(&self, id: &EventId) -> Result<Option<u64>> {
+    pub fn position_of(&self, id: &EventId) -> Result<Option<Position>> {
         let pos = self
             .shared
             .store
             .get(&keys::event_id(id))?
             .and_then(|v| keys::u64_at_end(&v));
-        Ok(pos.filter(|p| *p <= self.head()))
+        Ok(pos
+            .filter(|p| *p <= self.head())
+            .and_then(|p| Position::new(p).ok()))
     }
 
     /// Reads up to `limit` events of `stream` from `from_version` in `direction`; version 0
@@ -419,16 +421,16 @@ impl<S: Store> Log<S> {
         Ok(read::last_number(&self.shared.store, &prefix, self.head())?.unwrap_or(0))
     }
 
-    /// Reads up to `limit` events of `origin` from sequence `from_seq`.
+    /// Reads up to `limit` events of `origin` from sequence `from`.
     pub fn read_origin(
         &self,
         origin: MemberId,
-        from_seq: u64,
+        from: OriginSeq,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
         let prefix = keys::origin_prefix(origin);
         let spans =
-            read::spans_forwards(&self.shared.store, &prefix, from_seq, self.head(), limit)?;
+            read::spans_forwards(&self.shared.store, &prefix, from.get(), self.head(), limit)?;
         self.spans_to_events(spans, false)
     }
 

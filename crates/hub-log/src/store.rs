@@ -313,7 +313,7 @@ const _: Option<&dyn Store> = None;
 mod tests {
     use std::path::Path;
 
-    use hub_types::ExpectedVersion;
+    use hub_types::{ExpectedVersion, Position};
 
     use crate::conformance::{demand_event, stream};
     use crate::{Error, Log, StoredEvent};
@@ -329,7 +329,9 @@ mod tests {
                 .expect("append");
         }
         log.close().await;
-        let all = log.read_all(1, usize::MAX).expect("read back");
+        let all = log
+            .read_all(Position::FIRST, usize::MAX)
+            .expect("read back");
         drop(log);
         all
     }
@@ -425,7 +427,7 @@ mod tests {
             assert_eq!(log.head(), EVENTS as u64, "offset {offset}: events lost");
             let mut refused = false;
             for event in &stored {
-                match log.get(event.position.get()) {
+                match log.get(event.position) {
                     Ok(Some(read)) => {
                         assert_eq!(&read, event, "offset {offset}: other bytes served")
                     }
@@ -473,7 +475,7 @@ mod tests {
                     Err(e) => panic!("{name} offset {offset}: not reported as corruption: {e}"),
                     Ok(log) => {
                         assert_eq!(
-                            log.read_all(1, usize::MAX).expect("read"),
+                            log.read_all(Position::FIRST, usize::MAX).expect("read"),
                             stored,
                             "{name} offset {offset}"
                         );

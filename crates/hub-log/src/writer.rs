@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use hub_proto::convert::{body_from_bytes, body_to_bytes, timestamp_to_proto};
 use hub_proto::pb::EventRecord;
 use hub_proto::record::{OriginHead, Record, Stamp};
-use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, StreamId};
+use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Position, StreamId};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -434,8 +434,8 @@ impl WriterState {
         }
         self.stream_versions.insert(stream.clone(), stream_version);
         Ok(Appended {
-            first,
-            last: self.next_position - 1,
+            first: assigned(first),
+            last: assigned(self.next_position - 1),
             stream_version,
             duplicate: false,
         })
@@ -503,8 +503,8 @@ impl WriterState {
             });
         }
         Ok(Appended {
-            first,
-            last,
+            first: assigned(first),
+            last: assigned(last),
             stream_version: version,
             duplicate: true,
         })
@@ -567,7 +567,7 @@ impl WriterState {
             };
             let stored = self.record_at(store, group, pos)?;
             if hub_proto::record::record_hash(&stored) == *record.hash() {
-                return Ok(Ingested::Duplicate(pos));
+                return Ok(Ingested::Duplicate(assigned(pos)));
             }
             return Err(Error::Conflict {
                 origin,
@@ -617,7 +617,7 @@ impl WriterState {
         let pos = self.next_position;
         let now = self.now_micros();
         self.stage(group, record, &bytes, now);
-        Ok(Ingested::Appended(pos))
+        Ok(Ingested::Appended(assigned(pos)))
     }
 
     fn origin_position<S: Store>(
@@ -636,4 +636,10 @@ impl WriterState {
             None => read::position_of(store, &keys::origin_prefix(origin), seq.get()),
         }
     }
+}
+
+/// The [`Position`] of an event the writer stored or found at `n`, which counts from 1.
+fn assigned(n: u64) -> Position {
+    debug_assert!(n > 0, "positions count from 1");
+    Position::after(n.saturating_sub(1))
 }

@@ -64,7 +64,7 @@ async fn exact_version_races_have_one_winner_per_version() {
     );
     assert!(total_conflicts > 0, "the race produced conflicts");
     let positions: Vec<u64> = log
-        .read_all(1, 100_000)
+        .read_all(hub_types::Position::FIRST, 100_000)
         .expect("read")
         .iter()
         .map(|e| e.position.get())
@@ -98,7 +98,10 @@ async fn concurrent_appends_to_many_streams_are_all_durable_after_reopen() {
     let log = Log::open(dir.path()).expect("reopen");
     assert_eq!(log.head(), 320);
     assert_eq!(
-        log.origin_vector().values().copied().collect::<Vec<_>>(),
+        log.origin_vector()
+            .values()
+            .map(|s| s.get())
+            .collect::<Vec<_>>(),
         vec![320]
     );
     let err = log

@@ -36,7 +36,9 @@ use hub_proto::convert::body_to_bytes;
 use hub_proto::record::ZERO_HASH;
 use hub_types::event::DemandTerms;
 use hub_types::values::{Education, Industry, PayBand, Text};
-use hub_types::{Body, EventId, ExpectedVersion, MemberId, NewEvent, StreamId};
+use hub_types::{
+    Body, EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Position, StreamId,
+};
 use rand::{Rng, SeedableRng};
 
 /// Tells the helper test it runs as the crash child, and where the log lives.
@@ -235,8 +237,8 @@ async fn append_forever(log: Log, cycle: u32, task: u16) {
         let ack = Ack {
             key,
             size,
-            first: appended.first,
-            last: appended.last,
+            first: appended.first.get(),
+            last: appended.last.get(),
             stream_version: appended.stream_version,
         };
         report(&ack.line());
@@ -420,7 +422,7 @@ fn check_log(log: &Log, acked: &BTreeMap<BatchKey, Ack>) -> anyhow::Result<u64> 
     let mut last_stamp = (i64::MIN, i32::MIN);
     let mut expected_position = 1;
     loop {
-        let page = log.read_all(expected_position, PAGE)?;
+        let page = log.read_all(Position::at_least_first(expected_position), PAGE)?;
         if page.is_empty() {
             break;
         }
@@ -577,7 +579,7 @@ fn check_origins(log: &Log, head: u64) -> anyhow::Result<()> {
         let mut prev = ZERO_HASH;
         let mut seq = 0;
         loop {
-            let page = log.read_origin(origin, seq + 1, PAGE)?;
+            let page = log.read_origin(origin, OriginSeq::after(seq), PAGE)?;
             if page.is_empty() {
                 break;
             }

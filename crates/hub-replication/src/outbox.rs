@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hub_log::Log;
-use hub_types::MemberId;
+use hub_types::{MemberId, OriginSeq};
 use prost::Message;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -175,7 +175,7 @@ impl Outbox {
 
     /// Produces the next batch of `origin`'s events; returns how many were delivered.
     async fn step(&self, origin: MemberId) -> Result<usize, String> {
-        let from = self.progress(origin) + 1;
+        let from = OriginSeq::after(self.progress(origin));
         let events = self
             .log
             .read_origin(origin, from, BATCH)

@@ -9,6 +9,7 @@ use hub_log::Log;
 use hub_proto::budget::fit;
 use hub_proto::pb;
 use hub_proto::pb::audit_server::Audit;
+use hub_types::Position;
 use tonic::{Request, Response, Status};
 
 use crate::auth::Action;
@@ -34,7 +35,7 @@ pub async fn follow(ledger: Arc<Ledger>, log: Log) {
 pub fn catch_up(ledger: &Ledger, log: &Log) -> hub_log::Result<u64> {
     ledger.catch_up(|from, limit| {
         Ok(log
-            .read_all(from, limit)?
+            .read_all(Position::at_least_first(from), limit)?
             .into_iter()
             .map(|e| (e.position.get(), e.record))
             .collect())
@@ -139,7 +140,7 @@ impl Audit for AuditService {
         let stored = self
             .hub
             .log()
-            .get(req.position)
+            .get(Position::at_least_first(req.position))
             .map_err(from_log)?
             .ok_or(Refusal::NoSuchPosition(req.position))?;
         Ok(Response::new(pb::InclusionProof {
@@ -268,7 +269,7 @@ impl Audit for AuditService {
             }
             n => n as usize,
         };
-        let from = req.from_position.max(1);
+        let from = Position::at_least_first(req.from_position);
         let events = self.hub.log().read_all(from, limit).map_err(from_log)?;
         let first_position = events.first().map_or(0, |e| e.position.get());
         let mut records: Vec<pb::EventRecord> = events.into_iter().map(|e| e.record).collect();
@@ -303,7 +304,10 @@ impl Iterator for LogRecords<'_> {
             return None;
         }
         let want = (self.end - self.next + 1).min(STEP as u64) as usize;
-        let events = self.log.read_all(self.next, want).ok()?;
+        let events = self
+            .log
+            .read_all(Position::at_least_first(self.next), want)
+            .ok()?;
         self.next += events.len() as u64;
         if events.is_empty() {
             return None;

@@ -66,10 +66,10 @@ async fn append_one(
         .append(&stream, expected, events)
         .await
         .map_err(from_log)?;
-    tracing::debug!(%stream, count, first = appended.first, duplicate = appended.duplicate, "appended");
+    tracing::debug!(%stream, count, first = %appended.first, duplicate = appended.duplicate, "appended");
     Ok(pb::AppendResponse {
-        first_position: appended.first,
-        last_position: appended.last,
+        first_position: appended.first.get(),
+        last_position: appended.last.get(),
         stream_version: appended.stream_version,
         duplicate: appended.duplicate,
     })

@@ -41,7 +41,7 @@ pub async fn sweep_once(
             .await?;
         tracing::info!(%stream, retention_days = days, "retention ended: personal data erased");
         hub.view()
-            .wait_for(appended.last, Duration::from_secs(30))
+            .wait_for(appended.last.get(), Duration::from_secs(30))
             .await;
     }
     Ok(due.len())

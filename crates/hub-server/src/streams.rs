@@ -16,7 +16,7 @@ use hub_proto::convert::{kind_of, record_to_event};
 use hub_proto::pb;
 use hub_proto::pb::streams_server::Streams;
 use hub_types::error::AtField;
-use hub_types::{EventKind, MemberId, StreamId, ValidationError};
+use hub_types::{EventKind, MemberId, Position, StreamId, ValidationError};
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -180,7 +180,7 @@ impl Streams for StreamsService {
         let events = self
             .hub
             .log()
-            .read_all(req.from_position, limit)
+            .read_all(Position::at_least_first(req.from_position), limit)
             .map_err(from_log)?;
         let mut events = to_wire(events, access);
         fit(&mut events, self.hub.view().config().page_bytes);
@@ -330,7 +330,7 @@ impl Subscription {
                 self.stop_for_shutdown();
                 return;
             }
-            let events = match self.hub.log().read_all(self.after + 1, batch) {
+            let events = match self.hub.log().read_all(Position::after(self.after), batch) {
                 Ok(events) => events,
                 Err(e) => {
                     let _ = self.tx.try_send(Err(from_log(e)));

@@ -374,6 +374,19 @@ macro_rules! counter {
             pub fn next(self) -> Self {
                 Self(self.0 + 1)
             }
+
+            /// `value`, or the first one for 0 (requests on the wire use 0 for "from the
+            /// start").
+            #[must_use]
+            pub fn at_least_first(value: u64) -> Self {
+                Self(value.max(1))
+            }
+
+            /// The one after the first `count` (0: the first one).
+            #[must_use]
+            pub fn after(count: u64) -> Self {
+                Self(count.saturating_add(1))
+            }
         }
 
         impl fmt::Display for $name {

@@ -33,7 +33,7 @@ use hub_log::{Log, Store, StoredEvent};
 use hub_proto::convert::event_from_record;
 use hub_types::fold::{Applied, ViewState};
 use hub_types::roster::Roster;
-use hub_types::{Body, EventKind, MemberId, StreamId, ValidationError};
+use hub_types::{Body, EventKind, MemberId, Position, StreamId, ValidationError};
 use serde::{Deserialize, Serialize};
 
 pub use axes::{today, Axes, Cut};
@@ -278,8 +278,7 @@ impl View {
     pub fn catch_up<S: Store>(&self, log: &Log<S>) -> Result<u64> {
         let mut folded = 0;
         loop {
-            let from = self.position() + 1;
-            let events = log.read_all(from, FOLD_BATCH)?;
+            let events = log.read_all(Position::after(self.position()), FOLD_BATCH)?;
             if events.is_empty() {
                 return Ok(folded);
             }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use hub_log::{Log, Store};
 use hub_proto::record::record_hash;
+use hub_types::Position;
 use sha2::{Digest, Sha256};
 
 use crate::{Inner, View};
@@ -67,9 +68,9 @@ impl View {
             if inner.position() != position {
                 return Err("position does not match its content".into());
             }
-            if position > 0 {
+            if let Ok(at) = Position::new(position) {
                 let event = log
-                    .get(position)
+                    .get(at)
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| format!("the log has no position {position}"))?;
                 if record_hash(&event.record) != hash {
@@ -106,7 +107,11 @@ impl View {
         let (position, bytes) = {
             let inner = self.read();
             let position = inner.position();
-            let hash = match log.get(position) {
+            let stored = match Position::new(position) {
+                Ok(at) => log.get(at),
+                Err(_) => Ok(None),
+            };
+            let hash = match stored {
                 Ok(Some(e)) => record_hash(&e.record),
                 Ok(None) => [0; 32],
                 Err(e) => return Err(std::io::Error::other(e.to_string())),

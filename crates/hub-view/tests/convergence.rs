@@ -99,7 +99,7 @@ fn assert_same_view(a: &View, a_log: &Log<MemStore>, b: &View) {
     let expected: Vec<(String, u64)> = a_log
         .origin_vector()
         .into_iter()
-        .map(|(origin, seq)| (origin.to_string(), seq))
+        .map(|(origin, seq)| (origin.to_string(), seq.get()))
         .collect();
     assert_eq!(vector, expected, "the view's origin vector is the log's");
     let now = pb::TimeAxes::default();
@@ -169,7 +169,13 @@ async fn opposite_orders_of_origins_give_other_positions_but_one_view() {
     for records in per_origin.iter().rev() {
         ingest_all(&backwards, records, 1).await;
     }
-    let first = |log: &Log<MemStore>| log.get(1).expect("read").expect("position 1").record.origin;
+    let first = |log: &Log<MemStore>| {
+        log.get(hub_types::Position::FIRST)
+            .expect("read")
+            .expect("position 1")
+            .record
+            .origin
+    };
     assert_eq!(first(&forwards), SHANGHAI);
     assert_eq!(first(&backwards), JIAXING);
 

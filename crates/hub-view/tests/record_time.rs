@@ -46,7 +46,7 @@ proptest! {
             let log = Log::in_memory();
             append_all(&log, &events).await;
             let full = View::open(config(), &log).expect("open the full view");
-            let stored = log.read_all(1, usize::MAX).expect("read the log");
+            let stored = log.read_all(hub_types::Position::FIRST, usize::MAX).expect("read the log");
             let all: Vec<pb::EventRecord> = stored.iter().map(|e| e.record.clone()).collect();
             for cut in &cuts {
                 let p = cut.index(all.len()) as u64 + 1;
@@ -93,7 +93,7 @@ async fn as_of_instants_resolve_to_what_was_stored_by_then() {
         .append(&stream, ExpectedVersion::NoStream, batch)
         .await
         .expect("append a batch");
-    assert_eq!((appended.first, appended.last), (3, 5));
+    assert_eq!((appended.first.get(), appended.last.get()), (3, 5));
     append(
         &log,
         SHANGHAI,
@@ -103,7 +103,7 @@ async fn as_of_instants_resolve_to_what_was_stored_by_then() {
     let view = View::open(config(), &log).expect("open the view");
 
     let stored: Vec<i64> = log
-        .read_all(1, usize::MAX)
+        .read_all(hub_types::Position::FIRST, usize::MAX)
         .expect("read the log")
         .iter()
         .map(|e| e.stored_at.micros())

@@ -47,7 +47,7 @@ async fn view_info_reports_counts_the_origin_vector_and_the_digest() {
         .log
         .origin_vector()
         .into_iter()
-        .map(|(m, s)| (m.to_string(), s))
+        .map(|(m, s)| (m.to_string(), s.get()))
         .collect();
     assert_eq!(origins(&now), log_vector);
     let kc = |k: &str, n: u64| (k.to_owned(), n);

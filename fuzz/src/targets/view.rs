@@ -214,8 +214,9 @@ pub fn snapshot_restored(data: &[u8]) -> bool {
                 return false;
             };
             let position = u64::from(at) % (log.head() + 1);
-            let hash = match log.get(position) {
-                Ok(Some(e)) => hub_proto::record::record_hash(&e.record),
+            let stored = hub_types::Position::new(position).map(|at| log.get(at));
+            let hash = match stored {
+                Ok(Ok(Some(e))) => hub_proto::record::record_hash(&e.record),
                 _ => [0; 32],
             };
             let mut payload = position.to_le_bytes().to_vec();

@@ -61,7 +61,7 @@ fn readings(hub: &Hub) -> Readings {
         .origin_heads()
         .into_iter()
         .map(|(origin, h)| {
-            let newest = hub.log().read_origin(origin, h.seq.get(), 1).ok();
+            let newest = hub.log().read_origin(origin, h.seq, 1).ok();
             let last_event_age = newest
                 .as_ref()
                 .and_then(|events| events.first())

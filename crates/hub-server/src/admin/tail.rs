@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use hub_proto::convert::event_from_record;
-use hub_types::EventKind;
+use hub_types::{EventKind, Position};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -100,7 +100,7 @@ async fn follow(hub: std::sync::Arc<Hub>, filter: Filter, mut after: u64, tx: Tx
         if *stopping.borrow() {
             return;
         }
-        let events = match hub.log().read_all(after + 1, BATCH) {
+        let events = match hub.log().read_all(Position::after(after), BATCH) {
             Ok(events) => events,
             Err(e) => {
                 let _ = tx

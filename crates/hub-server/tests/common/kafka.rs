@@ -39,7 +39,7 @@ pub async fn foreign_records(member: &str, n: usize) -> Vec<pb::EventRecord> {
         .await
         .expect("append");
     }
-    log.read_all(1, n)
+    log.read_all(hub_types::Position::FIRST, n)
         .expect("read")
         .into_iter()
         .map(|e| e.record)

@@ -223,6 +223,7 @@ pub async fn append<S: Store>(log: &Log<S>, origin: &str, body: Body) -> u64 {
         .await
         .expect("append")
         .last
+        .get()
 }
 
 /// Appends every event, one append each; returns the last position.
@@ -234,7 +235,8 @@ pub async fn append_all<S: Store>(log: &Log<S>, events: &[(MemberId, Body)]) -> 
             .append(&stream, ExpectedVersion::Any, vec![new_event(body.clone())])
             .await
             .expect("append")
-            .last;
+            .last
+            .get();
     }
     last
 }
@@ -263,7 +265,7 @@ pub async fn ingest_all<S: Store>(log: &Log<S>, records: &[pb::EventRecord], bat
 
 /// Every record of `log`, in position order.
 pub fn records<S: Store>(log: &Log<S>) -> Vec<pb::EventRecord> {
-    log.read_all(1, usize::MAX)
+    log.read_all(hub_types::Position::FIRST, usize::MAX)
         .expect("read the log")
         .into_iter()
         .map(|e| e.record)
