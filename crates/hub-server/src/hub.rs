@@ -1,10 +1,11 @@
 //! The state every service shares, as a few owned components: the data (log, view,
-//! ledger), who may do what (authoriser, keys, access trail), admission control, and the
+//! ledger, entry-key vault), who may do what (authoriser, keys, access trail), admission control, and the
 //! node's lifecycle (shutdown signal, replication, background tasks).
 
 use std::sync::{Arc, Mutex};
 
 use hub_audit::Ledger;
+use hub_log::vault::Vault;
 use hub_log::Log;
 use hub_types::subject::AllianceKey;
 use hub_types::MemberId;
@@ -40,6 +41,8 @@ struct Data {
     view: View,
     /// The Merkle tree over the log, following it.
     ledger: Arc<Ledger>,
+    /// The entry keys that seal personal fields (erasure destroys them).
+    vault: Arc<Vault>,
 }
 
 /// Who may do what, and the keys and trail that go with it.
@@ -74,6 +77,7 @@ impl Hub {
         config: Arc<Config>,
         alliance_key: AllianceKey,
         audit_keys: AuditKeys,
+        vault: Arc<Vault>,
     ) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new(&view.config().roster));
         log.observe_commits(Arc::new(CommitMetrics(metrics.clone())));
@@ -95,6 +99,7 @@ impl Hub {
                 log,
                 view,
                 ledger: Arc::default(),
+                vault,
             },
             metrics,
             config,
@@ -114,6 +119,11 @@ impl Hub {
     /// The Merkle tree over the log.
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.data.ledger
+    }
+
+    /// The entry keys that seal personal fields.
+    pub fn vault(&self) -> &Vault {
+        &self.data.vault
     }
 
     /// The effective configuration.

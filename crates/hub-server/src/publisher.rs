@@ -179,9 +179,7 @@ fn seal_personal(hub: &Hub, stream: &StreamId, events: &mut [NewEvent]) -> Resul
     if !stream.family().is_personal() {
         return Ok(());
     }
-    let Some(keys) = hub.view().vault() else {
-        return Ok(());
-    };
+    let keys = hub.vault();
     if matches!(keys.get(stream), KeyState::Destroyed) {
         let mut retry = true;
         for e in events.iter() {

@@ -119,7 +119,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
             .collect(),
     };
     let key_sharing = hub_replication::KeySharing {
-        vault,
+        vault: vault.clone(),
         wrap_key: zeroize::Zeroizing::new(alliance_key.derive(hub_log::vault::WRAP_KEY_LABEL)),
         signers,
     };
@@ -130,6 +130,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         Arc::new(config),
         alliance_key,
         audit_keys,
+        vault,
     )?);
     hub.tasks().spawn(view_follower);
     hub.tasks().spawn(crate::audit::follow(
