@@ -1,18 +1,19 @@
-//! Retention: the node erases the personal data of its own blacklist entries once they
-//! have ended (expired or revoked) for `privacy.retention_days` days, by publishing
-//! `BlacklistEntryErased` with reason `retention_ended` (PIPL art. 19 and 47).
+//! Retention: the node erases the personal data of its own blacklist entries, white-list
+//! entries and awards once they have ended for `privacy.retention_days` days, by
+//! publishing `BlacklistEntryErased`, `WhitelistEntryErased` or `AwardErased` with reason
+//! `retention_ended` (PIPL art. 19 and 47). When each ends is the view's rule
+//! (`hub_view::DueErasure`, `View::due_for_erasure`).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub_types::event::EntryErased;
-use hub_types::values::{ErasureReason, Text};
-use hub_types::{Body, Date, EventId, ExpectedVersion, MemberId, NewEvent};
+use hub_types::{Date, EventId, ExpectedVersion, MemberId, NewEvent};
+use hub_view::DueErasure;
 
 use crate::hub::Hub;
 
-/// Erases every entry of `own` that ended more than `days` days before `today`; returns
+/// Erases every entity of `own` that ended more than `days` days before `today`; returns
 /// how many.
 pub async fn sweep_once(
     hub: &Hub,
@@ -21,30 +22,24 @@ pub async fn sweep_once(
     days: u32,
 ) -> Result<usize, hub_log::Error> {
     let due = hub.view().due_for_erasure(own, today, days);
-    for stream in &due {
-        let Some(entry_id) = stream.local().cloned() else {
-            continue;
-        };
+    let count = due.len();
+    for DueErasure { stream, body } in due {
         let event = NewEvent {
             event_id: EventId::new_random(),
-            body: Body::BlacklistEntryErased(EntryErased {
-                entry_id,
-                reason: ErasureReason::RetentionEnded,
-                order_ref: Text::default(),
-            }),
+            body,
         };
-        // `Exists`: an entry is only ever erased after it was added. The view may lag the
-        // log, so wait for the erasure to be folded before the next sweep looks again.
+        // `Exists`: an entity is only ever erased after it was added. The view may lag
+        // the log, so wait for the erasure to be folded before the next sweep looks again.
         let appended = hub
             .log()
-            .append(stream, ExpectedVersion::Exists, vec![event])
+            .append(&stream, ExpectedVersion::Exists, vec![event])
             .await?;
         tracing::info!(%stream, retention_days = days, "retention ended: personal data erased");
         hub.view()
             .wait_for(appended.last.get(), Duration::from_secs(30))
             .await;
     }
-    Ok(due.len())
+    Ok(count)
 }
 
 /// Sweeps now and then every `privacy.retention_sweep_s` seconds until the node stops.

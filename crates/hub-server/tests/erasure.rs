@@ -16,7 +16,13 @@ const ENTRY: &str = "sh-erase-1";
 /// Appends `req` as Shanghai and waits until the view has folded it; returns the last
 /// position.
 async fn append_folded(node: &RunningNode, req: pb::AppendRequest) -> u64 {
-    let r = publisher(node, Some(SH))
+    append_folded_as(node, SH, req).await
+}
+
+/// Appends `req` with `token` and waits until the view has folded it; returns the last
+/// position.
+async fn append_folded_as(node: &RunningNode, token: &str, req: pb::AppendRequest) -> u64 {
+    let r = publisher(node, Some(token))
         .await
         .append(req)
         .await
@@ -293,6 +299,112 @@ async fn publish_dated(
     append_folded(node, req).await;
 }
 
+fn event(kind: pb::event_body::Kind) -> pb::Event {
+    pb::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        body: Some(pb::EventBody { kind: Some(kind) }),
+        ..Default::default()
+    }
+}
+
+/// Publishes with `token` a white-list entry of `city` for the person with
+/// [`NATIONAL_ID`], in force from `from` to `until`.
+async fn publish_whitelist(
+    node: &RunningNode,
+    token: &str,
+    city: &str,
+    entry: &str,
+    (from, until): (&str, &str),
+) {
+    let added = pb::event_body::Kind::WhitelistEntryAdded(pb::WhitelistEntryAdded {
+        entry_id: entry.into(),
+        national_id: NATIONAL_ID.into(),
+        subject_display: DISPLAY.into(),
+        tier: pb::WhitelistTier::B as i32,
+        scheme: "yangtze-delta-high-end".into(),
+        valid_from: from.into(),
+        valid_until: until.into(),
+        basis_ref: "人才认定〔2019〕1号".into(),
+        ..Default::default()
+    });
+    let stream = format!("whitelist/{city}/{entry}");
+    append_folded_as(node, token, append_one(&stream, event(added))).await;
+}
+
+/// Publishes with `token` an award of `city` to the person with [`NATIONAL_ID`], funded
+/// from `from` to `until`, clawed back from `clawed_back` if given.
+async fn publish_award(
+    node: &RunningNode,
+    token: &str,
+    city: &str,
+    award: &str,
+    (from, until): (&str, &str),
+    clawed_back: Option<&str>,
+) {
+    let granted = pb::event_body::Kind::AwardGranted(pb::AwardGranted {
+        award_id: award.into(),
+        national_id: NATIONAL_ID.into(),
+        subject_display: DISPLAY.into(),
+        programme_code: "yangtze-talent".into(),
+        category: pb::AwardCategory::TalentProgramme as i32,
+        level: pb::AwardLevel::Municipal as i32,
+        project_title: "量子传感芯片".into(),
+        amount_cny: 500_000,
+        funded_from: from.into(),
+        funded_until: until.into(),
+        decision_ref: "人才计划〔2019〕8号".into(),
+        ..Default::default()
+    });
+    let mut events = vec![event(granted)];
+    if let Some(at) = clawed_back {
+        events.push(event(pb::event_body::Kind::AwardWithdrawn(
+            pb::AwardWithdrawn {
+                award_id: award.into(),
+                outcome: pb::AwardOutcome::ClawedBack as i32,
+                reason: "申报材料不实".into(),
+                effective_at: at.into(),
+            },
+        )));
+    }
+    let req = pb::AppendRequest {
+        stream: format!("award/{city}/{award}"),
+        expected_version: None,
+        events,
+    };
+    append_folded_as(node, token, req).await;
+}
+
+/// The status of every award of `city` and of every white-list entry of the person with
+/// [`NATIONAL_ID`] (erased entries are no longer found by the person).
+async fn register_of(node: &RunningNode, city: &str) -> (Vec<(String, i32)>, Vec<String>) {
+    let mut q = query(node, Some(JX)).await;
+    let awards = q
+        .list_awards(pb::ListAwardsRequest {
+            origin: city.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list awards")
+        .into_inner()
+        .awards
+        .into_iter()
+        .map(|a| (a.award_id, a.status))
+        .collect();
+    let whitelisted = q
+        .whitelist_status(pb::WhitelistStatusRequest {
+            national_id: NATIONAL_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("whitelist status")
+        .into_inner()
+        .entries
+        .into_iter()
+        .map(|e| format!("{}/{}", e.origin, e.entry_id))
+        .collect();
+    (awards, whitelisted)
+}
+
 fn statuses(entries: &[pb::BlacklistEntryView]) -> Vec<(String, i32)> {
     entries
         .iter()
@@ -303,7 +415,8 @@ fn statuses(entries: &[pb::BlacklistEntryView]) -> Vec<(String, i32)> {
 #[tokio::test]
 async fn entries_are_erased_once_their_retention_has_run_out() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let node = start(dir.path(), |_| {}).await;
+    // Sandbox: Jiaxing publishes on this node too, but the sweeps below are Shanghai's.
+    let node = start(dir.path(), |c| c.node.sandbox = true).await;
     publish_dated(&node, "a-expired", "2019-01-01", "2020-01-01", None).await;
     publish_dated(
         &node,
@@ -340,6 +453,38 @@ async fn entries_are_erased_once_their_retention_has_run_out() {
     assert!(live_key(&node, "blacklist/310000/c-current").is_some());
     // Nothing is erased twice.
     assert_eq!(sweep("2021-02-01").await.expect("sweep"), 0);
+
+    // The register too: a white-list entry ends on its last day, an award when it is
+    // clawed back; another city's, ended long before, are not this node's to erase.
+    let sh_wl = "whitelist/310000/sh-wl";
+    let sh_award = "award/310000/sh-award";
+    publish_whitelist(&node, SH, "310000", "sh-wl", ("2019-01-01", "2021-06-30")).await;
+    let funded = ("2019-01-01", "2024-12-31");
+    publish_award(&node, SH, "310000", "sh-award", funded, Some("2021-09-01")).await;
+    let long_ago = ("2019-01-01", "2020-01-01");
+    publish_whitelist(&node, JX, "330400", "jx-wl", long_ago).await;
+    publish_award(&node, JX, "330400", "jx-award", long_ago, None).await;
+    assert_eq!(sweep("2021-07-30").await.expect("sweep"), 0);
+    assert_eq!(sweep("2021-07-31").await.expect("sweep"), 1);
+    assert!(live_key(&node, sh_wl).is_none());
+    assert!(live_key(&node, sh_award).is_some());
+    assert_eq!(sweep("2021-10-01").await.expect("sweep"), 0);
+    assert_eq!(sweep("2021-10-02").await.expect("sweep"), 1);
+    assert!(live_key(&node, sh_award).is_none());
+    assert_eq!(sweep("2030-01-01").await.expect("sweep"), 0);
+    let (sh_awards, whitelisted) = register_of(&node, "310000").await;
+    assert_eq!(
+        sh_awards,
+        [("sh-award".to_owned(), pb::AwardStatus::Erased as i32)]
+    );
+    assert_eq!(whitelisted, ["330400/jx-wl"]);
+    let (jx_awards, _) = register_of(&node, "330400").await;
+    assert_eq!(
+        jx_awards,
+        [("jx-award".to_owned(), pb::AwardStatus::Completed as i32)]
+    );
+    assert!(live_key(&node, "whitelist/330400/jx-wl").is_some());
+    assert!(live_key(&node, "award/330400/jx-award").is_some());
     node.stop().await.expect("stop");
 
     // The node sweeps by itself when configured to.
@@ -349,15 +494,20 @@ async fn entries_are_erased_once_their_retention_has_run_out() {
     })
     .await;
     publish_dated(&node, "d-expired", "2019-01-01", "2020-01-01", None).await;
+    publish_award(&node, SH, "310000", "e-award", long_ago, None).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while live_key(&node, "blacklist/310000/d-expired").is_some() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the node did not sweep"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    for stream in ["blacklist/310000/d-expired", "award/310000/e-award"] {
+        while live_key(&node, stream).is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the node did not sweep {stream}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
     assert_eq!(list(&node).await[3].status, erased);
     assert!(live_key(&node, "blacklist/310000/c-current").is_some());
+    // Only the node's own city is swept.
+    assert!(live_key(&node, "award/330400/jx-award").is_some());
     node.stop().await.expect("stop");
 }

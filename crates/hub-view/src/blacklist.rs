@@ -1,6 +1,6 @@
 //! Blacklist questions: check a subject across all cities, list a city's entries.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use hub_log::vault::Vault;
 use hub_proto::convert::{category_to_proto, erasure_reason_to_proto};
@@ -127,36 +127,6 @@ fn status_filter(raw: i32) -> Result<Option<EntryStatus>, ValidationError> {
 }
 
 impl View {
-    /// Streams of the entries of `origins` whose retention has run out on `today`: not
-    /// erased yet, and ended (revoked, or past `expires_at`) more than `retention_days`
-    /// days before.
-    pub fn due_for_erasure(
-        &self,
-        origins: &BTreeSet<MemberId>,
-        today: Date,
-        retention_days: u32,
-    ) -> Vec<StreamId> {
-        let inner = self.read();
-        inner
-            .state
-            .entries
-            .iter()
-            .filter(|((origin, _), _)| origins.contains(origin))
-            .filter_map(|((origin, id), history)| {
-                let e = history.current();
-                if e.erased.is_some() {
-                    return None;
-                }
-                let ended = match e.revocation() {
-                    Some((_, t)) => t.effective_at.min(e.added.expires_at),
-                    None => e.added.expires_at,
-                };
-                let due = ended.days_since_epoch() + retention_days as i32;
-                (due < today.days_since_epoch()).then(|| StreamId::blacklist(*origin, id.clone()))
-            })
-            .collect()
-    }
-
     /// Answers `CheckSubject`: every city's entries for the subject with their status on
     /// the date. Erased entries no longer name the subject and are left out.
     pub fn check_subject(&self, req: &pb::CheckSubjectRequest) -> Result<pb::CheckSubjectResponse> {

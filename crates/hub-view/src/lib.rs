@@ -3,7 +3,8 @@
 //!
 //! - [`View`]: the materialised state behind a lock, fed by [`View::follow`] or
 //!   [`View::catch_up`], read by the query methods (one file per family:
-//!   `recognition.rs`, `demand.rs`, `blacklist.rs`, `register.rs`, plus `info.rs`).
+//!   `recognition.rs`, `demand.rs`, `blacklist.rs`, `register.rs`, plus `info.rs`), and
+//!   by the node's retention sweep (`retention.rs`: what is due for erasure).
 //! - Record time: every entity keeps its versions tagged with positions, and the view keeps
 //!   each position's local storage time, so an as-of answer costs a binary search per
 //!   entity, never a replay.
@@ -21,6 +22,7 @@ mod info;
 mod paging;
 mod recognition;
 mod register;
+mod retention;
 pub mod snapshot;
 
 use std::collections::BTreeMap;
@@ -39,6 +41,7 @@ use serde::{Deserialize, Serialize};
 pub use axes::{today, Axes, Cut};
 pub use blacklist::{status_to_proto, EntryCounts};
 pub use register::ScreeningRules;
+pub use retention::DueErasure;
 
 /// Why a question could not be answered.
 #[derive(Debug, thiserror::Error)]

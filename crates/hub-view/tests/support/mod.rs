@@ -13,13 +13,15 @@ use hub_proto::convert::{body_from_proto, body_to_proto, timestamp_to_proto};
 use hub_proto::pb;
 use hub_proto::record::Record;
 use hub_types::event::{
-    BlacklistEntryAdded, CredentialRecognized, DemandSignalClosed, DemandTerms, EntryTransition,
-    Personal, PersonalFields, RecognitionWithdrawn,
+    AwardAmended, AwardGranted, AwardWithdrawn, BlacklistEntryAdded, CredentialRecognized,
+    DemandSignalClosed, DemandTerms, EntryTransition, Personal, PersonalFields,
+    RecognitionWithdrawn, WhitelistEntryAdded, WhitelistEntryRemoved, WhitelistEntryRenewed,
 };
 use hub_types::roster::{Member, Roster};
 use hub_types::values::{
-    BlacklistCategory, CloseReason, Credential, CredentialKind, Education, Industry, Issuer,
-    PayBand, RevokeReason, Text, MAX_TEXT,
+    AwardCategory, AwardEnd, AwardLevel, BlacklistCategory, CloseReason, Credential,
+    CredentialKind, Education, Industry, Issuer, PayBand, RevokeReason, Text, WhitelistTier,
+    MAX_TEXT,
 };
 use hub_types::{
     Body, Date, EventId, ExpectedVersion, LocalId, MemberId, NewEvent, StreamId, Timestamp,
@@ -194,6 +196,79 @@ pub fn revoked(entry_id: &str, reason: RevokeReason, at: &str) -> Body {
         transition: transition(entry_id, at),
         reason,
     }
+}
+
+/// A white-list entry of the person `subject_ref`, in force `from..=until`.
+pub fn wl_added(entry_id: &str, subject_ref: &str, from: &str, until: &str) -> Body {
+    Body::WhitelistEntryAdded(WhitelistEntryAdded {
+        entry_id: id(entry_id),
+        subject_ref: subject_ref.parse().expect("test subject ref"),
+        personal: Personal::Plain(PersonalFields {
+            subject_display: "李*".parse().expect("test display name"),
+            decision_summary: Text::default(),
+        }),
+        tier: WhitelistTier::B,
+        scheme: text("shanghai-overseas-high-end"),
+        valid_from: d(from),
+        valid_until: d(until),
+        basis_ref: text("沪人才办〔2025〕3号"),
+    })
+}
+
+pub fn wl_renewed(entry_id: &str, until: &str) -> Body {
+    Body::WhitelistEntryRenewed(WhitelistEntryRenewed {
+        entry_id: id(entry_id),
+        valid_until: d(until),
+        basis_ref: text("沪人才办〔2027〕9号"),
+    })
+}
+
+pub fn wl_removed(entry_id: &str, at: &str) -> Body {
+    Body::WhitelistEntryRemoved(WhitelistEntryRemoved {
+        entry_id: id(entry_id),
+        reason: text("left the programme"),
+        effective_at: d(at),
+    })
+}
+
+/// A municipal talent-programme award of the person `subject_ref`, funded `from..=until`.
+pub fn granted(award_id: &str, subject_ref: &str, from: &str, until: &str) -> Body {
+    Body::AwardGranted(AwardGranted {
+        award_id: id(award_id),
+        subject_ref: subject_ref.parse().expect("test subject ref"),
+        personal: Personal::Plain(PersonalFields {
+            subject_display: "王*".parse().expect("test display name"),
+            decision_summary: Text::default(),
+        }),
+        programme_code: text("sh-pujiang"),
+        category: AwardCategory::TalentProgramme,
+        level: AwardLevel::Municipal,
+        project_title: text("量子传感芯片"),
+        amount_cny: 500_000,
+        funded_from: d(from),
+        funded_until: d(until),
+        decision_ref: text("沪科〔2025〕88号"),
+    })
+}
+
+pub fn amended(award_id: &str, from: &str, until: &str) -> Body {
+    Body::AwardAmended(AwardAmended {
+        award_id: id(award_id),
+        project_title: text("量子传感芯片（二期）"),
+        amount_cny: 800_000,
+        funded_from: d(from),
+        funded_until: d(until),
+        decision_ref: text("沪科〔2026〕12号"),
+    })
+}
+
+pub fn award_ended(award_id: &str, outcome: AwardEnd, at: &str) -> Body {
+    Body::AwardWithdrawn(AwardWithdrawn {
+        award_id: id(award_id),
+        outcome,
+        reason: text("duplicate funding found"),
+        effective_at: d(at),
+    })
 }
 
 // ---------------------------------------------------------------------------------------
