@@ -38,6 +38,8 @@ use hub_types::roster::Roster;
 use hub_types::{Body, EventKind, MemberId, Position, StreamId, ValidationError};
 use serde::{Deserialize, Serialize};
 
+use retention::erased_streams;
+
 pub use axes::{today, Axes, Cut};
 pub use blacklist::{status_to_proto, EntryCounts};
 pub use register::ScreeningRules;
@@ -251,10 +253,12 @@ impl View {
             return;
         };
         let inner = self.read();
-        for ((origin, id), history) in &inner.state.entries {
-            if history.current().erased.is_some() {
-                destroy_key(vault, &StreamId::blacklist(*origin, id.clone()));
-            }
+        let s = &inner.state;
+        let erased = erased_streams(&s.entries)
+            .chain(erased_streams(&s.whitelist))
+            .chain(erased_streams(&s.awards));
+        for stream in erased {
+            destroy_key(vault, &stream);
         }
     }
 

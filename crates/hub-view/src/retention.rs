@@ -121,6 +121,16 @@ fn entry_erased(id: LocalId) -> EntryErased {
     }
 }
 
+/// The streams of the erased entities among `entities`, in key order.
+pub(crate) fn erased_streams<T: PersonalEntity>(
+    entities: &BTreeMap<EntityKey, History<T>>,
+) -> impl Iterator<Item = StreamId> + '_ {
+    entities
+        .iter()
+        .filter(|(_, history)| history.current().is_erased())
+        .map(|((origin, id), _)| T::stream(*origin, id.clone()))
+}
+
 /// Pushes the erasure of every entity of `origins` among `entities` that is not erased
 /// and ended more than `retention_days` days before `today`.
 fn push_due<T: PersonalEntity>(

@@ -1,6 +1,7 @@
 //! The view and the entry-key vault: sealed fields are opened with the entry's key, and
 //! folding an erasure destroys the key, also when the erasure was folded into a snapshot
-//! by a view without a vault (or before a crash kept the key alive).
+//! by a view without a vault (or before a crash kept the key alive), for blacklist entries,
+//! white-list entries and awards alike.
 
 mod support;
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use hub_log::vault::{self, KeyState, Vault};
 use hub_log::Log;
 use hub_proto::pb;
-use hub_types::event::{EntryErased, Personal, PersonalFields};
+use hub_types::event::{AwardErased, EntryErased, Personal, PersonalFields};
 use hub_types::values::{ErasureReason, Text};
 use hub_types::{Body, StreamId};
 use hub_view::{View, ViewConfig};
@@ -130,4 +131,64 @@ async fn an_erasure_restored_from_a_snapshot_still_destroys_the_key() {
         vault.get(&STREAM.parse().expect("stream")),
         KeyState::Destroyed
     ));
+}
+
+/// Seals the personal fields of a white-list entry or an award under its stream's key.
+fn sealed(vault: &Vault, stream: &StreamId, mut body: Body) -> Body {
+    let key = vault.get_or_create(stream).expect("key");
+    let personal = match &mut body {
+        Body::WhitelistEntryAdded(a) => &mut a.personal,
+        Body::AwardGranted(g) => &mut g.personal,
+        other => panic!("no personal fields in {other:?}"),
+    };
+    if let Personal::Plain(fields) = personal {
+        *personal = Personal::Sealed(vault::seal(&key, stream, fields));
+    }
+    body
+}
+
+#[tokio::test]
+async fn register_erasures_restored_from_a_snapshot_still_destroy_their_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vault = Arc::new(Vault::open(dir.path().join("keys")).expect("vault"));
+    let log = Log::open(dir.path().join("log")).expect("log");
+    let wl: StreamId = "whitelist/310000/wl-1".parse().expect("stream");
+    let award: StreamId = "award/310000/aw-1".parse().expect("stream");
+    let s = subject(7);
+    let entry = wl_added("wl-1", &s, "2026-01-01", "2028-12-31");
+    append(&log, SHANGHAI, sealed(&vault, &wl, entry)).await;
+    let grant = granted("aw-1", &s, "2026-01-01", "2027-12-31");
+    append(&log, SHANGHAI, sealed(&vault, &award, grant)).await;
+    let wl_erased = EntryErased {
+        entry_id: "wl-1".parse().expect("id"),
+        reason: ErasureReason::RetentionEnded,
+        order_ref: Text::default(),
+    };
+    append(&log, SHANGHAI, Body::WhitelistEntryErased(wl_erased)).await;
+    let award_erased = AwardErased {
+        award_id: "aw-1".parse().expect("id"),
+        reason: ErasureReason::RetentionEnded,
+        order_ref: Text::default(),
+    };
+    append(&log, SHANGHAI, Body::AwardErased(award_erased)).await;
+    // A view without the vault folds both erasures into a snapshot: the keys survive.
+    let snapshots = dir.path().join("view");
+    let config_without = ViewConfig {
+        snapshot_dir: Some(snapshots.clone()),
+        snapshot_every: 1,
+        ..config()
+    };
+    View::open(config_without, &log).expect("first view");
+    assert!(matches!(vault.get(&wl), KeyState::Live(_)));
+    assert!(matches!(vault.get(&award), KeyState::Live(_)));
+    // Restored from that snapshot with nothing to catch up, the view destroys both.
+    let view = View::open(with_vault(&vault, Some(&snapshots)), &log).expect("view");
+    assert_eq!(
+        view.info(&Default::default())
+            .expect("info")
+            .snapshot_position,
+        4
+    );
+    assert!(matches!(vault.get(&wl), KeyState::Destroyed));
+    assert!(matches!(vault.get(&award), KeyState::Destroyed));
 }
