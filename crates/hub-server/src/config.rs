@@ -125,10 +125,11 @@ pub struct PrivacyConfig {
     /// A file with the key's raw bytes; wins when set (`""` = none).
     #[serde(default, with = "empty_is_none")]
     pub alliance_key_file: Option<PathBuf>,
-    /// Erase the personal data of this node's own blacklist entries this many days after
-    /// they end (expiry or revocation); 0 = only by order.
+    /// Erase the personal data of this node's own blacklist entries, white-list entries
+    /// and awards this many days after they end (`hub_view::View::due_for_erasure`);
+    /// 0 = only by order.
     pub retention_days: u32,
-    /// How often the node looks for entries past their retention, in seconds.
+    /// How often the node looks for entities past their retention, in seconds.
     pub retention_sweep_s: u64,
 }
 
