@@ -4,7 +4,7 @@ use clap::Args;
 use hub_proto::pb;
 use serde_json::{json, Value};
 
-use super::{collect_pages, TimeArgs};
+use super::{print_listing, Listing, TimeArgs};
 use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::output::{
@@ -179,36 +179,19 @@ pub async fn list_entries(conn: &Connection, a: &ListEntriesArgs, format: Format
         page_size: a.page_size.unwrap_or(0),
         page_token: a.page_token.clone().unwrap_or_default(),
     };
-    let (entries, basis, next) = collect_pages(req, a.page_size.is_some(), |r| {
+    let listing = Listing {
+        command: "query list-entries",
+        noun: "entries",
+        origin: Some(&a.origin),
+        none: format!("no entries of {} match", a.origin),
+        json: entry_json,
+        table: entries_table,
+    };
+    let call = |r: pb::ListEntriesRequest| {
         let mut client = client.clone();
-        async move {
-            client
-                .list_entries(r)
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(|s| CliError::status("query list-entries", &s))
-        }
-    })
-    .await?;
-    if format == Format::Json {
-        print_json(&json!({
-            "origin": a.origin,
-            "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
-            "next_page_token": next,
-            "basis": basis_json(basis.as_ref()),
-        }));
-        return Ok(());
-    }
-    if entries.is_empty() {
-        println!("no entries of {} match", a.origin);
-    } else {
-        print!("{}", entries_table(&entries));
-    }
-    println!("{} entries {}", entries.len(), basis_line(basis.as_ref()));
-    if !next.is_empty() {
-        println!("next page: --page-token {next}");
-    }
-    Ok(())
+        async move { client.list_entries(r).await }
+    };
+    print_listing(req, a.page_size.is_some(), call, listing, format).await
 }
 
 #[cfg(test)]

@@ -7,14 +7,17 @@ mod info;
 mod recognition;
 mod register;
 
+use std::future::Future;
+
 use clap::{Args, Subcommand};
 use hub_proto::convert::timestamp_to_proto;
 use hub_proto::pb;
 use hub_types::{Date, Timestamp};
+use serde_json::Value;
 
 use crate::client::Connection;
-use crate::error::Result;
-use crate::output::Format;
+use crate::error::{CliError, Result};
+use crate::output::{basis_json, basis_line, print_json, Format, Table};
 
 pub use info::{info, print_replication, replication_json, view_info, InfoArgs};
 pub use register::{
@@ -104,20 +107,25 @@ paged!(
 /// Asks `call` for `req`, following the pages unless `one_page`; returns every item, the
 /// first page's answer basis and the token after the last page fetched. Later pages are
 /// pinned to the first page's basis: page tokens name the last key only, so without this
-/// a list could mix two states of the view.
-pub(crate) async fn collect_pages<Req, Resp, Fut>(
+/// a list could mix two states of the view. A refusal is reported as an error of `what`.
+async fn collect_pages<Req, Resp, Fut>(
     mut req: Req,
     one_page: bool,
+    what: &str,
     mut call: impl FnMut(Req) -> Fut,
 ) -> Result<(Vec<Resp::Item>, Option<pb::AnswerBasis>, String)>
 where
     Req: PagedRequest,
     Resp: PagedResponse,
-    Fut: std::future::Future<Output = Result<Resp>>,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
 {
     let mut all = Vec::new();
     loop {
-        let (items, basis, next) = call(req.clone()).await?.into_parts();
+        let (items, basis, next) = call(req.clone())
+            .await
+            .map_err(|s| CliError::status(what, &s))?
+            .into_inner()
+            .into_parts();
         all.extend(items);
         if one_page || next.is_empty() {
             return Ok((all, basis, next));
@@ -125,6 +133,69 @@ where
         *req.page_token() = next;
         pin(req.time(), basis.as_ref());
     }
+}
+
+/// How a listing command prints what it fetched.
+pub(crate) struct Listing<'a, T> {
+    /// The command, as errors name it (`query list-entries`).
+    pub(crate) command: &'static str,
+    /// What the items are called: the JSON key of the list and the word after the count.
+    pub(crate) noun: &'static str,
+    /// The city the list is of, echoed first in JSON; `None` when the list spans cities.
+    pub(crate) origin: Option<&'a str>,
+    /// The line printed instead of a table when nothing matches.
+    pub(crate) none: String,
+    /// One item as JSON.
+    pub(crate) json: fn(&T) -> Value,
+    /// The items as a table.
+    pub(crate) table: fn(&[T]) -> Table,
+}
+
+/// Asks a listing with `call`, following the pages unless `one_page`, and prints it: one
+/// JSON document, or a table (or the `none` line), the count with the answer basis, and
+/// the token of the next page if one was left.
+pub(crate) async fn print_listing<Req, Resp, Fut>(
+    req: Req,
+    one_page: bool,
+    call: impl FnMut(Req) -> Fut,
+    listing: Listing<'_, Resp::Item>,
+    format: Format,
+) -> Result<()>
+where
+    Req: PagedRequest,
+    Resp: PagedResponse,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    let (items, basis, next) = collect_pages(req, one_page, listing.command, call).await?;
+    if format == Format::Json {
+        let mut doc = serde_json::Map::new();
+        if let Some(origin) = listing.origin {
+            doc.insert("origin".into(), origin.into());
+        }
+        doc.insert(
+            listing.noun.into(),
+            items.iter().map(listing.json).collect(),
+        );
+        doc.insert("next_page_token".into(), next.into());
+        doc.insert("basis".into(), basis_json(basis.as_ref()));
+        print_json(&Value::Object(doc));
+        return Ok(());
+    }
+    if items.is_empty() {
+        println!("{}", listing.none);
+    } else {
+        print!("{}", (listing.table)(&items));
+    }
+    println!(
+        "{} {} {}",
+        items.len(),
+        listing.noun,
+        basis_line(basis.as_ref())
+    );
+    if !next.is_empty() {
+        println!("next page: --page-token {next}");
+    }
+    Ok(())
 }
 
 fn pin(time: &mut Option<pb::TimeAxes>, basis: Option<&pb::AnswerBasis>) {

@@ -4,7 +4,7 @@ use clap::Args;
 use hub_proto::pb;
 use serde_json::{json, Value};
 
-use super::{collect_pages, TimeArgs};
+use super::{print_listing, Listing, TimeArgs};
 use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::output::{
@@ -203,35 +203,19 @@ pub async fn list(conn: &Connection, a: &ListRecognitionsArgs, format: Format) -
         page_size: a.page_size.unwrap_or(0),
         page_token: a.page_token.clone().unwrap_or_default(),
     };
-    let (rules, basis, next) = collect_pages(req, a.page_size.is_some(), |r| {
+    let listing = Listing {
+        command: "query list-recognitions",
+        noun: "rules",
+        origin: None,
+        none: "no recognition rules match".to_owned(),
+        json: rule_json,
+        table: rules_table,
+    };
+    let call = |r: pb::ListRecognitionsRequest| {
         let mut client = client.clone();
-        async move {
-            client
-                .list_recognitions(r)
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(|s| CliError::status("query list-recognitions", &s))
-        }
-    })
-    .await?;
-    if format == Format::Json {
-        print_json(&json!({
-            "rules": rules.iter().map(rule_json).collect::<Vec<_>>(),
-            "next_page_token": next,
-            "basis": basis_json(basis.as_ref()),
-        }));
-        return Ok(());
-    }
-    if rules.is_empty() {
-        println!("no recognition rules match");
-    } else {
-        print!("{}", rules_table(&rules));
-    }
-    println!("{} rules {}", rules.len(), basis_line(basis.as_ref()));
-    if !next.is_empty() {
-        println!("next page: --page-token {next}");
-    }
-    Ok(())
+        async move { client.list_recognitions(r).await }
+    };
+    print_listing(req, a.page_size.is_some(), call, listing, format).await
 }
 
 /// Asks RecognitionMatrix.

@@ -7,7 +7,7 @@ use hub_types::Date;
 use serde_json::{json, Value};
 
 use super::blacklist::{entries_table, entry_json};
-use super::{collect_pages, parse_date, TimeArgs};
+use super::{parse_date, print_listing, Listing, TimeArgs};
 use crate::client::Connection;
 use crate::error::{CliError, Result};
 use crate::output::{
@@ -433,36 +433,19 @@ pub async fn list_awards(conn: &Connection, a: &ListAwardsArgs, format: Format) 
         page_size: a.page_size.unwrap_or(0),
         page_token: a.page_token.clone().unwrap_or_default(),
     };
-    let (awards, basis, next) = collect_pages(req, a.page_size.is_some(), |r| {
+    let listing = Listing {
+        command: "award list",
+        noun: "awards",
+        origin: Some(&a.origin),
+        none: format!("no awards of {} match", a.origin),
+        json: award_json,
+        table: awards_table,
+    };
+    let call = |r: pb::ListAwardsRequest| {
         let mut client = client.clone();
-        async move {
-            client
-                .list_awards(r)
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(|s| CliError::status("award list", &s))
-        }
-    })
-    .await?;
-    if format == Format::Json {
-        print_json(&json!({
-            "origin": a.origin,
-            "awards": awards.iter().map(award_json).collect::<Vec<_>>(),
-            "next_page_token": next,
-            "basis": basis_json(basis.as_ref()),
-        }));
-        return Ok(());
-    }
-    if awards.is_empty() {
-        println!("no awards of {} match", a.origin);
-    } else {
-        print!("{}", awards_table(&awards));
-    }
-    println!("{} awards {}", awards.len(), basis_line(basis.as_ref()));
-    if !next.is_empty() {
-        println!("next page: --page-token {next}");
-    }
-    Ok(())
+        async move { client.list_awards(r).await }
+    };
+    print_listing(req, a.page_size.is_some(), call, listing, format).await
 }
 
 /// The summary's tables: awards by city, level and year, then white-list entries by city
