@@ -409,13 +409,17 @@ mod tests {
             bytes[offset as usize] ^= 0x5a;
             std::fs::write(dir.join("db"), &bytes).expect("write");
             let log = match Log::open(&dir) {
-                Err(Error::Corrupt { what, .. }) => {
-                    // It names the place: the directory, a position, or an origin's
-                    // sequence (which offsets hit what depends on sled's layout).
+                Err(Error::Corrupt { position, what }) => {
+                    // It names the place: a position, the directory, an origin's
+                    // sequence, a stream's index or a damaged key (which offsets hit
+                    // what depends on sled's layout).
                     assert!(
-                        what.contains(&dir.display().to_string())
+                        position > 0
+                            || what.contains(&dir.display().to_string())
                             || what.contains("position")
-                            || what.contains("origin"),
+                            || what.contains("origin")
+                            || what.contains("stream")
+                            || what.contains("key"),
                         "offset {offset}: {what}"
                     );
                     refused_at_open += 1;
