@@ -12,7 +12,7 @@ pub(crate) const DEFAULT_PAGE: usize = 100;
 pub(crate) const MAX_PAGE: usize = 1000;
 
 /// Checks a requested page size (0 = default).
-pub(crate) fn page_size(requested: u32) -> Result<usize, ValidationError> {
+fn page_size(requested: u32) -> Result<usize, ValidationError> {
     match requested as usize {
         0 => Ok(DEFAULT_PAGE),
         n if n > MAX_PAGE => Err(ValidationError::new(
@@ -90,7 +90,7 @@ pub(crate) fn token(position: u64, member: MemberId, id: &LocalId) -> String {
 }
 
 /// Decodes a page token; `None` for the first page.
-pub(crate) fn parse_token(token: &str) -> Result<Option<After>, ValidationError> {
+fn parse_token(token: &str) -> Result<Option<After>, ValidationError> {
     if token.is_empty() {
         return Ok(None);
     }
@@ -115,7 +115,7 @@ pub(crate) fn parse_token(token: &str) -> Result<Option<After>, ValidationError>
 /// so a listing never mixes two states of the view. A request that names its own
 /// `at_position` must name that one; an `as_of` instant resolves to the same position
 /// anyway.
-pub(crate) fn page_time(
+fn page_time(
     time: Option<&pb::TimeAxes>,
     after: Option<&After>,
 ) -> Result<Option<pb::TimeAxes>, ValidationError> {
