@@ -15,6 +15,7 @@ mod harness;
 mod log;
 mod overload;
 mod replication;
+mod scale;
 mod view;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +48,9 @@ enum Command {
     /// A `talent-hub` process driven at twice what it serves: shed and served rates,
     /// latency, memory, health and the time back to normal.
     Overload(overload::Args),
+    /// What a node costs as its log grows: build, open, replay and restart times,
+    /// resident memory and disk per event, query and append latency on the large log.
+    Scale(scale::Args),
 }
 
 #[tokio::main]
@@ -59,5 +63,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Audit(args) => audit::run(args).await,
         Command::Console(args) => console::run(args).await,
         Command::Overload(args) => overload::run(args).await,
+        Command::Scale(args) => scale::run(args).await,
     }
 }

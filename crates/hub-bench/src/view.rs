@@ -342,7 +342,7 @@ fn personal_data(args: &Args) -> anyhow::Result<()> {
 }
 
 /// The roster of the eight cities.
-fn config() -> anyhow::Result<ViewConfig> {
+pub(crate) fn config() -> anyhow::Result<ViewConfig> {
     let members = CITIES
         .iter()
         .map(|c| {
@@ -403,7 +403,7 @@ pub(crate) async fn build<S: Store>(
 }
 
 /// Times `ask` on every request, after a warm-up; latencies in nanoseconds, sorted.
-fn time_each<R, T>(
+pub(crate) fn time_each<R, T>(
     requests: &[R],
     ask: impl Fn(&R) -> Result<T, hub_view::Error>,
 ) -> anyhow::Result<Vec<u64>> {
@@ -441,7 +441,7 @@ fn time_fastest<R, T>(
     Ok(fastest)
 }
 
-fn report_latency(name: &str, sorted_ns: &[u64]) {
+pub(crate) fn report_latency(name: &str, sorted_ns: &[u64]) {
     report(&format!("{name}.p50"), percentile_us(sorted_ns, 0.50), "us");
     report(&format!("{name}.p99"), percentile_us(sorted_ns, 0.99), "us");
 }
@@ -464,7 +464,7 @@ fn thread_cpu_time() -> Option<Duration> {
     Some(Duration::from_nanos(ns))
 }
 
-fn per_second(n: u64, elapsed: Duration) -> f64 {
+pub(crate) fn per_second(n: u64, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
 }
 

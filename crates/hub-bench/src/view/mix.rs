@@ -671,7 +671,7 @@ impl Mix {
     }
 
     /// A random `IsRecognized` question between two cities.
-    pub(super) fn is_recognized_request(&mut self, at_position: u64) -> pb::IsRecognizedRequest {
+    pub(crate) fn is_recognized_request(&mut self, at_position: u64) -> pb::IsRecognizedRequest {
         pb::IsRecognizedRequest {
             time: Some(axes(&self.date_text(), at_position)),
             recognizer: self.rng.pick(&self.cities).to_string(),
