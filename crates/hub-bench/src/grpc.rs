@@ -44,11 +44,10 @@ use anyhow::{ensure, Context};
 use hub_proto::pb;
 use hub_proto::pb::publisher_server::PublisherServer;
 use hub_proto::pb::query_server::QueryServer;
-use hub_proto::pb::streams_server::StreamsServer;
 use hub_server::hub::Hub;
 use hub_server::publisher::PublisherService;
 use hub_server::query::QueryService;
-use hub_server::streams::StreamsService;
+use hub_server::streams::StreamsRouter;
 use hub_server::RunningNode;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -127,7 +126,7 @@ impl Target {
             let router = tonic::transport::Server::builder()
                 .add_service(PublisherServer::new(PublisherService::new(hub.clone())))
                 .add_service(QueryServer::new(QueryService::new(hub.clone())))
-                .add_service(StreamsServer::new(StreamsService::new(hub)));
+                .add_service(StreamsRouter::new(hub, usize::MAX));
             Some(Served::start(router, true).await?)
         } else {
             None

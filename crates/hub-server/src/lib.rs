@@ -23,6 +23,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod fanout;
 pub mod hub;
 pub mod identity;
 pub mod keys;

@@ -11,7 +11,6 @@ use hub_log::Log;
 use hub_proto::pb::audit_server::AuditServer;
 use hub_proto::pb::publisher_server::PublisherServer;
 use hub_proto::pb::query_server::QueryServer;
-use hub_proto::pb::streams_server::StreamsServer;
 use hub_view::{View, ViewConfig};
 use tokio::net::TcpListener;
 
@@ -21,7 +20,7 @@ use crate::config::Config;
 use crate::hub::Hub;
 use crate::publisher::PublisherService;
 use crate::query::QueryService;
-use crate::streams::StreamsService;
+use crate::streams::StreamsRouter;
 
 /// Opens the log and the view of `config` (replaying or restoring the view) and returns
 /// the shared state, with the view following the log in the background.
@@ -182,7 +181,7 @@ pub async fn serve(
         .set_serving::<PublisherServer<PublisherService>>()
         .await;
     health.set_serving::<QueryServer<QueryService>>().await;
-    health.set_serving::<StreamsServer<StreamsService>>().await;
+    health.set_serving::<StreamsRouter>().await;
     health.set_serving::<AuditServer<AuditService>>().await;
     // v1 and v1alpha: many clients (e.g. Python's grpcio-reflection) speak only v1alpha.
     let reflection = || {
@@ -230,11 +229,7 @@ pub async fn serve(
                 .max_decoding_message_size(max)
                 .max_encoding_message_size(max),
         )
-        .add_service(
-            StreamsServer::new(StreamsService::new(hub.clone()))
-                .max_decoding_message_size(max)
-                .max_encoding_message_size(max),
-        )
+        .add_service(StreamsRouter::new(hub.clone(), max))
         .add_service(
             AuditServer::new(AuditService::new(hub.clone()))
                 .max_decoding_message_size(max)

@@ -6,23 +6,29 @@
 //! full for `lag_timeout_ms` can be told, as the last message, where to resume.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::{BufMut, Bytes};
 use hub_log::{Direction, StoredEvent};
 use hub_proto::budget::fit;
 use hub_proto::convert::{kind_of, record_to_event};
 use hub_proto::pb;
-use hub_proto::pb::streams_server::Streams;
+use hub_proto::pb::streams_server::{Streams, StreamsServer};
 use hub_types::error::AtField;
 use hub_types::{EventKind, MemberId, Position, StreamId, ValidationError};
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::Stream;
+use tonic::codec::{Codec, EncodeBuf, Encoder};
 use tonic::{Request, Response, Status};
+use tonic_prost::ProstDecoder;
 
 use crate::auth::Action;
 use crate::error::Refusal;
+use crate::fanout::{Fanout, Since};
 use crate::hub::Hub;
 use crate::identity::Access;
 use crate::status::{from_log, invalid};
@@ -38,12 +44,17 @@ const SUBSCRIBE_BATCH: usize = 512;
 #[derive(Debug, Clone)]
 pub struct StreamsService {
     hub: Arc<Hub>,
+    /// Recent events, read and encoded once for every live subscriber.
+    fanout: Arc<Fanout>,
 }
 
 impl StreamsService {
-    /// Serves log reads and subscriptions on `hub`.
+    /// Serves log reads and subscriptions on `hub`, and starts the task that fills the
+    /// shared ring of recent events (it ends when the log closes or the node stops).
     pub fn new(hub: Arc<Hub>) -> Self {
-        Self { hub }
+        let fanout = Fanout::new();
+        hub.tasks().spawn(fanout.clone().follow(hub.clone()));
+        Self { hub, fanout }
     }
 }
 
@@ -67,7 +78,7 @@ fn to_wire(events: Vec<StoredEvent>, access: Access) -> Vec<pb::Event> {
 
 /// Hides the personal fields of blacklist, white-list and award events from callers without access to them.
 /// The event stays recognisable (kind, stream, positions, dates) for operating the node.
-fn visible(mut event: pb::Event, access: Access) -> pb::Event {
+pub(crate) fn visible(mut event: pb::Event, access: Access) -> pb::Event {
     use pb::event_body::Kind;
     if access == Access::Full {
         return event;
@@ -157,14 +168,12 @@ impl Filter {
         })
     }
 
-    fn matches(&self, event: &pb::Event) -> bool {
-        (self.origins.is_empty() || self.origins.contains(&event.origin))
-            && event.stream.starts_with(&self.stream_prefix)
-            && (self.kinds.is_empty() || self.kinds.contains(&kind_of(event.body.as_ref())))
+    fn matches(&self, origin: &str, stream: &str, kind: EventKind) -> bool {
+        (self.origins.is_empty() || self.origins.contains(origin))
+            && stream.starts_with(&self.stream_prefix)
+            && (self.kinds.is_empty() || self.kinds.contains(&kind))
     }
 }
-
-type SubscribeStream = Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl Streams for StreamsService {
@@ -239,12 +248,29 @@ impl Streams for StreamsService {
         }))
     }
 
-    type SubscribeStream = SubscribeStream;
+    type SubscribeStream =
+        Pin<Box<dyn Stream<Item = Result<pb::SubscribeResponse, Status>> + Send>>;
 
+    /// The same subscription as the node serves (see [`StreamsRouter`]), with each shared
+    /// event decoded back into a message: for a `StreamsServer` mounted on its own.
     async fn subscribe(
         &self,
         request: Request<pb::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let items = self.open_subscription(request)?;
+        Ok(Response::new(Box::pin(tokio_stream::StreamExt::map(
+            items,
+            |item| item.and_then(Outgoing::into_message),
+        ))))
+    }
+}
+
+impl StreamsService {
+    /// Checks a subscription request and starts its loop; the items it sends.
+    fn open_subscription(
+        &self,
+        request: Request<pb::SubscribeRequest>,
+    ) -> Result<Admitted, Status> {
         let (_, access) = self.hub.auth().authorize(&request, Action::ReadLog)?;
         let req = request.into_inner();
         let filter = Filter::parse(req.filter.as_ref()).map_err(|e| invalid(&e))?;
@@ -262,10 +288,10 @@ impl Streams for StreamsService {
             req.after_position
         };
         let (tx, rx) = mpsc::channel(self.hub.config().subscribe.buffer + 1);
-        let hub = self.hub.clone();
         self.hub.tasks().spawn(
             Subscription {
-                hub,
+                hub: self.hub.clone(),
+                fanout: Some(self.fanout.clone()),
                 tx,
                 filter,
                 after,
@@ -273,10 +299,142 @@ impl Streams for StreamsService {
             }
             .run(),
         );
-        Ok(Response::new(Box::pin(Admitted {
+        Ok(Admitted {
             items: tokio_stream::wrappers::ReceiverStream::new(rx),
             _permit: permit,
-        })))
+        })
+    }
+}
+
+/// What a subscription sends: a shared event encoded once for every subscriber, or a
+/// message of its own (an event it read from the log itself, a heartbeat).
+#[derive(Debug)]
+pub enum Outgoing {
+    /// An encoded `SubscribeResponse`.
+    Encoded(Bytes),
+    /// A message to encode.
+    Message(Box<pb::SubscribeResponse>),
+}
+
+impl Outgoing {
+    fn into_message(self) -> Result<pb::SubscribeResponse, Status> {
+        match self {
+            Self::Message(m) => Ok(*m),
+            Self::Encoded(bytes) => pb::SubscribeResponse::decode(bytes)
+                .map_err(|e| Status::internal(format!("cannot decode a shared event: {e}"))),
+        }
+    }
+}
+
+/// The codec of `Subscribe` as the node serves it: requests decoded as usual, shared
+/// events written as the bytes they were encoded to once.
+#[derive(Debug, Clone, Copy, Default)]
+struct SubscribeCodec;
+
+impl Codec for SubscribeCodec {
+    type Encode = Outgoing;
+    type Decode = pb::SubscribeRequest;
+    type Encoder = OutgoingEncoder;
+    type Decoder = ProstDecoder<pb::SubscribeRequest>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        OutgoingEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProstDecoder::default()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OutgoingEncoder;
+
+impl Encoder for OutgoingEncoder {
+    type Item = Outgoing;
+    type Error = Status;
+
+    fn encode(&mut self, item: Outgoing, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        match item {
+            Outgoing::Encoded(bytes) => dst.put_slice(&bytes),
+            Outgoing::Message(m) => m
+                .encode(dst)
+                .map_err(|e| Status::internal(format!("cannot encode a message: {e}")))?,
+        }
+        Ok(())
+    }
+}
+
+/// `talenthub.v1.Streams` as the node serves it: `Subscribe` with [`SubscribeCodec`], so
+/// that live subscribers share one encoding of each event; every other method as
+/// generated.
+#[derive(Debug, Clone)]
+pub struct StreamsRouter {
+    service: StreamsService,
+    generated: StreamsServer<StreamsService>,
+    max_message_bytes: usize,
+}
+
+impl StreamsRouter {
+    /// Serves `hub`'s log, with messages of at most `max_message_bytes` either way. Starts
+    /// the task that fills the shared ring of recent events.
+    pub fn new(hub: Arc<Hub>, max_message_bytes: usize) -> Self {
+        let service = StreamsService::new(hub);
+        let generated = StreamsServer::new(service.clone())
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes);
+        Self {
+            service,
+            generated,
+            max_message_bytes,
+        }
+    }
+}
+
+impl tonic::server::NamedService for StreamsRouter {
+    const NAME: &'static str = <StreamsServer<StreamsService> as tonic::server::NamedService>::NAME;
+}
+
+const SUBSCRIBE_PATH: &str = "/talenthub.v1.Streams/Subscribe";
+
+impl<B> tower::Service<http::Request<B>> for StreamsRouter
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if req.uri().path() != SUBSCRIBE_PATH {
+            return self.generated.call(req);
+        }
+        let method = SubscribeMethod(self.service.clone());
+        let max = self.max_message_bytes;
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(SubscribeCodec)
+                .apply_max_message_size_config(Some(max), Some(max));
+            Ok(grpc.server_streaming(method, req).await)
+        })
+    }
+}
+
+struct SubscribeMethod(StreamsService);
+
+impl tonic::server::ServerStreamingService<pb::SubscribeRequest> for SubscribeMethod {
+    type Response = Outgoing;
+    type ResponseStream = Admitted;
+    type Future = std::future::Ready<Result<Response<Admitted>, Status>>;
+
+    fn call(&mut self, request: Request<pb::SubscribeRequest>) -> Self::Future {
+        std::future::ready(self.0.open_subscription(request).map(Response::new))
     }
 }
 
@@ -284,13 +442,14 @@ impl Streams for StreamsService {
 /// the stream ends at the client: a subscriber cut off for lagging keeps its buffer (and the
 /// final status) until it reads them or goes away, so it still counts, and the subscribers'
 /// memory stays bounded by the limit.
-struct Admitted {
-    items: tokio_stream::wrappers::ReceiverStream<Result<pb::SubscribeResponse, Status>>,
+#[derive(Debug)]
+pub struct Admitted {
+    items: tokio_stream::wrappers::ReceiverStream<Result<Outgoing, Status>>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl Stream for Admitted {
-    type Item = Result<pb::SubscribeResponse, Status>;
+    type Item = Result<Outgoing, Status>;
 
     fn poll_next(
         mut self: Pin<&mut Self>,
@@ -310,7 +469,9 @@ enum Stop {
 
 struct Subscription {
     hub: Arc<Hub>,
-    tx: mpsc::Sender<Result<pb::SubscribeResponse, Status>>,
+    /// The shared ring of recent events, until its follower stops.
+    fanout: Option<Arc<Fanout>>,
+    tx: mpsc::Sender<Result<Outgoing, Status>>,
     filter: Filter,
     /// Last position delivered or skipped.
     after: u64,
@@ -318,10 +479,19 @@ struct Subscription {
     access: Access,
 }
 
+/// What a subscription does next.
+enum Step {
+    /// Events were sent (or skipped): look again.
+    Sent,
+    /// Nothing to send now; `caught_up` when the subscriber has every event of the log.
+    Wait { caught_up: bool },
+}
+
 impl Subscription {
     async fn run(mut self) {
         let heartbeat = Duration::from_millis(self.hub.config().subscribe.heartbeat_ms);
         let mut head = self.hub.log().watch();
+        let mut shared = self.fanout.as_ref().map(|f| f.watch());
         let mut stopping = self.hub.stopping();
         let mut live = false;
         let batch = SUBSCRIBE_BATCH.min(self.hub.config().subscribe.buffer.max(1));
@@ -330,56 +500,115 @@ impl Subscription {
                 self.stop_for_shutdown();
                 return;
             }
-            let events = match self.hub.log().read_all(Position::after(self.after), batch) {
-                Ok(events) => events,
-                Err(e) => {
-                    let _ = self.tx.try_send(Err(from_log(e)));
+            if self.fanout.as_ref().is_some_and(|f| f.stopped()) {
+                self.fanout = None;
+                shared = None;
+            }
+            if let Some(rx) = &mut shared {
+                rx.borrow_and_update();
+            }
+            let step = match self.next_from_ring(batch).await {
+                Ok(Some(step)) => Ok(step),
+                Ok(None) => self.next_from_log(batch).await,
+                Err(stop) => Err(stop),
+            };
+            let caught_up = match step {
+                Ok(Step::Sent) => continue,
+                Ok(Step::Wait { caught_up }) => caught_up,
+                Err(_) => return,
+            };
+            if caught_up && !live {
+                live = true;
+                if self
+                    .send(Outgoing::Message(Box::new(caught_up_item(
+                        self.after, true,
+                    ))))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
-            };
-            if events.is_empty() {
-                if !live {
-                    live = true;
-                    if self.send(caught_up(self.after, true)).await.is_err() {
-                        return;
-                    }
-                }
-                tokio::select! {
-                    changed = head.changed() => {
-                        if changed.is_err() {
-                            let _ = self.tx.try_send(Err(Refusal::ShuttingDown { resume_after: None }.into()));
-                            return;
-                        }
-                    }
-                    () = tokio::time::sleep(heartbeat) => {
-                        let head = self.hub.log().head();
-                        if self.send(caught_up(head, false)).await.is_err() {
-                            return;
-                        }
-                    }
-                    () = self.tx.closed() => return,
-                    _ = stopping.changed() => {
-                        self.stop_for_shutdown();
-                        return;
-                    }
-                }
-                continue;
             }
-            for e in events {
-                let position = e.position.get();
-                let event = record_to_event(&e.record, e.position);
-                if self.filter.matches(&event) {
-                    let event = visible(event, self.access);
-                    let item = pb::SubscribeResponse {
-                        item: Some(pb::subscribe_response::Item::Event(event)),
-                    };
-                    if self.send(item).await.is_err() {
+            let woken = async {
+                match &mut shared {
+                    Some(rx) => rx.changed().await.is_ok(),
+                    None => head.changed().await.is_ok(),
+                }
+            };
+            tokio::select! {
+                ok = woken => {
+                    if !ok {
+                        let _ = self.tx.try_send(Err(Refusal::ShuttingDown { resume_after: None }.into()));
                         return;
                     }
                 }
-                self.after = position;
+                () = tokio::time::sleep(heartbeat) => {
+                    let head = self.hub.log().head();
+                    if self.send(Outgoing::Message(Box::new(caught_up_item(head, false)))).await.is_err() {
+                        return;
+                    }
+                }
+                () = self.tx.closed() => return,
+                _ = stopping.changed() => {
+                    self.stop_for_shutdown();
+                    return;
+                }
             }
         }
+    }
+
+    /// Sends the next events from the shared ring; `None` when the ring no longer holds
+    /// them and the log must be read.
+    async fn next_from_ring(&mut self, batch: usize) -> Result<Option<Step>, Stop> {
+        let Some(fanout) = &self.fanout else {
+            return Ok(None);
+        };
+        match fanout.since(self.after, batch) {
+            Since::Behind => Ok(None),
+            Since::Nothing => Ok(Some(Step::Wait {
+                caught_up: self.after >= self.hub.log().head(),
+            })),
+            Since::Events(events) => {
+                for e in events {
+                    if self.filter.matches(&e.origin, &e.stream, e.kind) {
+                        self.send(Outgoing::Encoded(e.bytes(self.access))).await?;
+                    }
+                    self.after = e.position;
+                }
+                Ok(Some(Step::Sent))
+            }
+        }
+    }
+
+    /// Reads the next events from the log and sends them, each converted for this
+    /// subscriber alone.
+    async fn next_from_log(&mut self, batch: usize) -> Result<Step, Stop> {
+        let events = match self.hub.log().read_all(Position::after(self.after), batch) {
+            Ok(events) => events,
+            Err(e) => {
+                let _ = self.tx.try_send(Err(from_log(e)));
+                return Err(Stop::Ended);
+            }
+        };
+        if events.is_empty() {
+            return Ok(Step::Wait { caught_up: true });
+        }
+        for e in events {
+            let position = e.position.get();
+            let event = record_to_event(&e.record, e.position);
+            let kind = kind_of(event.body.as_ref());
+            if self.filter.matches(&event.origin, &event.stream, kind) {
+                let item = pb::SubscribeResponse {
+                    item: Some(pb::subscribe_response::Item::Event(visible(
+                        event,
+                        self.access,
+                    ))),
+                };
+                self.send(Outgoing::Message(Box::new(item))).await?;
+            }
+            self.after = position;
+        }
+        Ok(Step::Sent)
     }
 
     fn stop_for_shutdown(&self) {
@@ -392,7 +621,7 @@ impl Subscription {
 
     /// Sends one item, keeping a slot free for the final status; cuts the subscriber off
     /// if its buffer stays full for the lag timeout.
-    async fn send(&self, item: pb::SubscribeResponse) -> Result<(), Stop> {
+    async fn send(&self, item: Outgoing) -> Result<(), Stop> {
         let lag = Duration::from_millis(self.hub.config().subscribe.lag_timeout_ms);
         match tokio::time::timeout(lag, self.tx.reserve_many(2)).await {
             Ok(Ok(mut permits)) => {
@@ -413,7 +642,7 @@ impl Subscription {
     }
 }
 
-fn caught_up(head: u64, first: bool) -> pb::SubscribeResponse {
+fn caught_up_item(head: u64, first: bool) -> pb::SubscribeResponse {
     let beat = pb::Heartbeat {
         head_position: head,
     };

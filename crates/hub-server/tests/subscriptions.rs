@@ -303,3 +303,94 @@ async fn appends_acknowledged_before_shutdown_are_durable() {
     }
     node.stop().await.expect("stop");
 }
+
+/// Events a subscription delivers until `n` arrived, whole.
+async fn collect_events(
+    stream: &mut tonic::Streaming<pb::SubscribeResponse>,
+    n: usize,
+) -> Vec<pb::Event> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        match stream.message().await.expect("subscription item") {
+            Some(pb::SubscribeResponse {
+                item: Some(pb::subscribe_response::Item::Event(e)),
+            }) => out.push(e),
+            Some(_) => {}
+            None => panic!("the subscription ended after {} events", out.len()),
+        }
+    }
+    out
+}
+
+/// Subscribes with `token` (and `filter`) and waits until the subscription is live.
+async fn live_subscription(
+    node: &hub_server::RunningNode,
+    token: &str,
+    filter: Option<pb::SubscribeFilter>,
+) -> tonic::Streaming<pb::SubscribeResponse> {
+    let mut sub = streams(node, Some(token))
+        .await
+        .subscribe(pb::SubscribeRequest {
+            filter,
+            ..Default::default()
+        })
+        .await
+        .expect("subscribe")
+        .into_inner();
+    loop {
+        match sub.message().await.expect("subscription item") {
+            Some(pb::SubscribeResponse {
+                item: Some(pb::subscribe_response::Item::CaughtUp(_)),
+            }) => return sub,
+            Some(_) => {}
+            None => panic!("the subscription ended before it caught up"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_shared_by_subscribers_are_those_each_may_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    let mut publisher = publisher(&node, Some(SH)).await;
+    append_n(&mut publisher, "before", 3).await;
+
+    // Live before anything else is published: what follows reaches them as shared events.
+    let mut member = live_subscription(&node, JX, None).await;
+    let mut operator = live_subscription(&node, "dev-operator", None).await;
+    let mut entries_only = live_subscription(
+        &node,
+        "dev-operator",
+        Some(pb::SubscribeFilter {
+            kinds: vec!["blacklist_entry_added".into()],
+            ..Default::default()
+        }),
+    )
+    .await;
+    append_n(&mut publisher, "live", 4).await;
+    let (stream, event) = blacklist_entry(&node, "310000", "shared-1");
+    publisher
+        .append(append_one(&stream, event))
+        .await
+        .expect("append entry");
+    append_n(&mut publisher, "after", 2).await;
+
+    let whole = read_everything(&mut streams(&node, Some(JX)).await).await;
+    let redacted = read_everything(&mut streams(&node, Some("dev-operator")).await).await;
+    assert_eq!(whole.len(), 10);
+    assert_eq!(collect_events(&mut member, 7).await, whole[3..]);
+    let seen = collect_events(&mut operator, 7).await;
+    assert_eq!(seen, redacted[3..]);
+    let Some(pb::event_body::Kind::BlacklistEntryAdded(entry)) =
+        seen[4].body.as_ref().and_then(|b| b.kind.clone())
+    else {
+        panic!("not the entry: {:?}", seen[4]);
+    };
+    assert_eq!(
+        entry.subject_ref, "<redacted>",
+        "an operator sees no personal field"
+    );
+    assert!(entry.sealed.is_none());
+    assert_eq!(collect_events(&mut entries_only, 1).await, redacted[7..8]);
+    node.stop().await.expect("stop");
+}
