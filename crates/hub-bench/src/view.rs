@@ -366,17 +366,32 @@ pub(crate) async fn build<S: Store>(
     mix: &mut Mix,
     events: u64,
 ) -> anyhow::Result<()> {
+    build_in_windows(log, mix, events, WINDOW).await
+}
+
+/// [`build`] with `window` appends in flight at once: a wider window puts more appends in
+/// each group commit.
+pub(crate) async fn build_in_windows<S: Store>(
+    log: &Log<S>,
+    mix: &mut Mix,
+    events: u64,
+    window_size: usize,
+) -> anyhow::Result<()> {
     let mut left = events;
     let mut report_at = 250_000;
     while left > 0 {
         let mut window = JoinSet::new();
         let mut streams = HashSet::new();
-        while window.len() < WINDOW && left > 0 {
+        // A stream already in the window waits for the next one; a few in a row close it.
+        let mut repeats = 0;
+        while window.len() < window_size && left > 0 && repeats < 8 {
             let (stream, mut bodies) = mix.next_append();
             if !streams.insert(stream.clone()) {
                 mix.defer(stream, bodies);
-                break;
+                repeats += 1;
+                continue;
             }
+            repeats = 0;
             bodies.truncate(left as usize);
             left -= bodies.len() as u64;
             let log = log.clone();
@@ -395,8 +410,12 @@ pub(crate) async fn build<S: Store>(
             done.context("append task")??;
         }
         if log.head() >= report_at {
-            eprintln!("hub-bench view: {} events appended", log.head());
-            report_at += 250_000;
+            eprintln!("hub-bench: {} events appended", log.head());
+            report_at += if events > 2_000_000 {
+                1_000_000
+            } else {
+                250_000
+            };
         }
     }
     Ok(())
