@@ -622,6 +622,17 @@ impl Subscription {
     /// Sends one item, keeping a slot free for the final status; cuts the subscriber off
     /// if its buffer stays full for the lag timeout.
     async fn send(&self, item: Outgoing) -> Result<(), Stop> {
+        // Most sends find room at once: no timer is set for them.
+        match self.tx.try_reserve_many(2) {
+            Ok(mut permits) => {
+                if let Some(permit) = permits.next() {
+                    permit.send(Ok(item));
+                }
+                return Ok(());
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => return Err(Stop::Gone),
+            Err(mpsc::error::TrySendError::Full(())) => {}
+        }
         let lag = Duration::from_millis(self.hub.config().subscribe.lag_timeout_ms);
         match tokio::time::timeout(lag, self.tx.reserve_many(2)).await {
             Ok(Ok(mut permits)) => {
