@@ -232,6 +232,47 @@ async fn errors_name_the_request_field_and_never_rust_internals() {
 }
 
 #[tokio::test]
+async fn a_position_beyond_the_view_names_its_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    let mut sh = publisher(&node, Some(SH)).await;
+    append_n(&mut sh, "x", 3).await;
+    assert!(
+        node.hub
+            .view()
+            .wait_for(3, std::time::Duration::from_secs(10))
+            .await
+    );
+    let mut query = query(&node, Some(SH)).await;
+    let status = query
+        .demand_summary(pb::DemandSummaryRequest {
+            time: Some(pb::TimeAxes {
+                at_position: 9,
+                ..Default::default()
+            }),
+            group_by: pb::GroupBy::City as i32,
+            ..Default::default()
+        })
+        .await
+        .expect_err("beyond the view");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "time.at_position: 9 is beyond the view's position 3"
+    );
+    let status = query
+        .view_info(pb::ViewInfoRequest { at_position: 9 })
+        .await
+        .expect_err("beyond the view");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "at_position: 9 is beyond the view's position 3"
+    );
+    node.stop().await.expect("stop");
+}
+
+#[tokio::test]
 async fn long_bad_values_are_quoted_as_a_short_prefix() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = start(dir.path(), |_| {}).await;
