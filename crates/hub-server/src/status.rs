@@ -71,12 +71,17 @@ fn with_position(mut status: Status, key: &'static str, value: u64) -> Status {
     status
 }
 
-/// Names the refused batch of an `AppendStream` in its status: the batches before it were
-/// appended, the stream ends with it.
+/// Names the refused batch of an `AppendStream` in its status and says which batches before
+/// it were applied; the stream ends with it.
 pub fn in_batch(index: usize, status: Status) -> Status {
+    let applied = match index {
+        0 => "no batch was applied".to_owned(),
+        1 => "batch 0 was applied".to_owned(),
+        n => format!("batches 0 to {} were applied", n - 1),
+    };
     Status::with_metadata(
         status.code(),
-        format!("batch {index}: {}", status.message()),
+        format!("batch {index}: {} ({applied})", status.message()),
         status.metadata().clone(),
     )
 }

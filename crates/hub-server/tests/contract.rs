@@ -473,7 +473,8 @@ async fn a_request_above_the_size_limit_is_resource_exhausted() {
     let status = answers.message().await.expect_err("second batch");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
-        status.message().starts_with("batch 1: "),
+        status.message().starts_with("batch 1: ")
+            && status.message().ends_with(" (batch 0 was applied)"),
         "{}",
         status.message()
     );
@@ -499,7 +500,7 @@ async fn a_refused_batch_of_a_stream_is_named_by_its_index() {
     let requests = tokio_stream::iter(vec![
         batch(&s0, vec![e0]),
         batch(&s1, vec![e1]),
-        batch(&s2, vec![bad]),
+        batch(&s2, vec![bad.clone()]),
         batch(&s3, vec![e3]),
     ]);
     let mut answers = sh
@@ -514,7 +515,8 @@ async fn a_refused_batch_of_a_stream_is_named_by_its_index() {
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(
         status.message(),
-        "batch 2: events[0].body.demand_signal_published.period: quarter 5 is not in 1..=4"
+        "batch 2: events[0].body.demand_signal_published.period: quarter 5 is not in 1..=4 \
+         (batches 0 to 1 were applied)"
     );
     assert!(answers.message().await.map_or(true, |m| m.is_none()));
     assert_eq!(
@@ -522,6 +524,20 @@ async fn a_refused_batch_of_a_stream_is_named_by_its_index() {
         2,
         "batches 0 and 1 were applied, 3 was not"
     );
+
+    // A refused first batch says that nothing was applied.
+    let mut answers = sh
+        .append_stream(tokio_stream::iter(vec![batch(&s2, vec![bad])]))
+        .await
+        .expect("open stream")
+        .into_inner();
+    let status = answers.message().await.expect_err("first batch");
+    assert_eq!(
+        status.message(),
+        "batch 0: events[0].body.demand_signal_published.period: quarter 5 is not in 1..=4 \
+         (no batch was applied)"
+    );
+    assert_eq!(node.hub.log().head(), 2);
     node.stop().await.expect("stop");
 }
 
