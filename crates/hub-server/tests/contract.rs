@@ -432,6 +432,164 @@ async fn every_read_pages_within_the_message_limit() {
     node.stop().await.expect("stop");
 }
 
+fn award(id: &str, category: pb::AwardCategory) -> pb::Event {
+    event(Kind::AwardGranted(pb::AwardGranted {
+        award_id: id.into(),
+        national_id: NATIONAL_ID.into(),
+        subject_display: DISPLAY.into(),
+        programme_code: "sh-pujiang".into(),
+        category: category as i32,
+        level: pb::AwardLevel::Municipal as i32,
+        project_title: "量子传感芯片研究".repeat(62),
+        amount_cny: 100_000,
+        funded_from: "2026-01-01".into(),
+        funded_until: "2027-12-31".into(),
+        decision_ref: "沪科〔2025〕88号".into(),
+        ..Default::default()
+    }))
+}
+
+fn whitelist_entry(id: &str, valid_from: &str) -> pb::Event {
+    event(Kind::WhitelistEntryAdded(pb::WhitelistEntryAdded {
+        entry_id: id.into(),
+        national_id: NATIONAL_ID.into(),
+        subject_display: "司马*".into(),
+        tier: pb::WhitelistTier::A as i32,
+        scheme: "长三角人才".repeat(12),
+        valid_from: valid_from.into(),
+        valid_until: "2030-12-31".into(),
+        basis_ref: "沪人社〔2025〕".repeat(7),
+        ..Default::default()
+    }))
+}
+
+#[tokio::test]
+async fn answers_about_one_subject_stay_within_the_limit_and_say_they_were_cut() {
+    use prost::Message;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limit = 16 * 1024;
+    let node = start(dir.path(), |c| c.server.max_message_bytes = limit).await;
+    let mut sh = publisher(&node, Some(SH)).await;
+    // Six blacklist entries of about 4 KiB; only the last is still active in June 2026.
+    for i in 0..6 {
+        let (stream, mut e) = blacklist_entry(&node, "310000", &format!("e{i}"));
+        if let Some(pb::EventBody {
+            kind: Some(Kind::BlacklistEntryAdded(a)),
+        }) = e.body.as_mut()
+        {
+            a.measures = (0..8).map(|m| format!("{m}{}", "m".repeat(499))).collect();
+            if i < 5 {
+                a.expires_at = "2026-02-01".into();
+            }
+        }
+        sh.append(batch(&stream, vec![e])).await.expect("entry");
+    }
+    // Twelve overlapping research awards of another category, then the one that conflicts.
+    for i in 0..12 {
+        let id = format!("a{i:02}");
+        sh.append(batch(
+            &format!("award/310000/{id}"),
+            vec![award(&id, pb::AwardCategory::ResearchProject)],
+        ))
+        .await
+        .expect("award");
+    }
+    sh.append(batch(
+        "award/310000/zz-last",
+        vec![award("zz-last", pb::AwardCategory::TalentProgramme)],
+    ))
+    .await
+    .expect("conflicting award");
+    // Thirty white-list entries, of which only the last is in force in June 2025.
+    for i in 0..30 {
+        let from = if i < 29 { "2028-01-01" } else { "2025-01-01" };
+        sh.append(batch(
+            &format!("whitelist/310000/w{i:02}"),
+            vec![whitelist_entry(&format!("w{i:02}"), from)],
+        ))
+        .await
+        .expect("white-list entry");
+    }
+    assert!(
+        node.hub
+            .view()
+            .wait_for(49, std::time::Duration::from_secs(10))
+            .await
+    );
+    let mut query = query(&node, Some(SH)).await;
+    let on = |date: &str| {
+        Some(pb::TimeAxes {
+            on_date: date.into(),
+            ..Default::default()
+        })
+    };
+
+    let check = query
+        .check_subject(pb::CheckSubjectRequest {
+            time: on("2026-06-01"),
+            national_id: NATIONAL_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("check subject")
+        .into_inner();
+    assert!(check.encoded_len() <= limit, "{} bytes", check.encoded_len());
+    assert!(check.truncated);
+    assert!(!check.entries.is_empty() && check.entries.len() < 6);
+    assert!(
+        check.entries.iter().all(|e| e.entry_id != "e5"),
+        "the active entry is cut"
+    );
+    assert!(check.any_active, "any_active covers the entries left out");
+
+    let whitelist = query
+        .whitelist_status(pb::WhitelistStatusRequest {
+            time: on("2025-06-01"),
+            national_id: NATIONAL_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("white-list status")
+        .into_inner();
+    let len = whitelist.encoded_len();
+    assert!(len <= limit, "{len} bytes");
+    assert!(whitelist.truncated);
+    assert!(!whitelist.entries.is_empty() && whitelist.entries.len() < 30);
+    assert!(whitelist.entries.iter().all(|e| e.entry_id != "w29"));
+    assert!(whitelist.any_active, "any_active covers the entries left out");
+
+    // On 2025-06-01 no blacklist entry is in force yet: the verdict rests on the awards.
+    let screening = query
+        .screen_application(pb::ScreenApplicationRequest {
+            time: on("2025-06-01"),
+            national_id: NATIONAL_ID.into(),
+            category: pb::AwardCategory::TalentProgramme as i32,
+            level: pb::AwardLevel::Municipal as i32,
+            funded_from: "2026-06-01".into(),
+            funded_until: "2026-12-31".into(),
+            amount_cny: 100_000,
+            ..Default::default()
+        })
+        .await
+        .expect("screen")
+        .into_inner();
+    let len = screening.encoded_len();
+    assert!(len <= limit, "{len} bytes");
+    assert!(screening.truncated);
+    assert!(!screening.overlapping.is_empty() && screening.overlapping.len() < 13);
+    assert!(screening.overlapping.iter().all(|a| a.award_id != "zz-last"));
+    assert_eq!(
+        screening.verdict,
+        pb::Verdict::Conflict as i32,
+        "the verdict covers the awards left out"
+    );
+    assert!(screening
+        .reasons
+        .iter()
+        .any(|r| r.rule == "same_category_and_level"));
+    node.stop().await.expect("stop");
+}
+
 #[tokio::test]
 async fn a_request_above_the_size_limit_is_resource_exhausted() {
     let dir = tempfile::tempdir().expect("tempdir");
