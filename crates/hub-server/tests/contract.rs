@@ -591,6 +591,163 @@ async fn answers_about_one_subject_stay_within_the_limit_and_say_they_were_cut()
 }
 
 #[tokio::test]
+async fn streams_listings_and_the_access_trail_page_within_the_message_limit() {
+    use prost::Message;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limit = 16 * 1024;
+    let node = start(dir.path(), |c| c.server.max_message_bytes = limit).await;
+    let mut sh = publisher(&node, Some(SH)).await;
+    // Thirty rules of about 1.6 KiB in one stream, twenty awards of about 1.7 KiB.
+    let rules = 30;
+    for i in 0..rules {
+        let mut e = rule(&format!("r{i:02}"), "330400");
+        if let Some(pb::EventBody {
+            kind: Some(Kind::CredentialRecognized(r)),
+        }) = e.body.as_mut()
+        {
+            r.conditions = "须在本市连续缴纳社会保险满一年".repeat(33);
+        }
+        sh.append(batch("recognition/310000", vec![e]))
+            .await
+            .expect("rule");
+    }
+    let awards = 20;
+    for i in 0..awards {
+        let id = format!("a{i:02}");
+        sh.append(batch(
+            &format!("award/310000/{id}"),
+            vec![award(&id, pb::AwardCategory::ResearchProject)],
+        ))
+        .await
+        .expect("award");
+    }
+    let head = (rules + awards) as u64;
+    assert!(
+        node.hub
+            .view()
+            .wait_for(head, std::time::Duration::from_secs(10))
+            .await
+    );
+
+    // ReadStream, forwards then backwards, with the server's default limit.
+    let mut streams = streams(&node, Some(SH)).await;
+    for direction in [pb::Direction::Forwards, pb::Direction::Backwards] {
+        let (mut from, mut versions, mut pages) = (0, Vec::new(), 0);
+        loop {
+            let page = streams
+                .read_stream(pb::ReadStreamRequest {
+                    stream: "recognition/310000".into(),
+                    from_version: from,
+                    direction: direction as i32,
+                    limit: 0,
+                })
+                .await
+                .expect("stream page")
+                .into_inner();
+            assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+            pages += 1;
+            versions.extend(page.events.iter().map(|e| e.stream_version));
+            if page.next_version == 0 {
+                break;
+            }
+            from = page.next_version;
+        }
+        let mut expected: Vec<u64> = (1..=rules as u64).collect();
+        if direction == pb::Direction::Backwards {
+            expected.reverse();
+        }
+        assert_eq!(versions, expected, "{direction:?}");
+        assert!(pages > 2, "{direction:?}: the stream took {pages} pages");
+    }
+
+    // ListRecognitions and ListAwards with the largest page size.
+    let mut query = query(&node, Some(SH)).await;
+    let (mut token, mut ids, mut pages) = (String::new(), Vec::new(), 0);
+    loop {
+        let page = query
+            .list_recognitions(pb::ListRecognitionsRequest {
+                recognizer: "310000".into(),
+                include_inactive: true,
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("rules page")
+            .into_inner();
+        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+        pages += 1;
+        ids.extend(page.rules.iter().map(|r| r.rule_id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let expected: Vec<String> = (0..rules).map(|i| format!("r{i:02}")).collect();
+    assert_eq!(ids, expected);
+    assert!(pages > 2, "the rules took {pages} pages");
+
+    let (mut token, mut ids, mut pages) = (String::new(), Vec::new(), 0);
+    loop {
+        let page = query
+            .list_awards(pb::ListAwardsRequest {
+                origin: "310000".into(),
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("awards page")
+            .into_inner();
+        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+        pages += 1;
+        ids.extend(page.awards.iter().map(|a| a.award_id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let expected: Vec<String> = (0..awards).map(|i| format!("a{i:02}")).collect();
+    assert_eq!(ids, expected);
+    assert!(pages > 2, "the awards took {pages} pages");
+
+    // ListAccess over a trail of a hundred questions, with the default limit.
+    let questions = 100;
+    for _ in 0..questions {
+        query
+            .check_subject(pb::CheckSubjectRequest {
+                national_id: NATIONAL_ID.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("check subject");
+    }
+    let mut audit = audit(&node, Some("dev-auditor")).await;
+    let (mut from, mut seqs, mut pages) = (1, Vec::new(), 0);
+    loop {
+        let page = audit
+            .list_access(pb::ListAccessRequest {
+                from_seq: from,
+                limit: 0,
+            })
+            .await
+            .expect("access page")
+            .into_inner();
+        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+        assert_eq!(page.total, questions);
+        pages += 1;
+        seqs.extend(page.entries.iter().map(|e| e.seq));
+        match page.entries.last() {
+            Some(last) if last.seq < questions => from = last.seq + 1,
+            _ => break,
+        }
+    }
+    assert_eq!(seqs, (1..=questions).collect::<Vec<_>>());
+    assert!(pages > 2, "the access trail took {pages} pages");
+    node.stop().await.expect("stop");
+}
+
+#[tokio::test]
 async fn a_request_above_the_size_limit_is_resource_exhausted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = start(dir.path(), |c| c.server.max_message_bytes = 16 * 1024).await;
