@@ -48,7 +48,7 @@ pub enum Refusal {
     #[error("{0}")]
     TreeBehind(hub_audit::Error),
     /// A position inside the log whose event cannot be found (`NOT_FOUND`).
-    #[error("position {0}")]
+    #[error("position: no event is stored at {0}")]
     NoSuchPosition(u64),
     /// A batch names a rule, signal or entry its city never created
     /// (`FAILED_PRECONDITION`, with the stream's version in `th-actual-version`).

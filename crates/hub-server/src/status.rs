@@ -222,3 +222,15 @@ pub fn from_vault(e: hub_log::vault::VaultError) -> Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_position_is_not_found_naming_the_field() {
+        let status = refused(Refusal::NoSuchPosition(7));
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.message(), "position: no event is stored at 7");
+    }
+}
