@@ -10,8 +10,8 @@ use prost::Message;
 
 use crate::keys::load_signing_key;
 use crate::merkle::{leaf_hash, node_hash, Hash};
-use crate::sign::{entry_key_message, sign_chain_head, sign_entry_key, sign_tree_head};
 use crate::sign::{chain_head_message, TreeHead};
+use crate::sign::{entry_key_message, sign_chain_head, sign_entry_key, sign_tree_head};
 use crate::trail::{entry_hash, TRAIL_START};
 use crate::SigningKey;
 
@@ -118,7 +118,10 @@ fn the_merkle_example_is_what_the_code_computes() {
     assert_documented("root_3", &root);
     let tree = crate::MerkleTree::from_leaf_hashes([leaf0, leaf1, leaf2]);
     assert_eq!(tree.current_root(), root);
-    assert_eq!(tree.inclusion_proof(0, 3).expect("proof"), vec![leaf1, leaf2]);
+    assert_eq!(
+        tree.inclusion_proof(0, 3).expect("proof"),
+        vec![leaf1, leaf2]
+    );
     assert_eq!(
         tree.inclusion_proof(2, 3).expect("proof"),
         vec![node_hash(&leaf0, &leaf1)]
@@ -183,6 +186,5 @@ fn the_entry_key_example_is_what_the_code_signs() {
     let key = dev_key("330400");
     let signature = sign_entry_key(&key, stream, &wrapped).expect("signature");
     assert_documented("entry_key_signature", &signature);
-    crate::verify_entry_key(&key.verifying_key(), stream, &wrapped, &signature)
-        .expect("verifies");
+    crate::verify_entry_key(&key.verifying_key(), stream, &wrapped, &signature).expect("verifies");
 }

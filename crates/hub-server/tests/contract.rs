@@ -533,7 +533,11 @@ async fn answers_about_one_subject_stay_within_the_limit_and_say_they_were_cut()
         .await
         .expect("check subject")
         .into_inner();
-    assert!(check.encoded_len() <= limit, "{} bytes", check.encoded_len());
+    assert!(
+        check.encoded_len() <= limit,
+        "{} bytes",
+        check.encoded_len()
+    );
     assert!(check.truncated);
     assert!(!check.entries.is_empty() && check.entries.len() < 6);
     assert!(
@@ -556,7 +560,10 @@ async fn answers_about_one_subject_stay_within_the_limit_and_say_they_were_cut()
     assert!(whitelist.truncated);
     assert!(!whitelist.entries.is_empty() && whitelist.entries.len() < 30);
     assert!(whitelist.entries.iter().all(|e| e.entry_id != "w29"));
-    assert!(whitelist.any_active, "any_active covers the entries left out");
+    assert!(
+        whitelist.any_active,
+        "any_active covers the entries left out"
+    );
 
     // On 2025-06-01 no blacklist entry is in force yet: the verdict rests on the awards.
     let screening = query
@@ -577,7 +584,10 @@ async fn answers_about_one_subject_stay_within_the_limit_and_say_they_were_cut()
     assert!(len <= limit, "{len} bytes");
     assert!(screening.truncated);
     assert!(!screening.overlapping.is_empty() && screening.overlapping.len() < 13);
-    assert!(screening.overlapping.iter().all(|a| a.award_id != "zz-last"));
+    assert!(screening
+        .overlapping
+        .iter()
+        .all(|a| a.award_id != "zz-last"));
     assert_eq!(
         screening.verdict,
         pb::Verdict::Conflict as i32,

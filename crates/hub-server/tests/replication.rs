@@ -283,7 +283,10 @@ async fn replicated_changes_of_unknown_entities_are_stored_and_ignored_by_the_fo
     produce(&brokers, &records).await;
     let i = converge(&node, &BTreeMap::from([("320500".to_string(), 3)])).await;
     assert_eq!(i.log_head, 3, "every event is stored");
-    assert_eq!(i.ignored, 2, "the changes of unknown entities are ignored by the fold");
+    assert_eq!(
+        i.ignored, 2,
+        "the changes of unknown entities are ignored by the fold"
+    );
     let r = i.replication.expect("replication");
     assert_eq!(r.quarantined, 0, "nothing is refused: {r:?}");
     node.stop().await.expect("stop");

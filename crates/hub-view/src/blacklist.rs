@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use hub_log::vault::Vault;
-use hub_proto::convert::{category_to_proto, erasure_reason_to_proto};
 use hub_proto::budget::fit;
+use hub_proto::convert::{category_to_proto, erasure_reason_to_proto};
 use hub_proto::pb;
 use hub_types::error::AtField;
 use hub_types::event::PersonalFields;

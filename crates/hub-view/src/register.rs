@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use hub_log::vault::{self, KeyState, Vault};
+use hub_proto::budget::{fit, ByteBudget};
 use hub_proto::convert::{
     award_category_from_proto, award_category_to_proto, award_level_from_proto,
     award_level_to_proto, category_to_proto, tier_to_proto,
 };
-use hub_proto::budget::{fit, ByteBudget};
 use hub_proto::pb;
 use hub_types::error::AtField;
 use hub_types::event::{Personal, PersonalFields};
