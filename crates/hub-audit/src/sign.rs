@@ -251,6 +251,13 @@ mod tests {
                 "{origin:?}"
             );
         }
+        let long = "3".repeat(100);
+        let err = chain_head_message(&long, 1, &[0; 32]).expect_err("a long origin");
+        assert!(
+            err.to_string()
+                .ends_with("…\" (100 characters) is not a six-digit member id"),
+            "{err}"
+        );
     }
 
     #[test]

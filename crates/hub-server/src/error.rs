@@ -117,13 +117,16 @@ pub enum Credentials {
     #[error("client certificate has no common name")]
     NoCommonName,
     /// A CN that is not a member code.
-    #[error("client certificate common name {0:?} is not a member code")]
+    #[error("client certificate common name {} is not a member code", hub_types::Quoted(.0))]
     CommonNameNotMember(String),
     /// A client certificate without an OU.
     #[error("client certificate names no role (OU)")]
     NoRole,
     /// An OU that is not a role.
-    #[error("client certificate role {0:?} is not member, auditor or operator")]
+    #[error(
+        "client certificate role {} is not member, auditor or operator",
+        hub_types::Quoted(.0)
+    )]
     UnknownRole(String),
     /// No `authorization` metadata.
     #[error("missing authorization header (Bearer token)")]

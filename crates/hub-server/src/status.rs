@@ -233,4 +233,29 @@ mod tests {
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.message(), "position: no event is stored at 7");
     }
+
+    #[test]
+    fn a_bad_certificate_name_is_quoted_short() {
+        use crate::error::Credentials;
+        for refusal in [
+            Credentials::CommonNameNotMember("9".repeat(300)),
+            Credentials::UnknownRole("r".repeat(300)),
+        ] {
+            let status = refused(Refusal::Unauthenticated(refusal));
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert!(
+                status.message().contains("…\" (300 characters) is not"),
+                "{}",
+                status.message()
+            );
+            assert!(status.message().len() < 200, "{}", status.message());
+        }
+        let status = refused(Refusal::Unauthenticated(Credentials::UnknownRole(
+            "admin".into(),
+        )));
+        assert_eq!(
+            status.message(),
+            "client certificate role \"admin\" is not member, auditor or operator"
+        );
+    }
 }

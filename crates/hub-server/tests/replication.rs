@@ -525,6 +525,35 @@ async fn forged_entry_keys_are_refused_and_counted() {
     );
     assert_eq!(live_key(&b, stream), None);
     assert_eq!(info(&b).await.entry_keys_live, 0);
+
+    // A key naming no stream is refused with a short quote of what it names.
+    let long = format!("blacklist/310000/{}", "x".repeat(300));
+    let unnamed = pb::EntryKey {
+        stream: long.clone(),
+        ..forged
+    };
+    producer
+        .send(
+            FutureRecord::to(&topic)
+                .key(stream)
+                .payload(&unnamed.encode_to_vec()),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("produce");
+    let r = loop {
+        let r = info(&b).await.replication.expect("replication info");
+        if r.keys_rejected >= 3 {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "not refused: {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        r.last_key_rejection.contains("(317 characters)") && !r.last_key_rejection.contains(&long),
+        "{}",
+        r.last_key_rejection
+    );
     b.stop().await.expect("stop b");
 }
 
