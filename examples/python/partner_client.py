@@ -550,6 +550,7 @@ def contract_rules(c, pb, checks, run):
         checks.check(
             e.code() == grpc.StatusCode.FAILED_PRECONDITION
             and e.details().startswith("batch 1: ")
+            and e.details().endswith(" (batch 0 was applied)")
             and trailers.get("th-actual-version") == "1"
             and len(answers) == 1,
             "a refused AppendStream batch is named by its index",

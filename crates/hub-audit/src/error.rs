@@ -67,7 +67,7 @@ pub enum Error {
         what: String,
     },
     /// A member id that is not six ASCII digits.
-    #[error("origin {0:?} is not a six-digit member id")]
+    #[error("origin {} is not a six-digit member id", hub_types::Quoted(.0))]
     Origin(String),
     /// A signature that does not verify.
     #[error("signature does not verify")]

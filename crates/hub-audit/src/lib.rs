@@ -30,6 +30,8 @@ mod error;
 pub mod keys;
 pub mod ledger;
 pub mod merkle;
+#[cfg(test)]
+mod protocol_examples;
 pub mod sign;
 pub mod trail;
 pub mod verify;

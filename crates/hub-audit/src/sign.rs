@@ -7,10 +7,10 @@
 //! chain head (70 bytes), signed by the origin's member key:
 //!   "talenthub.v1.chain-head\0" (24) | origin: 6 ASCII digits | origin_seq: u64 | record_hash (32)
 //!
-//! tree head (63 + node bytes), signed by the node's key:
+//! tree head (71 + node bytes), signed by the node's key:
 //!   "talenthub.v1.tree-head\0" (23) | tree_size: u64 | timestamp_micros: i64 | root (32) | node (UTF-8)
 //!
-//! entry key (25 + 1 + stream + wrapped bytes), signed by the entry's origin:
+//! entry key (23 + 1 + stream + wrapped bytes), signed by the entry's origin:
 //!   "talenthub.v1.entry-key\0" (23) | stream length: u8 | stream (UTF-8) | wrapped key
 //! ```
 //!
@@ -34,7 +34,9 @@ pub const TREE_HEAD_DOMAIN: &[u8] = b"talenthub.v1.tree-head\0";
 /// Domain tag of an entry-key message.
 pub const ENTRY_KEY_DOMAIN: &[u8] = b"talenthub.v1.entry-key\0";
 
-fn entry_key_message(stream: &str, wrapped: &[u8]) -> Result<Vec<u8>> {
+/// The bytes an origin signs to vouch for an entry key it shares; fails for a stream
+/// name longer than 255 bytes.
+pub(crate) fn entry_key_message(stream: &str, wrapped: &[u8]) -> Result<Vec<u8>> {
     let len = u8::try_from(stream.len()).map_err(|_| Error::Origin(stream.to_owned()))?;
     let mut message = ENTRY_KEY_DOMAIN.to_vec();
     message.push(len);
@@ -249,6 +251,13 @@ mod tests {
                 "{origin:?}"
             );
         }
+        let long = "3".repeat(100);
+        let err = chain_head_message(&long, 1, &[0; 32]).expect_err("a long origin");
+        assert!(
+            err.to_string()
+                .ends_with("…\" (100 characters) is not a six-digit member id"),
+            "{err}"
+        );
     }
 
     #[test]

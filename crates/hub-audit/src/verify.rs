@@ -376,7 +376,10 @@ impl<'a> Run<'a> {
         if origin.len() != 6 || !origin.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Found::new(
                 position,
-                format!("origin {origin:?} is not a six-digit member id"),
+                format!(
+                    "origin {} is not a six-digit member id",
+                    hub_types::Quoted(origin)
+                ),
             ));
         }
         self.keys
@@ -522,5 +525,24 @@ mod tests {
             record_leaf_hash(&record),
             leaf_hash(&record.encode_to_vec())
         );
+    }
+
+    #[test]
+    fn a_bad_origin_is_quoted_short() {
+        let keys = BTreeMap::new();
+        let record = EventRecord {
+            origin: "3".repeat(200),
+            origin_seq: 1,
+            ..Default::default()
+        };
+        let err = Verifier::new(&keys)
+            .verify([(1, record)], |_| {})
+            .expect_err("a bad origin")
+            .to_string();
+        assert!(
+            err.contains("(200 characters) is not a six-digit member id"),
+            "{err}"
+        );
+        assert!(err.len() < 200, "{err}");
     }
 }

@@ -24,12 +24,20 @@ pub(crate) struct Recovered {
     pub(crate) last_recorded_micros: i64,
 }
 
+/// A position an index holds, for a message: the number, or `nothing`.
+fn shown(position: Option<u64>) -> String {
+    position.map_or_else(|| "nothing".to_owned(), |p| p.to_string())
+}
+
 fn index_points_at<S: Store>(store: &S, key: &[u8], position: u64, what: &str) -> Result<()> {
     let found = store.get(key)?.and_then(|v| keys::u64_at_end(&v));
     if found != Some(position) {
         return Err(corrupt(
             position,
-            format!("{what} index points at {found:?} instead of this event"),
+            format!(
+                "{what} index points at {} instead of this event",
+                shown(found)
+            ),
         ));
     }
     Ok(())
@@ -224,7 +232,10 @@ fn check_index<S: Store>(
         if found != Some(pos) {
             return Err(corrupt(
                 pos,
-                format!("{what} index points {n} at {found:?} instead of this event"),
+                format!(
+                    "{what} index points {n} at {} instead of this event",
+                    shown(found)
+                ),
             ));
         }
     }
@@ -335,6 +346,10 @@ mod tests {
             missing.remove(index[index.len() - 1]);
             let err = recover_err(missing);
             assert!(err.contains("index"), "{err}");
+            assert!(!err.contains("None") && !err.contains("Some("), "{err}");
+            if tag == keys::EVENT_ID {
+                assert!(err.contains("index points at nothing"), "{err}");
+            }
 
             let mut misplaced = entries.clone();
             let (_, value) = &mut misplaced[index[index.len() - 1]];
@@ -342,6 +357,7 @@ mod tests {
             value[..8].copy_from_slice(&(position - 1).to_be_bytes());
             let err = recover_err(misplaced);
             assert!(err.contains("index"), "{err}");
+            assert!(!err.contains("None") && !err.contains("Some("), "{err}");
         }
     }
 

@@ -83,7 +83,7 @@ pub enum Error {
     #[error("not an EntryKey: {0}")]
     EntryKeyDecode(prost::DecodeError),
     /// A shared entry key naming no valid stream.
-    #[error("stream {stream:?}: {reason}")]
+    #[error("stream {}: {reason}", hub_types::Quoted(stream))]
     EntryKeyStream {
         /// The stream as sent.
         stream: String,

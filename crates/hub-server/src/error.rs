@@ -48,7 +48,7 @@ pub enum Refusal {
     #[error("{0}")]
     TreeBehind(hub_audit::Error),
     /// A position inside the log whose event cannot be found (`NOT_FOUND`).
-    #[error("position {0}")]
+    #[error("position: no event is stored at {0}")]
     NoSuchPosition(u64),
     /// A batch names a rule, signal or entry its city never created
     /// (`FAILED_PRECONDITION`, with the stream's version in `th-actual-version`).
@@ -117,13 +117,16 @@ pub enum Credentials {
     #[error("client certificate has no common name")]
     NoCommonName,
     /// A CN that is not a member code.
-    #[error("client certificate common name {0:?} is not a member code")]
+    #[error("client certificate common name {} is not a member code", hub_types::Quoted(.0))]
     CommonNameNotMember(String),
     /// A client certificate without an OU.
     #[error("client certificate names no role (OU)")]
     NoRole,
     /// An OU that is not a role.
-    #[error("client certificate role {0:?} is not member, auditor or operator")]
+    #[error(
+        "client certificate role {} is not member, auditor or operator",
+        hub_types::Quoted(.0)
+    )]
     UnknownRole(String),
     /// No `authorization` metadata.
     #[error("missing authorization header (Bearer token)")]

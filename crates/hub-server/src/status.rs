@@ -71,12 +71,17 @@ fn with_position(mut status: Status, key: &'static str, value: u64) -> Status {
     status
 }
 
-/// Names the refused batch of an `AppendStream` in its status: the batches before it were
-/// appended, the stream ends with it.
+/// Names the refused batch of an `AppendStream` in its status and says which batches before
+/// it were applied; the stream ends with it.
 pub fn in_batch(index: usize, status: Status) -> Status {
+    let applied = match index {
+        0 => "no batch was applied".to_owned(),
+        1 => "batch 0 was applied".to_owned(),
+        n => format!("batches 0 to {} were applied", n - 1),
+    };
     Status::with_metadata(
         status.code(),
-        format!("batch {index}: {}", status.message()),
+        format!("batch {index}: {} ({applied})", status.message()),
         status.metadata().clone(),
     )
 }
@@ -215,5 +220,42 @@ pub fn from_vault(e: hub_log::vault::VaultError) -> Status {
             tracing::error!(error = %e, "the vault is damaged");
             Status::data_loss(e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_position_is_not_found_naming_the_field() {
+        let status = refused(Refusal::NoSuchPosition(7));
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.message(), "position: no event is stored at 7");
+    }
+
+    #[test]
+    fn a_bad_certificate_name_is_quoted_short() {
+        use crate::error::Credentials;
+        for refusal in [
+            Credentials::CommonNameNotMember("9".repeat(300)),
+            Credentials::UnknownRole("r".repeat(300)),
+        ] {
+            let status = refused(Refusal::Unauthenticated(refusal));
+            assert_eq!(status.code(), Code::Unauthenticated);
+            assert!(
+                status.message().contains("…\" (300 characters) is not"),
+                "{}",
+                status.message()
+            );
+            assert!(status.message().len() < 200, "{}", status.message());
+        }
+        let status = refused(Refusal::Unauthenticated(Credentials::UnknownRole(
+            "admin".into(),
+        )));
+        assert_eq!(
+            status.message(),
+            "client certificate role \"admin\" is not member, auditor or operator"
+        );
     }
 }

@@ -232,6 +232,47 @@ async fn errors_name_the_request_field_and_never_rust_internals() {
 }
 
 #[tokio::test]
+async fn a_position_beyond_the_view_names_its_field() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |_| {}).await;
+    let mut sh = publisher(&node, Some(SH)).await;
+    append_n(&mut sh, "x", 3).await;
+    assert!(
+        node.hub
+            .view()
+            .wait_for(3, std::time::Duration::from_secs(10))
+            .await
+    );
+    let mut query = query(&node, Some(SH)).await;
+    let status = query
+        .demand_summary(pb::DemandSummaryRequest {
+            time: Some(pb::TimeAxes {
+                at_position: 9,
+                ..Default::default()
+            }),
+            group_by: pb::GroupBy::City as i32,
+            ..Default::default()
+        })
+        .await
+        .expect_err("beyond the view");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "time.at_position: 9 is beyond the view's position 3"
+    );
+    let status = query
+        .view_info(pb::ViewInfoRequest { at_position: 9 })
+        .await
+        .expect_err("beyond the view");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(
+        status.message(),
+        "at_position: 9 is beyond the view's position 3"
+    );
+    node.stop().await.expect("stop");
+}
+
+#[tokio::test]
 async fn long_bad_values_are_quoted_as_a_short_prefix() {
     let dir = tempfile::tempdir().expect("tempdir");
     let node = start(dir.path(), |_| {}).await;
@@ -391,6 +432,331 @@ async fn every_read_pages_within_the_message_limit() {
     node.stop().await.expect("stop");
 }
 
+fn award(id: &str, category: pb::AwardCategory) -> pb::Event {
+    event(Kind::AwardGranted(pb::AwardGranted {
+        award_id: id.into(),
+        national_id: NATIONAL_ID.into(),
+        subject_display: DISPLAY.into(),
+        programme_code: "sh-pujiang".into(),
+        category: category as i32,
+        level: pb::AwardLevel::Municipal as i32,
+        project_title: "量子传感芯片研究".repeat(62),
+        amount_cny: 100_000,
+        funded_from: "2026-01-01".into(),
+        funded_until: "2027-12-31".into(),
+        decision_ref: "沪科〔2025〕88号".into(),
+        ..Default::default()
+    }))
+}
+
+fn whitelist_entry(id: &str, valid_from: &str) -> pb::Event {
+    event(Kind::WhitelistEntryAdded(pb::WhitelistEntryAdded {
+        entry_id: id.into(),
+        national_id: NATIONAL_ID.into(),
+        subject_display: "司马*".into(),
+        tier: pb::WhitelistTier::A as i32,
+        scheme: "长三角人才".repeat(12),
+        valid_from: valid_from.into(),
+        valid_until: "2030-12-31".into(),
+        basis_ref: "沪人社〔2025〕".repeat(7),
+        ..Default::default()
+    }))
+}
+
+#[tokio::test]
+async fn answers_about_one_subject_stay_within_the_limit_and_say_they_were_cut() {
+    use prost::Message;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limit = 16 * 1024;
+    let node = start(dir.path(), |c| c.server.max_message_bytes = limit).await;
+    let mut sh = publisher(&node, Some(SH)).await;
+    // Six blacklist entries of about 4 KiB; only the last is still active in June 2026.
+    for i in 0..6 {
+        let (stream, mut e) = blacklist_entry(&node, "310000", &format!("e{i}"));
+        if let Some(pb::EventBody {
+            kind: Some(Kind::BlacklistEntryAdded(a)),
+        }) = e.body.as_mut()
+        {
+            a.measures = (0..8).map(|m| format!("{m}{}", "m".repeat(499))).collect();
+            if i < 5 {
+                a.expires_at = "2026-02-01".into();
+            }
+        }
+        sh.append(batch(&stream, vec![e])).await.expect("entry");
+    }
+    // Twelve overlapping research awards of another category, then the one that conflicts.
+    for i in 0..12 {
+        let id = format!("a{i:02}");
+        sh.append(batch(
+            &format!("award/310000/{id}"),
+            vec![award(&id, pb::AwardCategory::ResearchProject)],
+        ))
+        .await
+        .expect("award");
+    }
+    sh.append(batch(
+        "award/310000/zz-last",
+        vec![award("zz-last", pb::AwardCategory::TalentProgramme)],
+    ))
+    .await
+    .expect("conflicting award");
+    // Thirty white-list entries, of which only the last is in force in June 2025.
+    for i in 0..30 {
+        let from = if i < 29 { "2028-01-01" } else { "2025-01-01" };
+        sh.append(batch(
+            &format!("whitelist/310000/w{i:02}"),
+            vec![whitelist_entry(&format!("w{i:02}"), from)],
+        ))
+        .await
+        .expect("white-list entry");
+    }
+    assert!(
+        node.hub
+            .view()
+            .wait_for(49, std::time::Duration::from_secs(10))
+            .await
+    );
+    let mut query = query(&node, Some(SH)).await;
+    let on = |date: &str| {
+        Some(pb::TimeAxes {
+            on_date: date.into(),
+            ..Default::default()
+        })
+    };
+
+    let check = query
+        .check_subject(pb::CheckSubjectRequest {
+            time: on("2026-06-01"),
+            national_id: NATIONAL_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("check subject")
+        .into_inner();
+    assert!(
+        check.encoded_len() <= limit,
+        "{} bytes",
+        check.encoded_len()
+    );
+    assert!(check.truncated);
+    assert!(!check.entries.is_empty() && check.entries.len() < 6);
+    assert!(
+        check.entries.iter().all(|e| e.entry_id != "e5"),
+        "the active entry is cut"
+    );
+    assert!(check.any_active, "any_active covers the entries left out");
+
+    let whitelist = query
+        .whitelist_status(pb::WhitelistStatusRequest {
+            time: on("2025-06-01"),
+            national_id: NATIONAL_ID.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("white-list status")
+        .into_inner();
+    let len = whitelist.encoded_len();
+    assert!(len <= limit, "{len} bytes");
+    assert!(whitelist.truncated);
+    assert!(!whitelist.entries.is_empty() && whitelist.entries.len() < 30);
+    assert!(whitelist.entries.iter().all(|e| e.entry_id != "w29"));
+    assert!(
+        whitelist.any_active,
+        "any_active covers the entries left out"
+    );
+
+    // On 2025-06-01 no blacklist entry is in force yet: the verdict rests on the awards.
+    let screening = query
+        .screen_application(pb::ScreenApplicationRequest {
+            time: on("2025-06-01"),
+            national_id: NATIONAL_ID.into(),
+            category: pb::AwardCategory::TalentProgramme as i32,
+            level: pb::AwardLevel::Municipal as i32,
+            funded_from: "2026-06-01".into(),
+            funded_until: "2026-12-31".into(),
+            amount_cny: 100_000,
+            ..Default::default()
+        })
+        .await
+        .expect("screen")
+        .into_inner();
+    let len = screening.encoded_len();
+    assert!(len <= limit, "{len} bytes");
+    assert!(screening.truncated);
+    assert!(!screening.overlapping.is_empty() && screening.overlapping.len() < 13);
+    assert!(screening
+        .overlapping
+        .iter()
+        .all(|a| a.award_id != "zz-last"));
+    assert_eq!(
+        screening.verdict,
+        pb::Verdict::Conflict as i32,
+        "the verdict covers the awards left out"
+    );
+    assert!(screening
+        .reasons
+        .iter()
+        .any(|r| r.rule == "same_category_and_level"));
+    node.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn streams_listings_and_the_access_trail_page_within_the_message_limit() {
+    use prost::Message;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limit = 16 * 1024;
+    let node = start(dir.path(), |c| c.server.max_message_bytes = limit).await;
+    let mut sh = publisher(&node, Some(SH)).await;
+    // Thirty rules of about 1.6 KiB in one stream, twenty awards of about 1.7 KiB.
+    let rules = 30;
+    for i in 0..rules {
+        let mut e = rule(&format!("r{i:02}"), "330400");
+        if let Some(pb::EventBody {
+            kind: Some(Kind::CredentialRecognized(r)),
+        }) = e.body.as_mut()
+        {
+            r.conditions = "须在本市连续缴纳社会保险满一年".repeat(33);
+        }
+        sh.append(batch("recognition/310000", vec![e]))
+            .await
+            .expect("rule");
+    }
+    let awards = 20;
+    for i in 0..awards {
+        let id = format!("a{i:02}");
+        sh.append(batch(
+            &format!("award/310000/{id}"),
+            vec![award(&id, pb::AwardCategory::ResearchProject)],
+        ))
+        .await
+        .expect("award");
+    }
+    let head = (rules + awards) as u64;
+    assert!(
+        node.hub
+            .view()
+            .wait_for(head, std::time::Duration::from_secs(10))
+            .await
+    );
+
+    // ReadStream, forwards then backwards, with the server's default limit.
+    let mut streams = streams(&node, Some(SH)).await;
+    for direction in [pb::Direction::Forwards, pb::Direction::Backwards] {
+        let (mut from, mut versions, mut pages) = (0, Vec::new(), 0);
+        loop {
+            let page = streams
+                .read_stream(pb::ReadStreamRequest {
+                    stream: "recognition/310000".into(),
+                    from_version: from,
+                    direction: direction as i32,
+                    limit: 0,
+                })
+                .await
+                .expect("stream page")
+                .into_inner();
+            assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+            pages += 1;
+            versions.extend(page.events.iter().map(|e| e.stream_version));
+            if page.next_version == 0 {
+                break;
+            }
+            from = page.next_version;
+        }
+        let mut expected: Vec<u64> = (1..=rules as u64).collect();
+        if direction == pb::Direction::Backwards {
+            expected.reverse();
+        }
+        assert_eq!(versions, expected, "{direction:?}");
+        assert!(pages > 2, "{direction:?}: the stream took {pages} pages");
+    }
+
+    // ListRecognitions and ListAwards with the largest page size.
+    let mut query = query(&node, Some(SH)).await;
+    let (mut token, mut ids, mut pages) = (String::new(), Vec::new(), 0);
+    loop {
+        let page = query
+            .list_recognitions(pb::ListRecognitionsRequest {
+                recognizer: "310000".into(),
+                include_inactive: true,
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("rules page")
+            .into_inner();
+        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+        pages += 1;
+        ids.extend(page.rules.iter().map(|r| r.rule_id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let expected: Vec<String> = (0..rules).map(|i| format!("r{i:02}")).collect();
+    assert_eq!(ids, expected);
+    assert!(pages > 2, "the rules took {pages} pages");
+
+    let (mut token, mut ids, mut pages) = (String::new(), Vec::new(), 0);
+    loop {
+        let page = query
+            .list_awards(pb::ListAwardsRequest {
+                origin: "310000".into(),
+                page_size: 1000,
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("awards page")
+            .into_inner();
+        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+        pages += 1;
+        ids.extend(page.awards.iter().map(|a| a.award_id.clone()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        token = page.next_page_token;
+    }
+    let expected: Vec<String> = (0..awards).map(|i| format!("a{i:02}")).collect();
+    assert_eq!(ids, expected);
+    assert!(pages > 2, "the awards took {pages} pages");
+
+    // ListAccess over a trail of a hundred questions, with the default limit.
+    let questions = 100;
+    for _ in 0..questions {
+        query
+            .check_subject(pb::CheckSubjectRequest {
+                national_id: NATIONAL_ID.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("check subject");
+    }
+    let mut audit = audit(&node, Some("dev-auditor")).await;
+    let (mut from, mut seqs, mut pages) = (1, Vec::new(), 0);
+    loop {
+        let page = audit
+            .list_access(pb::ListAccessRequest {
+                from_seq: from,
+                limit: 0,
+            })
+            .await
+            .expect("access page")
+            .into_inner();
+        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
+        assert_eq!(page.total, questions);
+        pages += 1;
+        seqs.extend(page.entries.iter().map(|e| e.seq));
+        match page.entries.last() {
+            Some(last) if last.seq < questions => from = last.seq + 1,
+            _ => break,
+        }
+    }
+    assert_eq!(seqs, (1..=questions).collect::<Vec<_>>());
+    assert!(pages > 2, "the access trail took {pages} pages");
+    node.stop().await.expect("stop");
+}
+
 #[tokio::test]
 async fn a_request_above_the_size_limit_is_resource_exhausted() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -432,7 +798,8 @@ async fn a_request_above_the_size_limit_is_resource_exhausted() {
     let status = answers.message().await.expect_err("second batch");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(
-        status.message().starts_with("batch 1: "),
+        status.message().starts_with("batch 1: ")
+            && status.message().ends_with(" (batch 0 was applied)"),
         "{}",
         status.message()
     );
@@ -458,7 +825,7 @@ async fn a_refused_batch_of_a_stream_is_named_by_its_index() {
     let requests = tokio_stream::iter(vec![
         batch(&s0, vec![e0]),
         batch(&s1, vec![e1]),
-        batch(&s2, vec![bad]),
+        batch(&s2, vec![bad.clone()]),
         batch(&s3, vec![e3]),
     ]);
     let mut answers = sh
@@ -473,7 +840,8 @@ async fn a_refused_batch_of_a_stream_is_named_by_its_index() {
     assert_eq!(status.code(), Code::InvalidArgument);
     assert_eq!(
         status.message(),
-        "batch 2: events[0].body.demand_signal_published.period: quarter 5 is not in 1..=4"
+        "batch 2: events[0].body.demand_signal_published.period: quarter 5 is not in 1..=4 \
+         (batches 0 to 1 were applied)"
     );
     assert!(answers.message().await.map_or(true, |m| m.is_none()));
     assert_eq!(
@@ -481,6 +849,20 @@ async fn a_refused_batch_of_a_stream_is_named_by_its_index() {
         2,
         "batches 0 and 1 were applied, 3 was not"
     );
+
+    // A refused first batch says that nothing was applied.
+    let mut answers = sh
+        .append_stream(tokio_stream::iter(vec![batch(&s2, vec![bad])]))
+        .await
+        .expect("open stream")
+        .into_inner();
+    let status = answers.message().await.expect_err("first batch");
+    assert_eq!(
+        status.message(),
+        "batch 0: events[0].body.demand_signal_published.period: quarter 5 is not in 1..=4 \
+         (no batch was applied)"
+    );
+    assert_eq!(node.hub.log().head(), 2);
     node.stop().await.expect("stop");
 }
 

@@ -219,6 +219,79 @@ async fn duplicates_apply_once_and_bad_events_are_quarantined_while_honest_ones_
     node.stop().await.expect("stop");
 }
 
+/// Signed records of city `member` (no node here) for `events`, each appended to its
+/// stream by an in-memory log that, unlike a publishing node, holds no entity rules.
+async fn foreign_events(member: &str, events: &[(&str, pb::Event)]) -> Vec<pb::EventRecord> {
+    let city: hub_types::MemberId = member.parse().expect("member");
+    let key = hub_server::keys::dev_key(city).expect("development key");
+    let signer = hub_server::keys::CitySigner::new([(city, key)].into());
+    let log = hub_log::Log::in_memory_signed(std::sync::Arc::new(signer));
+    for (stream, event) in events {
+        let stream: hub_types::StreamId = stream.parse().expect("stream");
+        let event = hub_proto::convert::new_event_from_proto(event, &stream).expect("event");
+        log.append(&stream, hub_types::ExpectedVersion::Any, vec![event])
+            .await
+            .expect("append");
+    }
+    log.read_all(hub_types::Position::FIRST, events.len())
+        .expect("read")
+        .into_iter()
+        .map(|e| e.record)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_changes_of_unknown_entities_are_stored_and_ignored_by_the_fold() {
+    use pb::event_body::Kind;
+    let cluster = mock_cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = city(dir.path(), "330400", &brokers).await;
+    let event = |kind| pb::Event {
+        event_id: uuid::Uuid::new_v4().to_string(),
+        body: Some(pb::EventBody { kind: Some(kind) }),
+        ..Default::default()
+    };
+    // Suzhou withdraws a rule and closes a signal it never created: its own node would
+    // refuse both, but what arrives by replication was accepted by its origin. Then it
+    // publishes a real signal.
+    let (real, published) = demand("320500", "real", 4);
+    let records = foreign_events(
+        "320500",
+        &[
+            (
+                "recognition/320500",
+                event(Kind::RecognitionWithdrawn(pb::RecognitionWithdrawn {
+                    rule_id: "ghost-rule".into(),
+                    reason: "superseded".into(),
+                    effective_at: "2026-04-01".into(),
+                })),
+            ),
+            (
+                "demand/320500/ghost-signal",
+                event(Kind::DemandSignalClosed(pb::DemandSignalClosed {
+                    signal_id: "ghost-signal".into(),
+                    reason: pb::CloseReason::Filled as i32,
+                    filled: 1,
+                    closed_at: "2026-03-01".into(),
+                })),
+            ),
+            (real.as_str(), published),
+        ],
+    )
+    .await;
+    produce(&brokers, &records).await;
+    let i = converge(&node, &BTreeMap::from([("320500".to_string(), 3)])).await;
+    assert_eq!(i.log_head, 3, "every event is stored");
+    assert_eq!(
+        i.ignored, 2,
+        "the changes of unknown entities are ignored by the fold"
+    );
+    let r = i.replication.expect("replication");
+    assert_eq!(r.quarantined, 0, "nothing is refused: {r:?}");
+    node.stop().await.expect("stop");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_catches_up_after_the_broker_comes_back() {
     let cluster = mock_cluster();
@@ -452,6 +525,35 @@ async fn forged_entry_keys_are_refused_and_counted() {
     );
     assert_eq!(live_key(&b, stream), None);
     assert_eq!(info(&b).await.entry_keys_live, 0);
+
+    // A key naming no stream is refused with a short quote of what it names.
+    let long = format!("blacklist/310000/{}", "x".repeat(300));
+    let unnamed = pb::EntryKey {
+        stream: long.clone(),
+        ..forged
+    };
+    producer
+        .send(
+            FutureRecord::to(&topic)
+                .key(stream)
+                .payload(&unnamed.encode_to_vec()),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("produce");
+    let r = loop {
+        let r = info(&b).await.replication.expect("replication info");
+        if r.keys_rejected >= 3 {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "not refused: {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        r.last_key_rejection.contains("(317 characters)") && !r.last_key_rejection.contains(&long),
+        "{}",
+        r.last_key_rejection
+    );
     b.stop().await.expect("stop b");
 }
 

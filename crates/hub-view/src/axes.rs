@@ -79,6 +79,7 @@ pub(crate) fn resolve(time: Option<&pb::TimeAxes>, inner: &Inner) -> Result<Axes
         (0, None) => Cut::Newest,
         (p, None) if p > position => {
             return Err(Error::NotYet {
+                field: "time.at_position",
                 requested: p,
                 position,
             })

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use hub_log::vault::Vault;
+use hub_proto::budget::fit;
 use hub_proto::convert::{category_to_proto, erasure_reason_to_proto};
 use hub_proto::pb;
 use hub_types::error::AtField;
@@ -136,7 +137,7 @@ impl View {
         let subject: SubjectRef = req.subject_ref.parse().at("subject_ref")?;
         let inner = self.read();
         let axes = resolve(req.time.as_ref(), &inner)?;
-        let entries: Vec<pb::BlacklistEntryView> = inner
+        let mut entries: Vec<pb::BlacklistEntryView> = inner
             .state
             .entries_by_subject
             .get(&subject)
@@ -148,8 +149,12 @@ impl View {
             .map(|e| entry_to_proto(e, axes.date, self.vault()))
             .collect();
         let active = pb::EntryStatus::Active as i32;
+        let any_active = entries.iter().any(|e| e.status == active);
+        let found = entries.len();
+        fit(&mut entries, self.config().page_bytes);
         Ok(pb::CheckSubjectResponse {
-            any_active: entries.iter().any(|e| e.status == active),
+            any_active,
+            truncated: entries.len() < found,
             entries,
             basis: Some(axes.basis()),
         })

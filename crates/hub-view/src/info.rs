@@ -16,6 +16,7 @@ impl View {
             0 => position,
             p if p > position => {
                 return Err(Error::NotYet {
+                    field: "at_position",
                     requested: p,
                     position,
                 })

@@ -52,8 +52,10 @@ pub enum Error {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     /// The question asks about a position the view has not reached.
-    #[error("at_position {requested} is beyond the view's position {position}")]
+    #[error("{field}: {requested} is beyond the view's position {position}")]
     NotYet {
+        /// The request's field path that names the position (`time.at_position`, `at_position`).
+        field: &'static str,
         /// The position asked for.
         requested: u64,
         /// The view's position.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use hub_log::vault::{self, KeyState, Vault};
+use hub_proto::budget::{fit, ByteBudget};
 use hub_proto::convert::{
     award_category_from_proto, award_category_to_proto, award_level_from_proto,
     award_level_to_proto, category_to_proto, tier_to_proto,
@@ -491,7 +492,7 @@ impl View {
         } else {
             pb::Verdict::Clear
         };
-        Ok(pb::ScreenApplicationResponse {
+        let mut answer = pb::ScreenApplicationResponse {
             verdict: verdict as i32,
             reasons,
             barring,
@@ -502,7 +503,10 @@ impl View {
             fast_track,
             rules: Some(rules.to_proto()),
             basis: Some(axes.basis()),
-        })
+            truncated: false,
+        };
+        fit_screening(&mut answer, self.config().page_bytes);
+        Ok(answer)
     }
 
     /// Answers `WhitelistStatus`: every city's white-list entries for the subject.
@@ -513,13 +517,17 @@ impl View {
         let subject = subject(&req.subject_ref)?;
         let inner = self.read();
         let axes = resolve(req.time.as_ref(), &inner)?;
-        let entries: Vec<pb::WhitelistEntryView> = subject_whitelist(&inner, &axes, &subject)
+        let mut entries: Vec<pb::WhitelistEntryView> = subject_whitelist(&inner, &axes, &subject)
             .into_iter()
             .map(|(p, e)| whitelist_to_proto(e, p, axes.date, self.vault()))
             .collect();
         let active = pb::WhitelistStatus::Active as i32;
+        let any_active = entries.iter().any(|e| e.status == active);
+        let found = entries.len();
+        fit(&mut entries, self.config().page_bytes);
         Ok(pb::WhitelistStatusResponse {
-            any_active: entries.iter().any(|e| e.status == active),
+            any_active,
+            truncated: entries.len() < found,
             entries,
             basis: Some(axes.basis()),
         })
@@ -627,4 +635,26 @@ impl View {
             basis: Some(axes.basis()),
         })
     }
+}
+
+/// Keeps a screening answer within `bytes` of listed items: the reasons first, then the
+/// barring entries, the overlapping awards and the fast track, each list cut where the next
+/// item would pass the budget. Marks the answer truncated when anything was left out; the
+/// verdict, computed before, is untouched.
+fn fit_screening(answer: &mut pb::ScreenApplicationResponse, bytes: usize) {
+    fn keep<M: prost::Message>(items: &mut Vec<M>, budget: &mut ByteBudget) -> bool {
+        let found = items.len();
+        let fits = items
+            .iter()
+            .position(|item| !budget.admit(item))
+            .unwrap_or(found);
+        items.truncate(fits);
+        fits < found
+    }
+    let mut budget = ByteBudget::new(bytes);
+    let mut cut = keep(&mut answer.reasons, &mut budget);
+    cut |= keep(&mut answer.barring, &mut budget);
+    cut |= keep(&mut answer.overlapping, &mut budget);
+    cut |= keep(&mut answer.fast_track, &mut budget);
+    answer.truncated = cut;
 }

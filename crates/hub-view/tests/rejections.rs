@@ -32,6 +32,7 @@ async fn bad_time_axes_are_rejected_naming_the_field() {
     assert!(matches!(
         ask(on("2026-01-01", 31)),
         Err(Error::NotYet {
+            field: "time.at_position",
             requested: 31,
             position: 30
         })

@@ -95,6 +95,7 @@ async fn view_info_reports_counts_the_origin_vector_and_the_digest() {
     assert!(matches!(
         f.view.info(&pb::ViewInfoRequest { at_position: 31 }),
         Err(Error::NotYet {
+            field: "at_position",
             requested: 31,
             position: 30
         })

@@ -155,6 +155,7 @@ pub async fn check_subject(conn: &Connection, a: &CheckSubjectArgs, format: Form
             "subject_ref": resp.entries.first().map(|e| e.subject_ref.as_str()).or(a.subject_ref.as_deref()),
             "any_active": resp.any_active,
             "entries": resp.entries.iter().map(entry_json).collect::<Vec<_>>(),
+            "truncated": resp.truncated,
             "basis": basis_json(resp.basis.as_ref()),
         }));
         return Ok(());
@@ -163,6 +164,9 @@ pub async fn check_subject(conn: &Connection, a: &CheckSubjectArgs, format: Form
         println!("no city lists this subject");
     } else {
         print!("{}", entries_table(&resp.entries));
+    }
+    if resp.truncated {
+        println!("more entries were left out to fit the message limit: list them per city with list-entries");
     }
     println!("any active: {}", if resp.any_active { "yes" } else { "no" });
     println!("{}", basis_line(resp.basis.as_ref()));

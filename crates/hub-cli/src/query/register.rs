@@ -309,6 +309,7 @@ pub fn screen_json(resp: &pb::ScreenApplicationResponse) -> Value {
         "overlapping": resp.overlapping.iter().map(award_json).collect::<Vec<_>>(),
         "fast_track": resp.fast_track.iter().map(whitelist_json).collect::<Vec<_>>(),
         "rules": rules_json(resp.rules.as_ref()),
+        "truncated": resp.truncated,
         "basis": basis_json(resp.basis.as_ref()),
     })
 }
@@ -347,6 +348,12 @@ pub fn screen_text(resp: &pb::ScreenApplicationResponse) -> String {
     if !resp.fast_track.is_empty() {
         out.push_str("\nwhite-list entries in force (fast track):\n");
         out.push_str(&whitelist_table(&resp.fast_track).to_string());
+    }
+    if resp.truncated {
+        out.push_str(
+            "\nmore reasons or items were left out to fit the message limit; \
+             the verdict covers them all\n",
+        );
     }
     out.push('\n');
     out.push_str(&rules_line(resp.rules.as_ref()));
@@ -405,6 +412,7 @@ pub async fn whitelist_status(
         print_json(&json!({
             "any_active": resp.any_active,
             "entries": resp.entries.iter().map(whitelist_json).collect::<Vec<_>>(),
+            "truncated": resp.truncated,
             "basis": basis_json(resp.basis.as_ref()),
         }));
         return Ok(());
@@ -413,6 +421,9 @@ pub async fn whitelist_status(
         println!("no city white-lists this subject");
     } else {
         print!("{}", whitelist_table(&resp.entries));
+    }
+    if resp.truncated {
+        println!("more entries were left out to fit the message limit");
     }
     println!("any active: {}", if resp.any_active { "yes" } else { "no" });
     println!("{}", basis_line(resp.basis.as_ref()));
@@ -582,6 +593,20 @@ mod tests {
         assert_eq!(json["reasons"][0]["events"][0]["position"], 68);
         assert_eq!(json["overlapping"][0]["level"], "municipal");
         assert_eq!(json["rules"]["amount_cap_cny"], 5_000_000);
+        assert_eq!(json["truncated"], false);
+        assert!(!text.contains("left out"), "{text}");
+    }
+
+    #[test]
+    fn a_cut_screening_says_so() {
+        let resp = pb::ScreenApplicationResponse {
+            verdict: pb::Verdict::Conflict as i32,
+            truncated: true,
+            ..Default::default()
+        };
+        let text = screen_text(&resp);
+        assert!(text.contains("left out to fit the message limit"), "{text}");
+        assert_eq!(screen_json(&resp)["truncated"], true);
     }
 
     #[test]
