@@ -81,6 +81,10 @@ pub struct Args {
     /// Seed of the event and question generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Keep the data directory afterwards (its path is printed), to look at its layout or
+    /// to start a node on it.
+    #[arg(long)]
+    keep: bool,
     /// Internal: run one phase on an existing data directory.
     #[arg(long, hide = true, requires = "data")]
     phase: Option<Phase>,
@@ -162,6 +166,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         snapshot as f64 / args.events as f64,
         "bytes",
     );
+    if args.keep {
+        let kept = data.keep();
+        eprintln!(
+            "hub-bench scale: the data directory is kept in {}",
+            kept.display()
+        );
+    }
     Ok(())
 }
 
