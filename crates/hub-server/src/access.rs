@@ -63,6 +63,8 @@ pub struct AccessTrail {
     head: Arc<Mutex<(u64, [u8; 32])>>,
     /// Entries durable so far, readable without waiting for a group.
     written: Arc<AtomicU64>,
+    /// Groups written since the node started.
+    groups: Arc<AtomicU64>,
     /// Where the groups' writes run.
     tasks: crate::tasks::Tasks,
 }
@@ -93,6 +95,7 @@ impl AccessTrail {
             log,
             pending: std::sync::Mutex::default(),
             written: Arc::new(AtomicU64::new(head.0)),
+            groups: Arc::default(),
             head: Arc::new(Mutex::new(head)),
             tasks,
         })
@@ -103,6 +106,11 @@ impl AccessTrail {
         self.written.load(Ordering::Acquire)
     }
 
+    /// Durable writes of groups of entries since the node started (each one sync).
+    pub fn groups_written(&self) -> u64 {
+        self.groups.load(Ordering::Acquire)
+    }
+
     /// Records one check durably; returns once its entry is stored.
     pub async fn record(
         &self,
@@ -110,24 +118,34 @@ impl AccessTrail {
         subject_ref: &str,
         results: u32,
     ) -> hub_log::Result<()> {
-        let (done, stored) = oneshot::channel();
+        let (done, mut stored) = oneshot::channel();
         self.queue().push(Pending {
             caller,
             subject_ref: subject_ref.to_owned(),
             results,
             done,
         });
-        let head = self.head.clone().lock_owned().await;
-        // Empty when an earlier group took this entry: that group has ended, since its
-        // task held the head until then.
-        let group = std::mem::take(&mut *self.queue());
-        if !group.is_empty() {
-            self.tasks.spawn(write_group(
-                self.log.clone(),
-                head,
-                group,
-                self.written.clone(),
-            ));
+        // Whoever gets the head writes everything queued. A check whose entry another
+        // group wrote meanwhile stops waiting for the head at once: waiting for it anyway
+        // would hold the answer until the next group's write too, and the checks queued
+        // behind it one write each.
+        tokio::select! {
+            biased;
+            written = &mut stored => return written.unwrap_or(Err(hub_log::Error::Closed)),
+            head = self.head.clone().lock_owned() => {
+                // Empty when an earlier group took this entry: that group has ended, since
+                // its task held the head until then.
+                let group = std::mem::take(&mut *self.queue());
+                if !group.is_empty() {
+                    self.groups.fetch_add(1, Ordering::AcqRel);
+                    self.tasks.spawn(write_group(
+                        self.log.clone(),
+                        head,
+                        group,
+                        self.written.clone(),
+                    ));
+                }
+            }
         }
         stored.await.unwrap_or(Err(hub_log::Error::Closed))
     }

@@ -253,3 +253,43 @@ async fn concurrent_checks_each_get_one_entry_of_an_unbroken_chain() {
     assert_eq!(trail.entries[CHECKS].subject_ref, "f".repeat(64));
     node.stop().await.expect("stop");
 }
+
+/// Checks asked one after another by many clients at once share their trail writes: a
+/// check whose entry was written by another's group is answered then, without waiting for
+/// the trail's head behind the groups that follow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_loop_checks_share_their_trail_writes() {
+    const CLIENTS: usize = 16;
+    const EACH: usize = 20;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let node = start(dir.path(), |c| c.server.member_rate_per_second = 0).await;
+    let client = query(&node, Some(JX)).await;
+    let mut clients = tokio::task::JoinSet::new();
+    for c in 0..CLIENTS {
+        let mut client = client.clone();
+        clients.spawn(async move {
+            for i in 0..EACH {
+                client
+                    .check_subject(pb::CheckSubjectRequest {
+                        subject_ref: format!("{:064x}", c * EACH + i),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("check");
+            }
+        });
+    }
+    while let Some(done) = clients.join_next().await {
+        done.expect("client task");
+    }
+    let checks = (CLIENTS * EACH) as u64;
+    let trail = node.hub.access();
+    assert_eq!(trail.entries_written(), checks);
+    // Waiting for the head behind later groups made nearly every check a group of its own.
+    assert!(
+        trail.groups_written() <= checks / 2,
+        "{} groups for {checks} checks",
+        trail.groups_written()
+    );
+    node.stop().await.expect("stop");
+}
