@@ -15,8 +15,9 @@
 //!
 //! - `build`: events per second appended while the log was built (windows of 4 096
 //!   appends in flight, each durable before the next window);
-//! - `disk.log.bytes_per_event`: bytes the log's directory takes on disk (allocated
-//!   blocks), per event; `disk.snapshot.bytes_per_event`: the view snapshot's size;
+//! - `log.record_bytes_per_event`: the records themselves, encoded as stored and
+//!   replicated; `disk.log.bytes_per_event`: bytes the log's directory takes on disk
+//!   (allocated blocks), per event, indexes and the storage engine's layout included; `disk.snapshot.bytes_per_event`: the view snapshot's size;
 //! - `replay.open_ms`: opening the log (sled's recovery and the log's tail check);
 //!   `replay.view_s` and `replay.rate`: folding every event into a fresh view;
 //!   `replay.rss.bytes_per_event`: the growth of the process's resident memory across
@@ -64,8 +65,8 @@ pub struct Args {
     /// Events in the log.
     #[arg(long, default_value_t = 100_000)]
     events: u64,
-    /// Allow more than a million events (10^7 needs about 10 GB of disk and 12 GiB of
-    /// memory).
+    /// Allow more than a million events (10^7 needs about 16 GB of disk, 13 GiB of memory
+    /// and 20 minutes).
     #[arg(long)]
     large: bool,
     /// Directory the temporary data directory is made in [default: ./target]; it must be
@@ -115,7 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     );
     ensure!(
         args.events <= LARGE || args.large,
-        "--events {} is above {LARGE}: add --large (it needs about 1 KB of disk and 1.2 KB \
+        "--events {} is above {LARGE}: add --large (it needs about 1.6 KB of disk and 1.3 KB \
          of memory per event, and minutes)",
         args.events
     );
@@ -137,6 +138,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         log.head()
     );
     report("scale.build", per_second(args.events, elapsed), "events/s");
+    report(
+        "scale.log.record_bytes_per_event",
+        record_bytes(&log)? as f64 / args.events as f64,
+        "bytes",
+    );
     write_questions(&data.path().join("questions.bin"), &mut mix, args.queries)?;
     drop(mix);
     log.close().await;
@@ -364,6 +370,25 @@ fn read_questions(file: &Path) -> anyhow::Result<Questions> {
         q.is_recognized.push(pb::IsRecognizedRequest::decode(*m)?);
     }
     Ok(q)
+}
+
+/// Bytes of every record in `log` as it is stored and replicated (encoded, signatures
+/// and hashes included): what the log holds before its indexes and the storage engine's
+/// own layout.
+fn record_bytes<S: hub_log::Store>(log: &Log<S>) -> anyhow::Result<u64> {
+    let mut total = 0;
+    let mut after = 0;
+    loop {
+        let events = log.read_all(hub_types::Position::after(after), 4096)?;
+        let Some(last) = events.last() else {
+            return Ok(total);
+        };
+        after = last.position.get();
+        total += events
+            .iter()
+            .map(|e| e.record.encoded_len() as u64)
+            .sum::<u64>();
+    }
 }
 
 /// Bytes the files under `dir` take on disk (allocated blocks, so sparse regions are not

@@ -286,3 +286,45 @@ fn audit_bench_measures_verification_and_proofs() {
         assert!(has_figure(&stdout, name), "{name} missing:\n{stdout}");
     }
 }
+
+#[test]
+fn scale_bench_measures_every_phase_in_processes_of_its_own() {
+    let args = ["--events", "2000", "--queries", "200", "--appends", "20"];
+    let stdout = run_bench("scale", &args);
+    for name in [
+        "scale.build",
+        "scale.log.record_bytes_per_event",
+        "scale.disk.log.bytes_per_event",
+        "scale.disk.snapshot.bytes_per_event",
+        "scale.replay.open_ms",
+        "scale.replay.view_s",
+        "scale.replay.rate",
+        "scale.snapshot.write_ms",
+        "scale.restart.open_ms",
+        "scale.restart.view_ms",
+        "scale.restart.ms",
+        "scale.view.rss.bytes_per_event",
+        "scale.rss_mib",
+        "scale.query.check_subject.p99",
+        "scale.query.screen_application.p99",
+        "scale.query.is_recognized.p99",
+        "scale.append.p99",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn scale_bench_refuses_a_large_run_not_asked_for() {
+    let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
+        .args(["scale", "--events", "2000000"])
+        .output()
+        .expect("run hub-bench");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--events 2000000 is above 1000000: add --large"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "no figure for a refused run");
+}
