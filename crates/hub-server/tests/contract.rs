@@ -600,6 +600,26 @@ async fn answers_about_one_subject_stay_within_the_limit_and_say_they_were_cut()
     node.stop().await.expect("stop");
 }
 
+/// Pages a token-paged listing to its end: `ask` answers one page for a token with its
+/// items' ids, the next token and the page's encoded size, which must stay within
+/// `limit`. The ids of every page in order, and the number of pages.
+async fn page_to_end<F>(limit: usize, mut ask: impl FnMut(String) -> F) -> (Vec<String>, usize)
+where
+    F: std::future::Future<Output = (Vec<String>, String, usize)>,
+{
+    let (mut token, mut ids, mut pages) = (String::new(), Vec::new(), 0);
+    loop {
+        let (page, next, bytes) = ask(token).await;
+        assert!(bytes <= limit, "{bytes} bytes");
+        pages += 1;
+        ids.extend(page);
+        if next.is_empty() {
+            return (ids, pages);
+        }
+        token = next;
+    }
+}
+
 #[tokio::test]
 async fn streams_listings_and_the_access_trail_page_within_the_message_limit() {
     use prost::Message;
@@ -672,51 +692,47 @@ async fn streams_listings_and_the_access_trail_page_within_the_message_limit() {
 
     // ListRecognitions and ListAwards with the largest page size.
     let mut query = query(&node, Some(SH)).await;
-    let (mut token, mut ids, mut pages) = (String::new(), Vec::new(), 0);
-    loop {
-        let page = query
-            .list_recognitions(pb::ListRecognitionsRequest {
-                recognizer: "310000".into(),
-                include_inactive: true,
-                page_size: 1000,
-                page_token: token.clone(),
-                ..Default::default()
-            })
-            .await
-            .expect("rules page")
-            .into_inner();
-        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
-        pages += 1;
-        ids.extend(page.rules.iter().map(|r| r.rule_id.clone()));
-        if page.next_page_token.is_empty() {
-            break;
+    let (ids, pages) = page_to_end(limit, |token| {
+        let mut query = query.clone();
+        async move {
+            let page = query
+                .list_recognitions(pb::ListRecognitionsRequest {
+                    recognizer: "310000".into(),
+                    include_inactive: true,
+                    page_size: 1000,
+                    page_token: token,
+                    ..Default::default()
+                })
+                .await
+                .expect("rules page")
+                .into_inner();
+            let ids = page.rules.iter().map(|r| r.rule_id.clone()).collect();
+            (ids, page.next_page_token.clone(), page.encoded_len())
         }
-        token = page.next_page_token;
-    }
+    })
+    .await;
     let expected: Vec<String> = (0..rules).map(|i| format!("r{i:02}")).collect();
     assert_eq!(ids, expected);
     assert!(pages > 2, "the rules took {pages} pages");
 
-    let (mut token, mut ids, mut pages) = (String::new(), Vec::new(), 0);
-    loop {
-        let page = query
-            .list_awards(pb::ListAwardsRequest {
-                origin: "310000".into(),
-                page_size: 1000,
-                page_token: token.clone(),
-                ..Default::default()
-            })
-            .await
-            .expect("awards page")
-            .into_inner();
-        assert!(page.encoded_len() <= limit, "{} bytes", page.encoded_len());
-        pages += 1;
-        ids.extend(page.awards.iter().map(|a| a.award_id.clone()));
-        if page.next_page_token.is_empty() {
-            break;
+    let (ids, pages) = page_to_end(limit, |token| {
+        let mut query = query.clone();
+        async move {
+            let page = query
+                .list_awards(pb::ListAwardsRequest {
+                    origin: "310000".into(),
+                    page_size: 1000,
+                    page_token: token,
+                    ..Default::default()
+                })
+                .await
+                .expect("awards page")
+                .into_inner();
+            let ids = page.awards.iter().map(|a| a.award_id.clone()).collect();
+            (ids, page.next_page_token.clone(), page.encoded_len())
         }
-        token = page.next_page_token;
-    }
+    })
+    .await;
     let expected: Vec<String> = (0..awards).map(|i| format!("a{i:02}")).collect();
     assert_eq!(ids, expected);
     assert!(pages > 2, "the awards took {pages} pages");
