@@ -47,6 +47,7 @@ pub(crate) fn replication_info(status: hub_replication::Status) -> pb::Replicati
             })
             .collect(),
         quarantined: status.quarantined,
+        quarantine_dropped: status.quarantine_dropped,
         consumer_lag: status.consumer_lag,
         last_quarantine: status.last_quarantine.unwrap_or_default(),
         keys_rejected: status.keys_rejected,
@@ -65,5 +66,23 @@ pub(crate) fn replication_info(status: hub_replication::Status) -> pb::Replicati
         republishes: status.republishes,
         last_healing: status.last_healing.unwrap_or_default(),
         topic_state: status.topic_state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_shows_every_counter_of_the_quarantine() {
+        let info = replication_info(hub_replication::Status {
+            quarantined: 10_000,
+            quarantine_dropped: 7,
+            last_quarantine: Some("gap after seq 4".into()),
+            ..Default::default()
+        });
+        assert_eq!(info.quarantined, 10_000);
+        assert_eq!(info.quarantine_dropped, 7);
+        assert_eq!(info.last_quarantine, "gap after seq 4");
     }
 }

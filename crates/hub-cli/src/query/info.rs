@@ -57,6 +57,7 @@ pub fn info_json(info: &pb::ViewInfoResponse) -> Value {
 pub fn replication_json(r: &pb::ReplicationInfo) -> Value {
     json!({
         "quarantined": r.quarantined,
+        "quarantine_dropped": r.quarantine_dropped,
         "consumer_lag": r.consumer_lag,
         "last_quarantine": r.last_quarantine,
         "keys_rejected": r.keys_rejected,
@@ -98,6 +99,12 @@ pub fn print_replication(r: &pb::ReplicationInfo) {
     );
     if !r.last_quarantine.is_empty() {
         println!("last quarantined: {}", r.last_quarantine);
+    }
+    if r.quarantine_dropped > 0 {
+        println!(
+            "not quarantined, the quarantine being full: {}",
+            r.quarantine_dropped
+        );
     }
     if r.keys_rejected > 0 {
         println!(

@@ -150,6 +150,7 @@ async fn status(State(state): State<AdminState>) -> Response {
         let replication = hub.replication_status().map(|r| {
             json!({
                 "quarantined": r.quarantined,
+                "quarantine_dropped": r.quarantine_dropped,
                 "consumer_lag": r.consumer_lag,
                 "last_quarantine": r.last_quarantine,
                 "keys_rejected": r.keys_rejected,
