@@ -21,6 +21,7 @@ fn answered<T: Message>(result: hub_view::Result<T>, what: &str) -> Option<T> {
             None
         }
         Err(Error::NotYet {
+            field,
             requested,
             position,
         }) => {
@@ -28,6 +29,7 @@ fn answered<T: Message>(result: hub_view::Result<T>, what: &str) -> Option<T> {
                 requested > position,
                 "{what}: not yet at a reached position"
             );
+            assert!(field.ends_with("at_position"), "{what}: names {field}");
             None
         }
         Err(Error::Log(e)) => panic!("{what}: the in-memory log failed: {e}"),
