@@ -310,9 +310,8 @@ struct Questions {
 /// `hub-bench view`.
 fn write_questions(file: &Path, mix: &mut Mix, n: usize) -> anyhow::Result<()> {
     let mut out = BufWriter::new(std::fs::File::create(file)?);
-    let mut put = |m: &dyn EncodeDelimited| m.put(&mut out);
     for _ in 0..n {
-        put(&mix.check_subject_request(0))?;
+        put(&mut out, &mix.check_subject_request(0))?;
     }
     for i in 0..n {
         let who = match i % 5 {
@@ -320,25 +319,19 @@ fn write_questions(file: &Path, mix: &mut Mix, n: usize) -> anyhow::Result<()> {
             3 => Applicant::Listed,
             _ => Applicant::Unknown,
         };
-        put(&mix.screen_application_request(who, 0))?;
+        put(&mut out, &mix.screen_application_request(who, 0))?;
     }
     for _ in 0..n {
-        put(&mix.is_recognized_request(0))?;
+        put(&mut out, &mix.is_recognized_request(0))?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// A message written length-delimited.
-trait EncodeDelimited {
-    fn put(&self, out: &mut dyn Write) -> anyhow::Result<()>;
-}
-
-impl<M: Message> EncodeDelimited for M {
-    fn put(&self, out: &mut dyn Write) -> anyhow::Result<()> {
-        out.write_all(&self.encode_length_delimited_to_vec())?;
-        Ok(())
-    }
+/// Writes `m` length-delimited.
+fn put(out: &mut impl Write, m: &impl Message) -> anyhow::Result<()> {
+    out.write_all(&m.encode_length_delimited_to_vec())?;
+    Ok(())
 }
 
 fn read_questions(file: &Path) -> anyhow::Result<Questions> {

@@ -55,12 +55,11 @@ impl Shared {
         let kind = kind_of(wire.body.as_ref());
         let origin = wire.origin.clone();
         let stream = wire.stream.clone();
-        let hidden = crate::streams::visible(wire.clone(), Access::Redacted);
-        let redacted = if hidden == wire {
-            None
-        } else {
-            Some(response(hidden))
-        };
+        // Only the families with personal fields have anything to hide.
+        let redacted = kind
+            .family()
+            .is_some_and(|f| f.is_personal())
+            .then(|| response(crate::streams::visible(wire.clone(), Access::Redacted)));
         let full = response(wire);
         Self {
             position: event.position.get(),
