@@ -86,12 +86,30 @@ pub enum Error {
     /// A file operation failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// The data directory's file system has less free space than the log keeps in reserve:
+    /// the write was refused before anything of it reached the store, and writes are taken
+    /// again as soon as space is freed.
+    #[error(
+        "the data directory's file system is nearly full: {} free in {}, below the {} kept \
+         free (node.min_free_bytes): nothing of this write was stored; free space and retry \
+         (reads are served and every acknowledged event is kept)",
+        bytes(*.free), dir.display(), bytes(*.reserve)
+    )]
+    DiskLow {
+        /// The directory whose file system is nearly full.
+        dir: std::path::PathBuf,
+        /// Bytes available to the node.
+        free: u64,
+        /// Bytes the log keeps free.
+        reserve: u64,
+    },
     /// The log's writer stopped (at shutdown).
     #[error("the log is closed")]
     Closed,
-    /// A group commit could not be made durable, so nothing of it was acknowledged; the
-    /// log takes no more writes until the node restarts and recovery checks the store.
-    /// Every later write fails with the same error.
+    /// A group commit could not be made durable, so nothing of it was acknowledged. The log
+    /// reopens its store, checks it as an open does and takes writes again (refusing them
+    /// for a second first); when the store cannot be reopened, every later write fails
+    /// with this error until the node restarts.
     #[error("{}", describe_write_failure(*.disk_full, cause))]
     WriteFailed {
         /// The file system holding the data directory is full (or a file-size limit was
@@ -100,6 +118,22 @@ pub enum Error {
         /// The storage engine's error.
         cause: String,
     },
+}
+
+/// `n` bytes in the largest binary unit that keeps it at or above 1.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KiB", "MiB", "GiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 fn describe_corrupt(position: u64, what: &str) -> String {
@@ -114,12 +148,12 @@ fn describe_write_failure(disk_full: bool, cause: &str) -> String {
     if disk_full {
         format!(
             "the data directory's file system is full ({cause}): nothing of this write was \
-             stored; free space and restart the node (every acknowledged event is kept)"
+             stored; free space and retry (every acknowledged event is kept)"
         )
     } else {
         format!(
-            "the log could not commit ({cause}): nothing of this write was stored; the log \
-             takes no more writes until the node restarts (every acknowledged event is kept)"
+            "the log could not commit ({cause}): nothing of this write was stored; retry \
+             (every acknowledged event is kept)"
         )
     }
 }
@@ -134,6 +168,40 @@ impl Error {
         }
     }
 
+    /// The same failure of a write, for each further caller that shared it: a refusal for
+    /// want of space or a closed log stays what it is; any other error becomes a
+    /// [`Error::WriteFailed`] naming it.
+    pub fn shared_failure(&self) -> Self {
+        match self {
+            Error::Closed => Error::Closed,
+            Error::DiskLow { dir, free, reserve } => Error::DiskLow {
+                dir: dir.clone(),
+                free: *free,
+                reserve: *reserve,
+            },
+            Error::WriteFailed { disk_full, cause } => Error::WriteFailed {
+                disk_full: *disk_full,
+                cause: cause.clone(),
+            },
+            other => Error::write_failed(other),
+        }
+    }
+
+    /// The failure of a commit after which the store could not be reopened: the log takes
+    /// no more writes until the node restarts.
+    pub(crate) fn stopped_by(failure: Error, reopening: &Error) -> Self {
+        match failure {
+            Error::WriteFailed { disk_full, cause } => Error::WriteFailed {
+                disk_full,
+                cause: format!(
+                    "{cause}; reopening the store failed ({reopening}), so the log takes no \
+                     more writes until the node restarts"
+                ),
+            },
+            other => other,
+        }
+    }
+
     /// The failure of a commit that was not made durable.
     pub fn write_failed(e: &Error) -> Self {
         use std::io::ErrorKind as K;
@@ -142,12 +210,17 @@ impl Error {
             Error::Storage(sled::Error::Io(io)) => Some(io.kind()),
             _ => None,
         };
+        // sled shows its I/O errors with Rust's debug syntax: name the error itself.
+        let cause = match e {
+            Error::Storage(sled::Error::Io(io)) => format!("storage: {io}"),
+            other => other.to_string(),
+        };
         Error::WriteFailed {
             disk_full: matches!(
                 io,
                 Some(K::StorageFull | K::FileTooLarge | K::QuotaExceeded)
             ),
-            cause: e.to_string(),
+            cause,
         }
     }
 }

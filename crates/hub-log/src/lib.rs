@@ -63,7 +63,7 @@ mod writer;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, RwLock};
 
 use hub_proto::pb::EventRecord;
@@ -130,6 +130,15 @@ pub enum Direction {
     Backwards,
 }
 
+/// The free space of the log's file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeSpace {
+    /// Bytes available to the node.
+    pub available: u64,
+    /// Bytes the log keeps free ([`Log::keep_free`]); writes are refused below it.
+    pub reserve: u64,
+}
+
 /// State shared by the log's handles and its writer thread.
 struct Shared<S> {
     store: S,
@@ -142,6 +151,8 @@ struct Shared<S> {
     failure: std::sync::OnceLock<(bool, String)>,
     /// Told of every group commit (metrics), when set.
     observer: observe::ObserverSlot,
+    /// Bytes the writer keeps free in the store's file system (0 = no reserve).
+    reserve: AtomicU64,
 }
 
 impl<S> Shared<S> {
@@ -153,7 +164,30 @@ impl<S> Shared<S> {
     fn mark_closed(&self) {
         self.closed.store(true, Ordering::SeqCst);
     }
+}
 
+impl<S: Store> Shared<S> {
+    fn free_space(&self) -> Option<FreeSpace> {
+        let dir = self.store.dir()?;
+        Some(FreeSpace {
+            available: store::available_space(dir)?,
+            reserve: self.reserve.load(Ordering::Relaxed),
+        })
+    }
+
+    /// The refusal of a group of writes when the store's file system has less free space
+    /// than the reserve.
+    fn space_refusal(&self) -> Option<Error> {
+        let space = self.free_space()?;
+        (space.available < space.reserve).then(|| Error::DiskLow {
+            dir: self.store.dir().map(Path::to_path_buf).unwrap_or_default(),
+            free: space.available,
+            reserve: space.reserve,
+        })
+    }
+}
+
+impl<S> Shared<S> {
     /// Records why the writer stops after a failed commit.
     fn set_failure(&self, e: Error) {
         if let Error::WriteFailed { disk_full, cause } = e {
@@ -249,6 +283,7 @@ impl<S: Store> Log<S> {
             closed: AtomicBool::new(false),
             failure: std::sync::OnceLock::new(),
             observer: Default::default(),
+            reserve: AtomicU64::new(0),
         });
         let (tx, rx) = mpsc::channel();
         let writer_shared = shared.clone();
@@ -331,6 +366,21 @@ impl<S: Store> Log<S> {
     /// nothing) when an observer is already set.
     pub fn observe_commits(&self, observer: Arc<dyn observe::CommitObserver>) -> bool {
         self.shared.observer.set(observer)
+    }
+
+    /// Keeps `bytes` free in the file system of the store's directory: a group of writes
+    /// that finds less free space is refused whole ([`Error::DiskLow`]) before anything of
+    /// it reaches the store, so the store never meets a full disk in the middle of a commit
+    /// (which would stop the log), and writes are taken again once space is freed. 0 (the
+    /// default) keeps no reserve; stores without a directory keep none either.
+    pub fn keep_free(&self, bytes: u64) {
+        self.shared.reserve.store(bytes, Ordering::Relaxed);
+    }
+
+    /// The free space of the store's file system and the reserve kept in it, for stores on
+    /// disk whose file system can be asked.
+    pub fn free_space(&self) -> Option<FreeSpace> {
+        self.shared.free_space()
     }
 
     /// True once the log was closed (or its writer stopped after a storage failure).
@@ -434,7 +484,8 @@ impl<S: Store> Log<S> {
         self.spans_to_events(spans, false)
     }
 
-    /// Durably stores `meta` entries (e.g. progress markers) without events.
+    /// Durably stores `meta` entries (e.g. progress markers) without events; an entry with
+    /// an empty value removes its key.
     pub async fn put_meta(&self, meta: Vec<Entry>) -> Result<()> {
         self.ingest(Vec::new(), meta).await.map(|_| ())
     }

@@ -22,7 +22,8 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
     /// Returns up to `limit` entries with `from <= key < to`, ascending or descending.
     fn range(&self, from: &[u8], to: &[u8], descending: bool, limit: usize) -> Result<Vec<Entry>>;
-    /// Writes all entries atomically: after a crash either all or none are visible.
+    /// Writes all entries atomically: after a crash either all or none are visible. An
+    /// entry with an empty value removes its key (the log never stores an empty value).
     fn apply(&self, writes: Vec<Entry>) -> Result<()>;
     /// Makes every applied write durable before returning.
     fn sync(&self) -> Result<()>;
@@ -36,6 +37,23 @@ pub trait Store: Send + Sync + 'static {
     fn durable_mark(&self) -> Result<Option<u64>> {
         Ok(None)
     }
+    /// The directory holding the store's files, for stores on disk: the log keeps free
+    /// space in its file system (see [`crate::Log::keep_free`]).
+    fn dir(&self) -> Option<&Path> {
+        None
+    }
+    /// Closes and opens the store's files again, after a write failed and left the
+    /// storage engine refusing every later one (sled does). Returns false when the store
+    /// cannot be reopened (it keeps no files); the log then stops taking writes.
+    fn reopen(&self) -> Result<bool> {
+        Ok(false)
+    }
+}
+
+/// Bytes of `dir`'s file system available to this process (`statvfs`'s `f_bavail`, so
+/// blocks kept for root are not counted), or `None` when it cannot be told.
+pub(crate) fn available_space(dir: &Path) -> Option<u64> {
+    fs2::available_space(dir).ok()
 }
 
 /// Returns the last entry whose key starts with `prefix`.
@@ -73,11 +91,19 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 /// [`Error::Corrupt`].
 #[derive(Debug)]
 pub struct SledStore {
+    /// The open files; `None` only while [`Store::reopen`] replaces them (or after it
+    /// failed to).
+    open: RwLock<Option<Open>>,
+    /// The sled directory, for naming it in errors.
+    dir: PathBuf,
+}
+
+/// What an open [`SledStore`] holds.
+#[derive(Debug)]
+struct Open {
     db: sled::Db,
     tree: sled::Tree,
     data_file: File,
-    /// The sled directory, for naming it in errors.
-    dir: PathBuf,
     /// The durable-head file.
     mark: File,
 }
@@ -123,6 +149,45 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 impl SledStore {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
+        Ok(Self {
+            open: RwLock::new(Some(Open::files_in(dir)?)),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Runs `op` on the open files.
+    fn with<T>(&self, op: impl FnOnce(&Open) -> Result<T>) -> Result<T> {
+        let open = self.open.read().unwrap_or_else(|e| e.into_inner());
+        match open.as_ref() {
+            Some(files) => op(files),
+            None => Err(Error::Io(std::io::Error::other(format!(
+                "the store in {} is not open: reopening it failed",
+                self.dir.display()
+            )))),
+        }
+    }
+
+    /// Runs a read of sled, turning its checksum failures and panics into
+    /// [`Error::Corrupt`] (without a position: the caller knows which one it was reading).
+    fn read<T>(&self, read: impl FnOnce(&sled::Tree) -> sled::Result<T>) -> Result<T> {
+        let damaged = |what: String| Error::Corrupt {
+            position: 0,
+            what: format!("sled files in {} are damaged: {what}", self.dir.display()),
+        };
+        self.with(
+            |files| match std::panic::catch_unwind(AssertUnwindSafe(|| read(&files.tree))) {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(e @ sled::Error::Corruption { .. })) => Err(damaged(e.to_string())),
+                Ok(Err(e)) => Err(e.into()),
+                Err(panic) => Err(damaged(panic_text(panic.as_ref()))),
+            },
+        )
+    }
+}
+
+impl Open {
+    /// Opens sled in `dir`, with the files the store keeps beside it.
+    fn files_in(dir: &Path) -> Result<Self> {
         let config = sled::Config::new()
             .path(dir)
             .cache_capacity(256 * 1024 * 1024)
@@ -166,35 +231,19 @@ impl SledStore {
             db,
             tree,
             data_file,
-            dir: dir.to_path_buf(),
             mark,
         })
-    }
-
-    /// Runs a read of sled, turning its checksum failures and panics into
-    /// [`Error::Corrupt`] (without a position: the caller knows which one it was reading).
-    fn read<T>(&self, read: impl FnOnce() -> sled::Result<T>) -> Result<T> {
-        let damaged = |what: String| Error::Corrupt {
-            position: 0,
-            what: format!("sled files in {} are damaged: {what}", self.dir.display()),
-        };
-        match std::panic::catch_unwind(AssertUnwindSafe(read)) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e @ sled::Error::Corruption { .. })) => Err(damaged(e.to_string())),
-            Ok(Err(e)) => Err(e.into()),
-            Err(panic) => Err(damaged(panic_text(panic.as_ref()))),
-        }
     }
 }
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.read(|| Ok(self.tree.get(key)?.map(|v| v.to_vec())))
+        self.read(|tree| Ok(tree.get(key)?.map(|v| v.to_vec())))
     }
 
     fn range(&self, from: &[u8], to: &[u8], descending: bool, limit: usize) -> Result<Vec<Entry>> {
-        self.read(|| {
-            let iter = self.tree.range::<&[u8], _>(from..to);
+        self.read(|tree| {
+            let iter = tree.range::<&[u8], _>(from..to);
             let collect = |it: &mut dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>| {
                 it.take(limit)
                     .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
@@ -211,32 +260,51 @@ impl Store for SledStore {
     fn apply(&self, writes: Vec<Entry>) -> Result<()> {
         let mut batch = sled::Batch::default();
         for (k, v) in writes {
-            batch.insert(k, v);
+            if v.is_empty() {
+                batch.remove(k);
+            } else {
+                batch.insert(k, v);
+            }
         }
-        self.tree.apply_batch(batch)?;
-        Ok(())
+        self.with(|files| Ok(files.tree.apply_batch(batch)?))
     }
 
     fn sync(&self) -> Result<()> {
-        self.db.flush()?;
-        self.data_file.sync_data()?;
-        Ok(())
+        self.with(|files| {
+            files.db.flush()?;
+            files.data_file.sync_data()?;
+            Ok(())
+        })
     }
 
     fn mark_durable(&self, head: u64, sync: bool) -> Result<()> {
         // One write within the file's first sector: never torn. Not synced after every
         // group (that would double the syncs): a crash of the process keeps it, and a power
         // loss can only leave it lower than the head sled holds, never higher.
-        self.mark.write_all_at(&encode_mark(head), 0)?;
-        if sync {
-            self.mark.sync_data()?;
-        }
-        Ok(())
+        self.with(|files| {
+            files.mark.write_all_at(&encode_mark(head), 0)?;
+            if sync {
+                files.mark.sync_data()?;
+            }
+            Ok(())
+        })
+    }
+
+    fn dir(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+
+    fn reopen(&self) -> Result<bool> {
+        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
+        // sled lets go of its files (and their lock) only once the old handles are gone.
+        *open = None;
+        *open = Some(Open::files_in(&self.dir)?);
+        Ok(true)
     }
 
     fn durable_mark(&self) -> Result<Option<u64>> {
         let mut bytes = vec![0u8; MARK_LEN + 1];
-        let len = read_up_to(&self.mark, &mut bytes)?;
+        let len = self.with(|files| Ok(read_up_to(&files.mark, &mut bytes)?))?;
         if len == 0 {
             return Ok(None);
         }
@@ -293,10 +361,14 @@ impl Store for MemStore {
     }
 
     fn apply(&self, writes: Vec<Entry>) -> Result<()> {
-        self.map
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(writes);
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in writes {
+            if v.is_empty() {
+                map.remove(&k);
+            } else {
+                map.insert(k, v);
+            }
+        }
         Ok(())
     }
 

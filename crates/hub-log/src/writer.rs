@@ -163,6 +163,10 @@ pub(crate) fn run<S: Store>(
     rx: Receiver<Command>,
 ) -> Option<oneshot::Sender<()>> {
     let mut close = None;
+    // Whether the last group was refused for want of free space (to log each change once).
+    let mut disk_low = false;
+    // Until when groups are refused after a failed commit, and with what.
+    let mut backoff: Option<(Instant, Error)> = None;
     while let Ok(first) = rx.recv() {
         let mut commands = Vec::new();
         let mut events = 0;
@@ -179,6 +183,43 @@ pub(crate) fn run<S: Store>(
             }
             next = rx.try_recv().ok();
         }
+        // Refuse the whole group at once for a moment after a failed commit, so that a
+        // cause that persists is not met again by every group.
+        if let Some((until, failure)) = &backoff {
+            if Instant::now() < *until {
+                for cmd in commands {
+                    refuse(cmd, failure);
+                }
+                if close.is_some() {
+                    break;
+                }
+                continue;
+            }
+            backoff = None;
+        }
+        // Refuse the whole group, before it touches the store or the writer's state, when
+        // the file system is nearly full.
+        let refusal = shared.space_refusal();
+        if refusal.is_some() != disk_low {
+            disk_low = refusal.is_some();
+            match &refusal {
+                Some(e) => {
+                    tracing::warn!(error = %e, "the log refuses writes until space is freed")
+                }
+                None => tracing::info!(
+                    "free space is back above the reserve: the log takes writes again"
+                ),
+            }
+        }
+        if let Some(e) = refusal {
+            for cmd in commands {
+                refuse(cmd, &e);
+            }
+            if close.is_some() {
+                break;
+            }
+            continue;
+        }
         let mut group = Group::default();
         let first = state.next_position;
         let replies: Vec<Reply> = commands
@@ -189,15 +230,31 @@ pub(crate) fn run<S: Store>(
         let started = Instant::now();
         let committed = commit(&shared.store, group.into_writes());
         if let Err(e) = committed {
-            tracing::error!(error = %e, "log commit failed; the log stops accepting writes");
             let failure = Error::write_failed(&e);
+            tracing::error!(error = %failure, "log commit failed: nothing of the group was acknowledged");
             for reply in replies {
                 fail(reply, &failure);
             }
-            shared.set_failure(failure);
-            // After a failed sync the store's state is unknown: stop, and let a reopen
-            // recover and check it.
-            break;
+            // After a failed write the storage engine refuses every later one (sled does),
+            // and what it holds is unknown: reopen it and check it as an open does.
+            match reopen(&shared, &mut state) {
+                Ok(()) => {
+                    tracing::warn!(
+                        head = state.next_position - 1,
+                        "log store reopened after the failed commit; writes are taken again"
+                    );
+                    backoff = Some((Instant::now() + RETRY_AFTER, failure));
+                }
+                Err(reopening) => {
+                    tracing::error!(error = %reopening, "the log store cannot be reopened; the log takes no more writes until the node restarts");
+                    shared.set_failure(Error::stopped_by(failure, &reopening));
+                    break;
+                }
+            }
+            if close.is_some() {
+                break;
+            }
+            continue;
         }
         let sync = started.elapsed();
         shared.observer.notify(Commit {
@@ -247,6 +304,33 @@ pub(crate) fn run<S: Store>(
     close
 }
 
+/// How long groups are refused after a failed commit before the store is tried again.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reopens the store after a failed commit, checks it as an open does, and starts the
+/// writer's state afresh from what it holds (which may include the failed group, if it
+/// reached the disk after all: its callers' retries are then duplicates).
+fn reopen<S: Store>(shared: &Shared<S>, state: &mut WriterState) -> Result<()> {
+    if !shared.store.reopen()? {
+        return Err(Error::Io(std::io::Error::other(
+            "this store cannot be reopened",
+        )));
+    }
+    let recovered = crate::recovery::recover(&shared.store)?;
+    *state = WriterState {
+        next_position: recovered.head + 1,
+        stream_versions: Default::default(),
+        origins: recovered.origins,
+        last_recorded_micros: recovered
+            .last_recorded_micros
+            .max(state.last_recorded_micros),
+        recent: Recent::new(recovered.head + 1),
+        signer: state.signer.take(),
+    };
+    shared.publish(recovered.head, &state.origins);
+    Ok(())
+}
+
 /// Records the durable head outside the store's engine. A failure costs only that check
 /// at the next open, so it is logged rather than failing the commit, which is durable.
 fn mark_durable<S: Store>(store: &S, head: u64, sync: bool) {
@@ -263,20 +347,28 @@ fn commit<S: Store>(store: &S, writes: Vec<Entry>) -> Result<()> {
     store.sync()
 }
 
+/// Answers a command refused before it was prepared.
+fn refuse(cmd: Command, e: &Error) {
+    match cmd {
+        Command::Append { reply, .. } => {
+            let _ = reply.send(Err(e.shared_failure()));
+        }
+        Command::Ingest { reply, .. } => {
+            let _ = reply.send(Err(e.shared_failure()));
+        }
+        Command::Close { reply } => {
+            let _ = reply.send(());
+        }
+    }
+}
+
 fn fail(reply: Reply, e: &Error) {
-    let err = || match e {
-        Error::WriteFailed { disk_full, cause } => Error::WriteFailed {
-            disk_full: *disk_full,
-            cause: cause.clone(),
-        },
-        other => Error::write_failed(other),
-    };
     match reply {
         Reply::Append(tx, _) => {
-            let _ = tx.send(Err(err()));
+            let _ = tx.send(Err(e.shared_failure()));
         }
         Reply::Ingest(tx, _) => {
-            let _ = tx.send(Err(err()));
+            let _ = tx.send(Err(e.shared_failure()));
         }
     }
 }

@@ -193,6 +193,15 @@ impl Inbox {
         }
     }
 
+    /// Reads every assigned partition again from the offset stored in the log, after a
+    /// batch the log refused: the unsigned records held in memory are read again too (the
+    /// stored offset never passes the oldest of them).
+    fn read_again_from_stored(&mut self) {
+        self.unsigned.clear();
+        let partitions = self.assigned.clone();
+        self.assign(&partitions);
+    }
+
     /// Follows what the brokers say about the topic: assign when it appears, stop fetching
     /// when it disappears, and read it from the beginning when it comes back.
     async fn topic_changed(&mut self, seen: Seen) -> hub_log::Result<()> {
@@ -342,14 +351,19 @@ impl Inbox {
         }
     }
 
-    fn load_quarantine(&mut self) {
+    /// Loads the quarantine's records that may still apply; returns the removals of the
+    /// resolved entries an earlier version kept.
+    fn load_quarantine(&mut self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let Ok(entries) = self.log.meta_with_prefix(QUARANTINE_PREFIX) else {
-            return;
+            return Vec::new();
         };
         let mut count = 0;
+        let mut resolved = Vec::new();
         for (key, value) in entries {
             let Some((_, payload)) = split_quarantine(&value) else {
-                continue; // resolved
+                // Resolved, kept empty by an earlier version: removed below.
+                resolved.push((key, Vec::new()));
+                continue;
             };
             count += 1;
             let Some(key) = QuarantineKey::decode(&key) else {
@@ -368,6 +382,7 @@ impl Inbox {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .quarantined = count;
+        resolved
     }
 
     pub(crate) async fn run(
@@ -375,7 +390,14 @@ impl Inbox {
         mut topic: watch::Receiver<Seen>,
         mut stop: watch::Receiver<bool>,
     ) {
-        self.load_quarantine();
+        let resolved = self.load_quarantine();
+        if !resolved.is_empty() {
+            let removed = resolved.len();
+            match self.log.put_meta(resolved).await {
+                Ok(()) => tracing::info!(removed, "removed resolved quarantine entries"),
+                Err(e) => tracing::warn!(error = %e, "cannot remove resolved quarantine entries"),
+            }
+        }
         let mut rewind = self.control.rewind.subscribe();
         let mut check = tokio::time::interval(CHECK_EVERY);
         loop {
@@ -468,9 +490,24 @@ impl Inbox {
                 }
                 continue;
             }
-            if let Err(e) = self.process(batch).await {
-                tracing::error!(error = %e, "inbox stopped: the log refused a batch");
-                return;
+            match self.process(batch).await {
+                Ok(()) => {}
+                Err(e @ hub_log::Error::DiskLow { .. }) => {
+                    // The file system is nearly full: wait, then read again from the offsets
+                    // stored with what was ingested; what was stored comes back as duplicates.
+                    if let Some(held) = self.warn.ready() {
+                        tracing::warn!(error = %e, held_back = held, "inbox waits for free space");
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(CHECK_EVERY) => {}
+                        _ = stop.changed() => return,
+                    }
+                    self.read_again_from_stored();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "inbox stopped: the log refused a batch");
+                    return;
+                }
             }
         }
     }
@@ -696,7 +733,7 @@ impl Inbox {
                 };
                 let result = self.log.ingest(vec![w.record.clone()], Vec::new()).await?;
                 // One that still does not verify stays quarantined for operators, but is
-                // not retried again.
+                // not retried again. One that applied (or was a duplicate) is removed.
                 if let Some(Ok(outcome)) = result.into_iter().next() {
                     self.log
                         .put_meta(vec![(w.key.encode(), Vec::new())])

@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `replication/outbox/<origin>` | last `origin_seq` delivered to the topic (u64) |
 //! | `replication/offset/<topic>/<partition, 5 digits>` | next offset to consume (i64) |
-//! | `replication/quarantine/<origin>/<origin_seq, 20 digits>/<fingerprint, 16 hex>` | reason length (u32), reason, record bytes; empty once resolved |
+//! | `replication/quarantine/<origin>/<origin_seq, 20 digits>/<fingerprint, 16 hex>` | reason length (u32), reason, record bytes; removed once resolved (stores written before kept an empty value, removed at the next start) |
 //! | `replication/quarantine/unreadable/<fingerprint, 16 hex>` | the same, for bytes that are no record of a known origin |
 //!
 //! Integers big-endian in values. In keys they are fixed-width decimal (and the fingerprint

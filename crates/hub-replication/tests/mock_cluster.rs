@@ -114,6 +114,31 @@ async fn one_batch(keys: &BTreeMap<MemberId, SigningKey>, n: u32) -> Vec<EventRe
     records
 }
 
+/// Suzhou's records of two appends of two events each to one stream, one after the other.
+async fn two_batches(
+    keys: &BTreeMap<MemberId, SigningKey>,
+) -> (Vec<EventRecord>, Vec<EventRecord>) {
+    let signer = Signer([(member(SUZHOU), keys[&member(SUZHOU)].clone())].into());
+    let log = Log::in_memory_signed(Arc::new(signer));
+    let stream: StreamId = format!("demand/{SUZHOU}/two").parse().expect("stream");
+    for batch in 0..2 {
+        let events = (1..=2)
+            .map(|n| hub_log::conformance::demand_event(&stream, batch * 2 + n))
+            .collect();
+        log.append(&stream, ExpectedVersion::Any, events)
+            .await
+            .expect("append");
+    }
+    let mut records: Vec<EventRecord> = log
+        .read_all(hub_types::Position::FIRST, 4)
+        .expect("read")
+        .into_iter()
+        .map(|e| e.record)
+        .collect();
+    let second = records.split_off(2);
+    (records, second)
+}
+
 async fn produce(brokers: &str, topic: &str, key: &str, payload: Option<&[u8]>) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -387,5 +412,45 @@ async fn a_full_quarantine_drops_and_counts_while_honest_records_flow() {
         replication.status().quarantined == 3
     })
     .await;
+    replication.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quarantined_records_apply_once_their_predecessors_arrive_and_leave_no_entry() {
+    let (keys, roster) = alliance();
+    let (first, second) = two_batches(&keys).await;
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = node_log(dir.path(), &keys);
+    let replication = start(&brokers, &log, &roster, None);
+    let quarantine = || {
+        log.meta_with_prefix(b"replication/quarantine/")
+            .expect("meta")
+            .len()
+    };
+
+    // The second batch first: it does not link to anything stored, so it waits in the
+    // quarantine.
+    for r in &second {
+        produce(&brokers, TOPIC, SUZHOU, Some(&r.encode_to_vec())).await;
+    }
+    until("the second batch is quarantined", || {
+        replication.status().quarantined == 2
+    })
+    .await;
+    assert_eq!(quarantine(), 2);
+    assert_eq!(log.head(), 0);
+
+    // Its predecessors arrive: both batches apply, and the quarantine is left empty.
+    for r in &first {
+        produce(&brokers, TOPIC, SUZHOU, Some(&r.encode_to_vec())).await;
+    }
+    until("both batches apply", || log.head() == 4).await;
+    until("the quarantine counts none", || {
+        replication.status().quarantined == 0
+    })
+    .await;
+    assert_eq!(quarantine(), 0, "resolved entries are removed, not kept");
     replication.stop().await;
 }

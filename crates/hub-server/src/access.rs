@@ -221,27 +221,11 @@ async fn write_group(
             let mut group = group.into_iter();
             if let Some(first) = group.next() {
                 for check in group {
-                    let _ = check.done.send(Err(same_failure(&e)));
+                    let _ = check.done.send(Err(e.shared_failure()));
                 }
                 let _ = first.done.send(Err(e));
             }
         }
-    }
-}
-
-/// The failure of a group's write, for each further check of the group: nothing of the
-/// group was stored.
-fn same_failure(e: &hub_log::Error) -> hub_log::Error {
-    match e {
-        hub_log::Error::Closed => hub_log::Error::Closed,
-        hub_log::Error::WriteFailed { disk_full, cause } => hub_log::Error::WriteFailed {
-            disk_full: *disk_full,
-            cause: cause.clone(),
-        },
-        other => hub_log::Error::WriteFailed {
-            disk_full: false,
-            cause: other.to_string(),
-        },
     }
 }
 

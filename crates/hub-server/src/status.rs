@@ -171,6 +171,8 @@ pub fn from_log(e: hub_log::Error) -> Status {
             Status::failed_precondition(e.to_string())
         }
         E::Closed => Status::unavailable("the node is shutting down"),
+        // Logged by the log's writer when it starts and stops refusing.
+        E::DiskLow { .. } => Status::resource_exhausted(e.to_string()),
         E::WriteFailed { disk_full, .. } => {
             tracing::error!(error = %e, "log write failed");
             if *disk_full {
