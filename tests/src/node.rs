@@ -63,6 +63,9 @@ pub struct Node {
     child: std::sync::Mutex<Option<Child>>,
     /// The largest file the process may write, in KiB (`ulimit -f`), when limited.
     file_size_limit_kib: Option<u64>,
+    /// The size of a file system of the process's own mounted on its data directory, when
+    /// it has one.
+    own_file_system_bytes: Option<u64>,
     /// `TALENT_HUB__…` settings on top of the config file, from the next start.
     env: Vec<(String, String)>,
 }
@@ -78,6 +81,7 @@ impl Node {
             dir,
             child: std::sync::Mutex::new(None),
             file_size_limit_kib: None,
+            own_file_system_bytes: None,
             env: Vec::new(),
         })
     }
@@ -132,9 +136,26 @@ impl Node {
     }
 
     /// Limits the size of every file the process writes from its next start (`None` = no
-    /// limit): a write beyond it fails with "file too large", as on a full disk.
+    /// limit; the soft limit, so `prlimit --fsize=unlimited:` may lift it): a write beyond
+    /// it fails with "file too large", as on a full disk.
     pub fn limit_file_size(&mut self, kib: Option<u64>) {
         self.file_size_limit_kib = kib;
+    }
+
+    /// Gives the process, from its next start, a file system of its own of `bytes` on its
+    /// data directory (`None` = the host's): a tmpfs mounted in a mount namespace of the
+    /// process (`unshare`), so it fills for real and vanishes when the process ends. The
+    /// test reaches its files through [`Node::files_seen_by_the_process`].
+    pub fn own_file_system(&mut self, bytes: Option<u64>) {
+        self.own_file_system_bytes = bytes;
+    }
+
+    /// Where the running process's data directory is seen from outside, through
+    /// `/proc/<pid>/root` (its own file system included, when it has one).
+    pub fn files_seen_by_the_process(&self) -> Option<PathBuf> {
+        let data = self.data_dir();
+        let relative = data.strip_prefix("/").ok()?;
+        Some(Path::new(&format!("/proc/{}/root", self.pid()?)).join(relative))
     }
 
     /// Sets `key` of the configuration (`section.key`, e.g. `server.max_in_flight`) to
@@ -176,19 +197,36 @@ impl Node {
             .append(true)
             .open(self.log_file())?;
         let binary = crate::binary::talent_hub()?;
-        let mut command = match self.file_size_limit_kib {
-            // The shell sets the limit and ignores SIGXFSZ, so an oversized write fails with
-            // EFBIG instead of killing the process; `exec` keeps the pid.
-            Some(kib) => {
-                let mut c = Command::new("sh");
-                c.arg("-c")
-                    .arg(format!(
-                        "ulimit -f {kib} && trap '' XFSZ && exec \"$0\" \"$@\""
-                    ))
-                    .arg(&binary);
+        let mut command = match (self.file_size_limit_kib, self.own_file_system_bytes) {
+            (None, None) => Command::new(&binary),
+            (limit, fs) => {
+                // The shell sets the limit and ignores SIGXFSZ, so an oversized write fails
+                // with EFBIG instead of killing the process; it mounts the file system in
+                // the mount namespace `unshare` made (as root of a user namespace, so that
+                // no privilege is needed); `exec` keeps the pid.
+                let mut script = String::new();
+                if let Some(kib) = limit {
+                    // The soft limit only, so that a test may raise it while the process
+                    // runs (`prlimit`) without privilege.
+                    script.push_str(&format!("ulimit -S -f {kib} && trap '' XFSZ && "));
+                }
+                let mut c = match fs {
+                    Some(bytes) => {
+                        std::fs::create_dir_all(self.data_dir())?;
+                        script.push_str(&format!(
+                            "mount -t tmpfs -o size={bytes} tmpfs '{}' && ",
+                            self.data_dir().display()
+                        ));
+                        let mut c = Command::new("unshare");
+                        c.args(["--user", "--map-root-user", "--mount", "sh"]);
+                        c
+                    }
+                    None => Command::new("sh"),
+                };
+                script.push_str("exec \"$0\" \"$@\"");
+                c.arg("-c").arg(script).arg(&binary);
                 c
             }
-            None => Command::new(&binary),
         };
         let child = command
             .arg("--config")

@@ -20,12 +20,15 @@ pub struct Admission {
     burst: u64,
     max_in_flight: usize,
     max_subscribers: usize,
+    max_append_streams: usize,
     /// Per-member token buckets: (tokens, last refill).
     buckets: Mutex<HashMap<MemberId, (f64, Instant)>>,
     /// One permit per unary request in flight.
     in_flight: Arc<Semaphore>,
     /// One permit per open subscription.
     subscribers: Arc<Semaphore>,
+    /// One permit per open `AppendStream`.
+    append_streams: Arc<Semaphore>,
     metrics: Arc<Metrics>,
 }
 
@@ -37,9 +40,11 @@ impl Admission {
             burst: server.member_burst,
             max_in_flight: server.max_in_flight,
             max_subscribers: server.max_subscribers,
+            max_append_streams: server.max_append_streams,
             buckets: Mutex::default(),
             in_flight: Arc::new(Semaphore::new(server.max_in_flight)),
             subscribers: Arc::new(Semaphore::new(server.max_subscribers)),
+            append_streams: Arc::new(Semaphore::new(server.max_append_streams)),
             metrics,
         }
     }
@@ -62,6 +67,18 @@ impl Admission {
             .clone()
             .try_acquire_owned()
             .map_err(|_| Overload::Subscriptions(self.max_subscribers).into())
+    }
+
+    /// Admits an `AppendStream` or refuses it with `RESOURCE_EXHAUSTED`; each request on
+    /// it is still admitted as a unary call.
+    pub fn admit_append_stream(&self, member: MemberId) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.append_streams
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                self.metrics.refused(member, "shed");
+                Overload::AppendStreams(self.max_append_streams).into()
+            })
     }
 
     /// Subscriptions open now.

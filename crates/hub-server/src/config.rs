@@ -59,6 +59,8 @@ pub struct NodeConfig {
     pub member: Option<MemberId>,
     /// Where the log and snapshots live.
     pub data_dir: PathBuf,
+    /// Bytes the log keeps free in the data directory's file system (0 = none).
+    pub min_free_bytes: u64,
     /// Development sandbox: the node publishes for every roster city.
     pub sandbox: bool,
     /// The city's ed25519 key file (`{member}` is replaced by the city code); none (`""`) =
@@ -83,6 +85,12 @@ pub struct ServerConfig {
     pub max_events_per_append: usize,
     /// Most subscriptions open at once.
     pub max_subscribers: usize,
+    /// Most `AppendStream` calls open at once.
+    pub max_append_streams: usize,
+    /// Most client connections open at once; more are closed as soon as accepted.
+    pub max_connections: usize,
+    /// Most HTTP/2 streams (calls) open at once on one connection; a client queues more.
+    pub max_streams_per_connection: u32,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace_ms: u64,
     /// Unary requests per second each member may make (0 = unlimited).
@@ -274,6 +282,13 @@ impl Config {
                 s.max_events_per_append as u64,
             ),
             ("server.max_subscribers", s.max_subscribers as u64),
+            ("server.max_append_streams", s.max_append_streams as u64),
+            ("server.max_connections", s.max_connections as u64),
+            (
+                "server.max_streams_per_connection",
+                u64::from(s.max_streams_per_connection),
+            ),
+            ("admin.max_tails", self.admin.max_tails as u64),
             ("subscribe.buffer", self.subscribe.buffer as u64),
             ("subscribe.lag_timeout_ms", self.subscribe.lag_timeout_ms),
             ("subscribe.heartbeat_ms", self.subscribe.heartbeat_ms),
@@ -458,16 +473,19 @@ mod empty_is_none {
 
 /// `[admin]`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AdminConfig {
     /// Address of the admin listener; empty = no admin listener.
     pub listen: String,
+    /// Most `/api/tail` streams open at once.
+    pub max_tails: usize,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:9464".into(),
+            max_tails: 16,
         }
     }
 }

@@ -194,4 +194,10 @@ pub enum Overload {
     /// Every subscription slot is taken.
     #[error("the node serves at most {0} subscriptions")]
     Subscriptions(usize),
+    /// Every `AppendStream` slot is taken.
+    #[error(
+        "the node serves at most {0} append streams at once (server.max_append_streams); \
+         retry shortly or send on an open one"
+    )]
+    AppendStreams(usize),
 }

@@ -172,6 +172,11 @@ impl Hub {
         self.admission.admit_subscriber()
     }
 
+    /// Admits an `AppendStream` of `member` or refuses it with `RESOURCE_EXHAUSTED`.
+    pub fn admit_append_stream(&self, member: MemberId) -> Result<OwnedSemaphorePermit, Refusal> {
+        self.admission.admit_append_stream(member)
+    }
+
     /// Subscriptions open now.
     pub fn subscribers_open(&self) -> usize {
         self.admission.subscribers_open()

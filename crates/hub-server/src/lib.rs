@@ -22,6 +22,7 @@ pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod fanout;
 pub mod hub;

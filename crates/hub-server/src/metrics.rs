@@ -62,6 +62,8 @@ pub struct Metrics {
     entry_keys: Family<Labels1, Gauge>,
     snapshot_age: FloatGauge,
     events_since_snapshot: Gauge,
+    data_dir_available: Gauge,
+    data_dir_reserve: Gauge,
     ready: Gauge,
 }
 
@@ -97,6 +99,8 @@ impl Metrics {
             entry_keys: Family::default(),
             snapshot_age: FloatGauge::default(),
             events_since_snapshot: Gauge::default(),
+            data_dir_available: Gauge::default(),
+            data_dir_reserve: Gauge::default(),
             ready: Gauge::default(),
             registry: Registry::default(),
         };
@@ -226,6 +230,16 @@ impl Metrics {
             name("view_events_since_snapshot"),
             "Events folded since the last view snapshot",
             m.events_since_snapshot.clone(),
+        );
+        r.register(
+            name("data_dir_available_bytes"),
+            "Bytes free in the file system of the log's directory (-1 when unknown)",
+            m.data_dir_available.clone(),
+        );
+        r.register(
+            name("data_dir_reserve_bytes"),
+            "Bytes the log keeps free there (node.min_free_bytes): appends are refused below it",
+            m.data_dir_reserve.clone(),
         );
         r.register(
             name("ready"),
@@ -359,6 +373,11 @@ impl Metrics {
             .set(r.snapshot_age.map_or(-1.0, |d| d.as_secs_f64()));
         self.events_since_snapshot
             .set(r.view_position.saturating_sub(r.snapshot_position) as i64);
+        let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        self.data_dir_available
+            .set(r.free_space.map_or(-1, |f| clamp(f.available)));
+        self.data_dir_reserve
+            .set(r.free_space.map_or(0, |f| clamp(f.reserve)));
     }
 }
 
@@ -388,6 +407,8 @@ pub struct Readings {
     pub access_entries_written: u64,
     /// Entry keys in the vault: (live, destroyed).
     pub entry_keys: (u64, u64),
+    /// The free space of the log's file system and the reserve kept in it.
+    pub free_space: Option<hub_log::FreeSpace>,
 }
 
 /// One origin's figures in [`Readings`].

@@ -239,10 +239,16 @@ impl Publisher for PublisherService {
         request: Request<Streaming<pb::AppendRequest>>,
     ) -> Result<Response<Self::AppendStreamStream>, Status> {
         let caller = self.hub.auth().authenticate(&request)?;
+        let open = self
+            .hub
+            .admit_append_stream(caller.member)
+            .map_err(Status::from)?;
         let hub = self.hub.clone();
         let mut incoming = request.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         self.hub.tasks().spawn(async move {
+            // The stream's place is held until its task ends.
+            let _open = open;
             let mut batch = 0;
             while let Some(item) = incoming.next().await {
                 let result = match item {

@@ -65,6 +65,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         vault: Some(vault.clone()),
         page_bytes: hub_proto::budget::page_bytes(config.server.max_message_bytes),
     };
+    let min_free = config.node.min_free_bytes;
     let (log, view) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Log, View)> {
         let dir = data.join("log");
         let damaged = |e: anyhow::Error, what: &str| match e.downcast_ref::<hub_log::Error>() {
@@ -77,6 +78,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
                 &format!("cannot open the log in {}", dir.display()),
             )
         })?;
+        log.keep_free(min_free);
         let started = std::time::Instant::now();
         // Replay reads every event it folds: damage found there refuses the node too.
         let view = View::open(view_config, &log).map_err(|e| match e {
@@ -213,6 +215,8 @@ pub async fn serve(
     }
     let server = builder
         .timeout(Duration::from_millis(config.server.request_timeout_ms))
+        // tonic's default is no limit at all (not HTTP/2's customary 100 or hyper's 200).
+        .max_concurrent_streams(Some(config.server.max_streams_per_connection))
         .layer(tower::util::MapResponseLayer::new(
             crate::status::oversize_response::<tonic::body::Body>,
         ))
@@ -237,7 +241,10 @@ pub async fn serve(
         )
         // Without TCP_NODELAY, small answers wait ~40 ms for delayed ACKs (Nagle).
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            crate::connections::limit(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                config.server.max_connections,
+            ),
             signal,
         );
 

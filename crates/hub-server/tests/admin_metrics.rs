@@ -36,6 +36,8 @@ async fn metrics_count_a_known_workload_and_a_forged_event() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut c = config(dir.path());
     c.admin.listen = "127.0.0.1:0".into();
+    let c_reserve = 64 << 20;
+    c.node.min_free_bytes = c_reserve;
     c.kafka = Some(KafkaConfig {
         brokers: brokers.clone(),
         topic: DEFAULT_TOPIC.into(),
@@ -139,6 +141,12 @@ async fn metrics_count_a_known_workload_and_a_forged_event() {
     );
     assert_eq!(value(&m, "talenthub_log_head_position"), 7.0);
     assert_eq!(value(&m, "talenthub_ready"), 1.0);
+    // The data directory's free space, as the file system tells it, and the reserve.
+    assert_eq!(
+        value(&m, "talenthub_data_dir_reserve_bytes"),
+        c_reserve as f64
+    );
+    assert!(value(&m, "talenthub_data_dir_available_bytes") > 0.0);
     assert!(value(&m, "talenthub_replication_seen_seq{origin=\"320500\"}") >= 2.0);
     node.stop().await.expect("stop");
 }

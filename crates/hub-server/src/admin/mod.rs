@@ -44,12 +44,21 @@ pub struct AdminState {
     digest: Arc<digest::StatusDigest>,
     /// The last answer to each console question, reused while the view stands still.
     answers: Arc<memo::Answers>,
+    /// One place per open `/api/tail`, `admin.max_tails` of them once the hub is open.
+    tails: Arc<OnceLock<Arc<tokio::sync::Semaphore>>>,
 }
 
 impl AdminState {
     /// A state whose hub is not open yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The places of open tails, sized by the hub's `admin.max_tails`.
+    pub(crate) fn tail_places(&self, hub: &Hub) -> Arc<tokio::sync::Semaphore> {
+        self.tails
+            .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(hub.config().admin.max_tails)))
+            .clone()
     }
 
     /// A state serving `hub`.

@@ -91,5 +91,6 @@ fn readings(hub: &Hub) -> Readings {
         member: hub.config().member(),
         access_entries_written: hub.access().entries_written(),
         entry_keys: hub.vault().counts(),
+        free_space: hub.log().free_space(),
     }
 }

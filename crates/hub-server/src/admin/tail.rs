@@ -77,6 +77,14 @@ pub async fn tail(
         Ok(f) => f,
         Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
+    let Ok(place) = state.tail_places(&hub).try_acquire_owned() else {
+        let max = hub.config().admin.max_tails;
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("{max} tails are open (admin.max_tails): close one and retry\n"),
+        )
+            .into_response();
+    };
     let resumed = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -84,7 +92,11 @@ pub async fn tail(
     let head = hub.log().head();
     let after = resumed.or(p.after).unwrap_or(head).min(head);
     let (tx, rx) = mpsc::channel(256);
-    hub.tasks().clone().spawn(follow(hub, filter, after, tx));
+    hub.tasks().clone().spawn(async move {
+        // The tail's place is held until it stops following.
+        let _place = place;
+        follow(hub, filter, after, tx).await;
+    });
     Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
         .into_response()
