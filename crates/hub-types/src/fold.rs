@@ -625,3 +625,23 @@ fn digest_section<K: Serialize, T: Serialize>(
         hasher.update(&bytes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_history_without_a_version_is_refused_when_decoded() {
+        let empty: Vec<(Position, u32)> = Vec::new();
+        let bytes = bincode::serialize(&empty).expect("encode");
+        let refused = bincode::deserialize::<History<u32>>(&bytes).expect_err("empty");
+        assert!(
+            refused.to_string().contains("holds no version"),
+            "{refused}"
+        );
+        let one = History::new(Position::FIRST, 7u32);
+        let bytes = bincode::serialize(&one).expect("encode");
+        let back: History<u32> = bincode::deserialize(&bytes).expect("one version");
+        assert_eq!(*back.current(), 7);
+    }
+}

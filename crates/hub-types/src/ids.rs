@@ -17,8 +17,8 @@ const PROVINCES: &[u32] = &[
 ///
 /// Construction checks the code's shape (six digits, a real province prefix, a city-level
 /// code); whether a code belongs to the alliance is the roster's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// Serialized as its text, or compactly in binary formats (`compact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MemberId(u32);
 
 impl MemberId {
@@ -29,7 +29,30 @@ impl MemberId {
 
     /// Builds a member id from its numeric code.
     pub fn from_code(code: u32) -> Result<Self> {
-        format!("{code:06}").parse()
+        if code > 999_999 {
+            return Err(ValidationError::reason(format!(
+                "expected a six-digit GB/T 2260 division code, got {code}"
+            )));
+        }
+        Self::checked(code)
+    }
+
+    /// Checks the province prefix and the city level of a code of at most six digits.
+    fn checked(code: u32) -> Result<Self> {
+        if !PROVINCES.contains(&(code / 10_000)) {
+            return Err(ValidationError::reason(format!(
+                "{} has no GB/T 2260 province prefix {:02}",
+                Quoted(&format!("{code:06}")),
+                code / 10_000
+            )));
+        }
+        if !code.is_multiple_of(100) {
+            return Err(ValidationError::reason(format!(
+                "{} is a county-level code; members are cities (code ending in 00)",
+                Quoted(&format!("{code:06}"))
+            )));
+        }
+        Ok(Self(code))
     }
 }
 
@@ -46,18 +69,7 @@ impl FromStr for MemberId {
         let code: u32 = s
             .parse()
             .map_err(|_| ValidationError::reason(format!("bad division code {}", Quoted(s))))?;
-        if !PROVINCES.contains(&(code / 10_000)) {
-            return Err(ValidationError::reason(format!(
-                "{s:?} has no GB/T 2260 province prefix {:02}",
-                code / 10_000
-            )));
-        }
-        if !code.is_multiple_of(100) {
-            return Err(ValidationError::reason(format!(
-                "{s:?} is a county-level code; members are cities (code ending in 00)"
-            )));
-        }
-        Ok(Self(code))
+        Self::checked(code)
     }
 }
 
@@ -176,8 +188,8 @@ impl fmt::Display for LocalId {
 
 /// The aggregate an event belongs to. Every stream is owned by exactly one member city:
 /// `recognition/<member>`, `demand/<member>/<signal>` or `blacklist/<member>/<entry>`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// Serialized as its text, or compactly in binary formats (`compact`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StreamId {
     family: Family,
     owner: MemberId,
@@ -293,8 +305,8 @@ impl fmt::Display for StreamId {
 }
 
 /// A client-chosen UUID naming an event: the idempotency key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// Serialized as its text, or compactly in binary formats (`compact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId(uuid::Uuid);
 
 impl EventId {
@@ -410,8 +422,8 @@ counter!(
 
 /// The keyed hash identifying a person (HMAC-SHA256 of the normalised national ID):
 /// never the ID itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// Serialized as its text, or compactly in binary formats (`compact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SubjectRef([u8; 32]);
 
 impl SubjectRef {

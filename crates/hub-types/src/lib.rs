@@ -11,6 +11,7 @@
 //! - [`subject`]: national ID numbers and the keyed hash that replaces them.
 //! - [`error`]: the validation error, which names the offending field.
 
+mod compact;
 pub mod error;
 pub mod event;
 pub mod fold;

@@ -13,9 +13,8 @@ const MIN_YEAR: i32 = 1949;
 const MAX_YEAR: i32 = 2200;
 
 /// A calendar date (`YYYY-MM-DD`), stored as days since 1970-01-01 so it orders and
-/// compares cheaply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// compares cheaply. Serialized as its text, or as the days in binary formats (`compact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(i32);
 
 impl Date {
@@ -48,6 +47,18 @@ impl Date {
     /// Returns the date `days` since 1970-01-01.
     pub fn from_days_since_epoch(days: i32) -> Self {
         Self(days)
+    }
+
+    /// Returns the date `days` since 1970-01-01, refusing one outside the hub's years.
+    pub fn from_days_checked(days: i32) -> Result<Self> {
+        let lowest = days_from_civil(MIN_YEAR, 1, 1);
+        let highest = days_from_civil(MAX_YEAR, 12, 31);
+        if !(lowest..=highest).contains(&days) {
+            return Err(ValidationError::reason(format!(
+                "day {days} since 1970-01-01 is outside the years {MIN_YEAR}..={MAX_YEAR}"
+            )));
+        }
+        Ok(Self(days))
     }
 
     /// Returns the year, month and day.
@@ -247,9 +258,8 @@ impl FromStr for Timestamp {
     }
 }
 
-/// A calendar quarter, written `YYYY-Qn`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// A calendar quarter, written `YYYY-Qn` (in binary formats: year and quarter, `compact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Period {
     year: u16,
     quarter: u8,
