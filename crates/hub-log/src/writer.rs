@@ -20,8 +20,8 @@ use crate::recent::Recent;
 use crate::store::{Entry, Store};
 use crate::{Appended, Ingested, Shared};
 
-/// Most events one group commits; bounds the memory of a group and the latency of the
-/// appends queued behind it.
+/// Most events one group commits (one append or ingest holding more goes alone); bounds
+/// the memory of a group and the latency of the appends queued behind it.
 const MAX_GROUP_EVENTS: usize = 16_384;
 
 /// A request to the writer.
@@ -167,7 +167,9 @@ pub(crate) fn run<S: Store>(
     let mut disk_low = false;
     // Until when groups are refused after a failed commit, and with what.
     let mut backoff: Option<(Instant, Error)> = None;
-    while let Ok(first) = rx.recv() {
+    // A command that did not fit the last group: it starts the next one.
+    let mut carried: Option<Command> = None;
+    while let Some(first) = carried.take().or_else(|| rx.recv().ok()) {
         let mut commands = Vec::new();
         let mut events = 0;
         let mut next = Some(first);
@@ -176,11 +178,14 @@ pub(crate) fn run<S: Store>(
                 close = Some(reply);
                 break;
             }
-            events += cmd.event_count();
-            commands.push(cmd);
-            if events >= MAX_GROUP_EVENTS {
+            // A group holds at most MAX_GROUP_EVENTS events, unless one command alone
+            // holds more.
+            if !commands.is_empty() && events + cmd.event_count() > MAX_GROUP_EVENTS {
+                carried = Some(cmd);
                 break;
             }
+            events += cmd.event_count();
+            commands.push(cmd);
             next = rx.try_recv().ok();
         }
         // Refuse the whole group at once for a moment after a failed commit, so that a
@@ -288,7 +293,7 @@ pub(crate) fn run<S: Store>(
     // Wake watchers so that followers notice the log closed.
     shared.head.send_modify(|_| {});
     // Answer whatever is still queued so no caller waits forever.
-    while let Ok(cmd) = rx.try_recv() {
+    while let Some(cmd) = carried.take().or_else(|| rx.try_recv().ok()) {
         match cmd {
             Command::Append { reply, .. } => {
                 let _ = reply.send(Err(shared.closed_error()));
