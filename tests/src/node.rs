@@ -30,6 +30,15 @@ pub fn send_signal(pid: u32, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether this process runs as root (`id -u`), which may make a mount namespace without
+/// a user namespace of its own.
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
 /// The resident memory of process `pid` now, in KiB (`VmRSS` of `/proc/<pid>/status`);
 /// `None` when it has ended or the system has no `/proc`.
 pub fn rss_kib(pid: u32) -> Option<u64> {
@@ -202,8 +211,8 @@ impl Node {
             (limit, fs) => {
                 // The shell sets the limit and ignores SIGXFSZ, so an oversized write fails
                 // with EFBIG instead of killing the process; it mounts the file system in
-                // the mount namespace `unshare` made (as root of a user namespace, so that
-                // no privilege is needed); `exec` keeps the pid.
+                // the mount namespace `unshare` made (in a user namespace of its own when
+                // not run as root, so that no privilege is needed); `exec` keeps the pid.
                 let mut script = String::new();
                 if let Some(kib) = limit {
                     // The soft limit only, so that a test may raise it while the process
@@ -218,7 +227,10 @@ impl Node {
                             self.data_dir().display()
                         ));
                         let mut c = Command::new("unshare");
-                        c.args(["--user", "--map-root-user", "--mount", "sh"]);
+                        if !is_root() {
+                            c.args(["--user", "--map-root-user"]);
+                        }
+                        c.args(["--mount", "sh"]);
                         c
                     }
                     None => Command::new("sh"),
