@@ -373,7 +373,7 @@ fn recognition_rules() -> pb::AppendRequest {
 }
 
 /// The question every query client asks.
-fn question() -> pb::IsRecognizedRequest {
+pub(crate) fn question() -> pb::IsRecognizedRequest {
     pb::IsRecognizedRequest {
         time: None,
         recognizer: CITY.into(),

@@ -3,7 +3,14 @@
 //! The node runs as a process of its own (so that its resident memory and CPU time are its
 //! alone), standalone, with `server.max_in_flight = --max-in-flight` and no per-member rate
 //! limit. The load alternates single-event appends (each a new demand signal) and
-//! `DemandSummary` questions, spread over `--connections` HTTP/2 connections.
+//! questions, spread over `--connections` HTTP/2 connections. The question is
+//! `IsRecognized` (`--question recognized`), whose cost does not grow with the events the
+//! flood appends, or `DemandSummary` (`--question summary`), which folds every signal and
+//! so grows slower as the flood adds signals.
+//!
+//! With `--node-cpus`, the node runs on those CPUs only (`taskset`); run `hub-bench` itself
+//! on the others (`taskset -c 1 hub-bench overload --node-cpus 0`), so that the load
+//! generator has cores of its own and can offer twice what the node serves.
 //!
 //! 1. `--max-in-flight` clients in a closed loop for `--measure-seconds`: what the node
 //!    serves, `overload.capacity`.
@@ -77,6 +84,22 @@ pub struct Args {
     /// `overload.unsent`, so that a queue in the generator is not taken for the node's.
     #[arg(long, default_value_t = 256)]
     max_outstanding: usize,
+    /// CPUs the node runs on (a `taskset -c` list, e.g. `0`) [default: any].
+    #[arg(long)]
+    node_cpus: Option<String>,
+    /// The question alternating with the appends.
+    #[arg(long, value_enum, default_value_t = Question::Recognized)]
+    question: Question,
+}
+
+/// The question of the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Question {
+    /// `IsRecognized`: a lookup whose cost stays the same as the flood appends.
+    Recognized,
+    /// `DemandSummary` by industry: folds every demand signal, so each costs more as the
+    /// flood appends new signals.
+    Summary,
 }
 
 /// A `talent-hub` process, killed when dropped.
@@ -92,10 +115,19 @@ impl NodeProcess {
         binary: &PathBuf,
         data: &std::path::Path,
         max_in_flight: usize,
+        cpus: Option<&str>,
     ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let log = std::fs::File::create(data.with_extension("log"))?;
-        let child = Command::new(binary)
+        let mut command = match cpus {
+            Some(list) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", list]).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let child = command
             .env("TALENT_HUB__NODE__DATA_DIR", data)
             .env("TALENT_HUB__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("TALENT_HUB__ADMIN__LISTEN", "")
@@ -186,6 +218,7 @@ struct Client {
     publisher: PublisherClient<Authed>,
     query: QueryClient<Authed>,
     deadline: Duration,
+    question: Question,
 }
 
 /// What a request got.
@@ -201,6 +234,11 @@ impl Client {
         let answer = if n.is_multiple_of(2) {
             let req = demand_append(CITY, &format!("overload-{n}"), 1, true);
             tokio::time::timeout(self.deadline, self.publisher.append(req))
+                .await
+                .map(|r| r.map(drop))
+        } else if self.question == Question::Recognized {
+            let req = crate::grpc::question();
+            tokio::time::timeout(self.deadline, self.query.is_recognized(req))
                 .await
                 .map(|r| r.map(drop))
         } else {
@@ -267,7 +305,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new()
         .prefix("hub-bench-overload-")
         .tempdir_in(&parent)?;
-    let node = NodeProcess::start(&binary, &dir.path().join("data"), args.max_in_flight).await?;
+    let node = NodeProcess::start(
+        &binary,
+        &dir.path().join("data"),
+        args.max_in_flight,
+        args.node_cpus.as_deref(),
+    )
+    .await?;
     let pid = node.child.id();
     eprintln!("hub-bench overload: node {pid} on {}", node.endpoint);
 
@@ -278,6 +322,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             publisher: PublisherClient::with_interceptor(channel.clone(), Bearer::new(TOKEN)?),
             query: QueryClient::with_interceptor(channel, Bearer::new(TOKEN)?),
             deadline,
+            question: args.question,
         });
     }
 
