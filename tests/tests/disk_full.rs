@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use hub_proto::pb;
 use hub_system_tests::client::demand;
-use hub_system_tests::Cluster;
+use hub_system_tests::{Cluster, Node};
 use tonic::Code;
 
 const SH: &str = "310000";
@@ -64,12 +64,7 @@ async fn a_full_file_system_refuses_appends_until_space_is_freed_without_a_resta
     let node = cluster.node(SH);
     let info = node.info().await?;
     assert_eq!(info.log_head, before as u64);
-    let stored: BTreeSet<String> = node
-        .events()
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let stored = stored_ids(node).await?;
     assert_eq!(stored, acked, "exactly the acknowledged events are stored");
     let mut p = node.publisher().await?;
     let status = p
@@ -86,20 +81,9 @@ async fn a_full_file_system_refuses_appends_until_space_is_freed_without_a_resta
         p.append(req).await?;
         acked.insert(id);
     }
-    let stored: BTreeSet<String> = node
-        .events()
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let stored = stored_ids(node).await?;
     assert_eq!(stored, acked);
-    let mut audit = hub_system_tests::client::audit(&node.endpoint(), "dev-auditor").await?;
-    let verified = audit
-        .verify_range(pb::VerifyRangeRequest::default())
-        .await?
-        .into_inner();
-    assert!(verified.ok, "{verified:?}");
-    assert_eq!(verified.verified, acked.len() as u64);
+    assert_history_verifies(node, acked.len()).await?;
 
     // The files left are sound: copied as a crash would leave them (the process frozen,
     // then killed), they open on the host's disk with everything acknowledged.
@@ -113,13 +97,7 @@ async fn a_full_file_system_refuses_appends_until_space_is_freed_without_a_resta
     std::fs::remove_dir_all(node.data_dir())?;
     std::fs::rename(&copy, node.data_dir())?;
     node.start().await?;
-    let stored: BTreeSet<String> = cluster
-        .node(SH)
-        .events()
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let stored = stored_ids(cluster.node(SH)).await?;
     assert_eq!(
         stored, acked,
         "the copied files hold every acknowledged event"
@@ -201,22 +179,9 @@ async fn a_file_size_limit_refuses_appends_until_raised_and_loses_nothing() -> a
     cluster.node_mut(SH).terminate(Duration::from_secs(30))?;
     cluster.node_mut(SH).limit_file_size(None);
     cluster.node_mut(SH).start().await?;
-    let stored: BTreeSet<String> = cluster
-        .node(SH)
-        .events()
-        .await?
-        .into_iter()
-        .map(|e| e.event_id)
-        .collect();
+    let stored = stored_ids(cluster.node(SH)).await?;
     assert_eq!(stored, acked, "exactly the acknowledged events are stored");
-    let mut audit =
-        hub_system_tests::client::audit(&cluster.node(SH).endpoint(), "dev-auditor").await?;
-    let verified = audit
-        .verify_range(pb::VerifyRangeRequest::default())
-        .await?
-        .into_inner();
-    assert!(verified.ok, "{verified:?}");
-    assert_eq!(verified.verified, acked.len() as u64);
+    assert_history_verifies(cluster.node(SH), acked.len()).await?;
     let mut p = cluster.node(SH).publisher().await?;
     p.append(demand(SH, "after-restart", 1)).await?;
     Ok(())
@@ -225,7 +190,7 @@ async fn a_file_size_limit_refuses_appends_until_raised_and_loses_nothing() -> a
 /// Several clients append until the node refuses them; returns the ids acknowledged and the
 /// refusal, which every client got alike and which is RESOURCE_EXHAUSTED.
 async fn append_until_refused(
-    node: &hub_system_tests::Node,
+    node: &Node,
     tag: &str,
 ) -> anyhow::Result<(BTreeSet<String>, tonic::Status)> {
     let mut clients = Vec::new();
@@ -260,6 +225,28 @@ async fn append_until_refused(
     }
     assert_eq!(refusal.code(), Code::ResourceExhausted, "{refusal:?}");
     Ok((acked, refusal))
+}
+
+/// The ids of every event the node holds.
+async fn stored_ids(node: &Node) -> anyhow::Result<BTreeSet<String>> {
+    Ok(node
+        .events()
+        .await?
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect())
+}
+
+/// Asserts an auditor verifies the node's whole history, of `events` events.
+async fn assert_history_verifies(node: &Node, events: usize) -> anyhow::Result<()> {
+    let mut audit = hub_system_tests::client::audit(&node.endpoint(), "dev-auditor").await?;
+    let verified = audit
+        .verify_range(pb::VerifyRangeRequest::default())
+        .await?
+        .into_inner();
+    assert!(verified.ok, "{verified:?}");
+    assert_eq!(verified.verified, events as u64);
+    Ok(())
 }
 
 /// Bytes available in the file system holding `path` (`stat -f`).
