@@ -82,7 +82,7 @@ pub struct Args {
     /// Requests of the flood awaiting their answer at most; when the load generator itself
     /// falls this far behind, the requests due are not sent but counted as
     /// `overload.unsent`, so that a queue in the generator is not taken for the node's.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 2048)]
     max_outstanding: usize,
     /// CPUs the node runs on (a `taskset -c` list, e.g. `0`) [default: any].
     #[arg(long)]
