@@ -178,6 +178,10 @@ impl<S: Store> Shared<S> {
     /// The refusal of a group of writes when the store's file system has less free space
     /// than the reserve.
     fn space_refusal(&self) -> Option<Error> {
+        // Without a reserve, the file system need not be asked on every group.
+        if self.reserve.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         let space = self.free_space()?;
         (space.available < space.reserve).then(|| Error::DiskLow {
             dir: self.store.dir().map(Path::to_path_buf).unwrap_or_default(),
