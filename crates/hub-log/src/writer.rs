@@ -293,18 +293,9 @@ pub(crate) fn run<S: Store>(
     // Wake watchers so that followers notice the log closed.
     shared.head.send_modify(|_| {});
     // Answer whatever is still queued so no caller waits forever.
+    let closed = shared.closed_error();
     while let Some(cmd) = carried.take().or_else(|| rx.try_recv().ok()) {
-        match cmd {
-            Command::Append { reply, .. } => {
-                let _ = reply.send(Err(shared.closed_error()));
-            }
-            Command::Ingest { reply, .. } => {
-                let _ = reply.send(Err(shared.closed_error()));
-            }
-            Command::Close { reply } => {
-                let _ = reply.send(());
-            }
-        }
+        refuse(cmd, &closed);
     }
     close
 }
@@ -352,7 +343,7 @@ fn commit<S: Store>(store: &S, writes: Vec<Entry>) -> Result<()> {
     store.sync()
 }
 
-/// Answers a command refused before it was prepared.
+/// Answers a command refused before it was prepared (or left queued when the log closed).
 fn refuse(cmd: Command, e: &Error) {
     match cmd {
         Command::Append { reply, .. } => {
