@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use common::*;
 use hub_proto::pb;
-use hub_proto::pb::event_body::Kind;
 use pb::publisher_client::PublisherClient;
 use prost::Message;
 use tonic::transport::Channel;
@@ -187,24 +186,7 @@ async fn append_batches(client: &mut PublisherClient<Authed>, ends: &[u64]) {
         let (stream, published) = demand("310000", &format!("long-{b}"), 1);
         let mut events = vec![published.clone()];
         for _ in 1..end - head {
-            let mut revised = published.clone();
-            revised.event_id = uuid::Uuid::new_v4().to_string();
-            if let Some(Kind::DemandSignalPublished(t)) =
-                revised.body.as_mut().and_then(|b| b.kind.take())
-            {
-                revised.body = Some(pb::EventBody {
-                    kind: Some(Kind::DemandSignalRevised(pb::DemandSignalRevised {
-                        signal_id: t.signal_id,
-                        industry: t.industry,
-                        occupation_code: t.occupation_code,
-                        level: t.level,
-                        headcount: t.headcount,
-                        period: t.period,
-                        pay_band: t.pay_band,
-                        education: t.education,
-                    })),
-                });
-            }
+            let revised = revision_of(&published);
             events.push(revised);
         }
         let appended = client

@@ -75,22 +75,7 @@ async fn append_later_events(client: &mut PublisherClient, n: usize) {
         let (stream, published) = demand("310000", &format!("later-{b}"), 1);
         let mut events = vec![published.clone()];
         for _ in 1..1000.min(n - b * 1000) {
-            let mut revised = published.clone();
-            revised.event_id = uuid::Uuid::new_v4().to_string();
-            if let Some(body) = revised.body.as_mut() {
-                if let Some(Kind::DemandSignalPublished(t)) = body.kind.take() {
-                    body.kind = Some(Kind::DemandSignalRevised(pb::DemandSignalRevised {
-                        signal_id: t.signal_id,
-                        industry: t.industry,
-                        occupation_code: t.occupation_code,
-                        level: t.level,
-                        headcount: t.headcount,
-                        period: t.period,
-                        pay_band: t.pay_band,
-                        education: t.education,
-                    }));
-                }
-            }
+            let revised = revision_of(&published);
             events.push(revised);
         }
         client

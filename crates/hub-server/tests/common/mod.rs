@@ -117,6 +117,28 @@ pub fn demand(member: &str, signal: &str, headcount: u32) -> (String, pb::Event)
 }
 
 /// An append request of one event.
+/// A revision of the demand signal `published` announced, under a fresh event id.
+pub fn revision_of(published: &pb::Event) -> pb::Event {
+    use hub_proto::pb::event_body::Kind;
+    let mut revised = published.clone();
+    revised.event_id = uuid::Uuid::new_v4().to_string();
+    if let Some(body) = revised.body.as_mut() {
+        if let Some(Kind::DemandSignalPublished(t)) = body.kind.take() {
+            body.kind = Some(Kind::DemandSignalRevised(pb::DemandSignalRevised {
+                signal_id: t.signal_id,
+                industry: t.industry,
+                occupation_code: t.occupation_code,
+                level: t.level,
+                headcount: t.headcount,
+                period: t.period,
+                pay_band: t.pay_band,
+                education: t.education,
+            }));
+        }
+    }
+    revised
+}
+
 pub fn append_one(stream: &str, event: pb::Event) -> pb::AppendRequest {
     pb::AppendRequest {
         stream: stream.into(),
