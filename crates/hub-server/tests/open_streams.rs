@@ -104,10 +104,15 @@ async fn append_streams_past_the_bound_are_refused_until_one_closes() {
 }
 
 /// Whether a call failed because its connection was closed under it: gRPC clients say
-/// UNAVAILABLE, tonic's says UNKNOWN "transport error" once the request was sent.
+/// UNAVAILABLE; tonic's says UNKNOWN "transport error" when the request was sent, and
+/// CANCELLED, from hyper's "connection closed", when the close came first.
 fn closed_connection(status: &tonic::Status) -> bool {
-    status.code() == Code::Unavailable
-        || (status.code() == Code::Unknown && status.message().contains("transport error"))
+    match status.code() {
+        Code::Unavailable => true,
+        Code::Unknown => status.message().contains("transport error"),
+        Code::Cancelled => format!("{status:?}").contains("connection closed"),
+        _ => false,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
