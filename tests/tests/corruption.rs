@@ -1,5 +1,5 @@
 //! Bytes flipped at rest in a stopped node's data directory: in sled's files at several
-//! offsets, in the entry-key vault and in the view snapshot. At restart the node either
+//! offsets, in the records file, in the entry-key vault and in the view snapshot. At restart the node either
 //! refuses to start (exit status 1, the damaged file and position named, the way to
 //! recover said), or starts and serves exactly what it stored, refusing with DATA_LOSS
 //! (naming the position) any read that meets damage. Never a wrong answer, never a panic.
@@ -204,6 +204,23 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
     );
     assert!(at_start > 0, "some flips hit what sled recovers");
     eprintln!("sled flips done at {:?}", started.elapsed());
+
+    // The records file, which holds the event chunks: this history lies within the tail
+    // that every start checks, so each flip is refused at start, naming the file and the
+    // chunk's first position.
+    let records = Path::new("log").join("records");
+    // The part in use: the file grows in steps written with zeros ahead.
+    let bytes = std::fs::read(pristine.join(&records))?;
+    let len = bytes.iter().rposition(|b| *b != 0).unwrap_or(0) as u64 + 1;
+    for offset in [5, len / 3, len / 2, len - 1] {
+        let case = format!("records offset {offset}");
+        restore(node, &pristine, |data| flip(&data.join(&records), offset))?;
+        let text = refused(node, &case).await?;
+        assert!(
+            text.contains("records is damaged: the frame of the chunk from position"),
+            "{case}: {text}"
+        );
+    }
 
     // sled opening an older state (as it does when a damaged message cuts its recovery
     // short): the durable head recorded beside it tells.

@@ -6,11 +6,12 @@ use std::ops::Bound;
 use std::os::unix::fs::FileExt;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::keys;
 
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
@@ -79,8 +80,20 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     vec![u8::MAX; prefix.len() + 1]
 }
 
-/// sled on disk. `sync` flushes sled and then `fdatasync`s its data file, because sled's
-/// own flush uses `sync_file_range`, which does not flush the device's write cache.
+/// sled on disk, with the event chunks in a file of their own. `sync` flushes sled and then
+/// `fdatasync`s its data file, because sled's own flush uses `sync_file_range`, which does
+/// not flush the device's write cache.
+///
+/// The chunks of events (`E` keys, see [`crate::keys`]) are most of the bytes the log
+/// writes, and a B-tree is the wrong place for them: sled rewrites a leaf whole when it
+/// consolidates or splits it, and keeps a segment until most of it is stale, so each
+/// chunk was written several times and kept about four times over. They go to
+/// [`RECORDS_FILE`] instead, appended once, each as a frame with its first position and a
+/// CRC32; sled keeps, under the chunk's key, where its frame is (a [`POINTER_LEN`]-byte
+/// value: every chunk stored in sled itself is longer, so stores written before hold both
+/// kinds and read both). A write makes its frames durable before sled holds their
+/// pointers, so no pointer that sled recovers can point to bytes a crash lost. Bytes after
+/// the last frame pointed to (a write that failed or crashed) are never read.
 ///
 /// sled checks a CRC32 on every message it reads from its files, so a flipped byte is
 /// reported as an error rather than read as data. But when it recovers its files at open,
@@ -106,6 +119,94 @@ struct Open {
     data_file: File,
     /// The durable-head file.
     mark: File,
+    /// The event chunks' frames ([`RECORDS_FILE`]).
+    records: File,
+    records_tail: Mutex<RecordsTail>,
+}
+
+/// Where the records file's frames end, and how far it is already written with zeros.
+/// Writing into bytes the file already holds changes no metadata, so the `fdatasync` after
+/// each write flushes data alone; the file grows in steps, written with zeros ahead.
+#[derive(Debug, Clone, Copy)]
+struct RecordsTail {
+    /// Where the next frame goes: the end of the frame of the last chunk sled points to
+    /// (what lies after it was written by a write that failed, or is zeros).
+    end: u64,
+    /// The file's length.
+    len: u64,
+}
+
+impl RecordsTail {
+    /// The tail of `records`, whose last chunk sled's `tree` points to.
+    fn find(tree: &sled::Tree, records: &File) -> Result<Self> {
+        let len = records.metadata()?.len();
+        let mut last = tree.range::<&[u8], _>(&[keys::EVENT][..]..&[keys::EVENT + 1][..]);
+        let end = match last.next_back().transpose()? {
+            Some((_, v)) if v.len() == POINTER_LEN => {
+                let (offset, chunk) = pointer(&v);
+                // Past the file's end, it is damaged: reading it says so.
+                (offset + (FRAME_HEADER + chunk) as u64).min(len)
+            }
+            // No chunk in the file yet, or a store whose chunks sled holds: after all of it.
+            _ => len,
+        };
+        Ok(Self { end, len })
+    }
+
+    /// How far the file is written with zeros ahead of a write that needs it.
+    fn grown(&self, needed: u64) -> u64 {
+        let step = (self.len / 16).clamp(1 << 20, 64 << 20);
+        needed + step
+    }
+}
+
+/// The frame offset and chunk length in sled's value for a chunk in the records file.
+fn pointer(value: &[u8]) -> (u64, usize) {
+    let offset = value.get(..8).and_then(|b| b.try_into().ok());
+    let len = value.get(8..12).and_then(|b| b.try_into().ok());
+    (
+        u64::from_be_bytes(offset.unwrap_or_default()),
+        u32::from_be_bytes(len.unwrap_or_default()) as usize,
+    )
+}
+
+/// The file in the sled directory holding the event chunks, one frame each: the chunk's
+/// first position (u64), its length (u32), the CRC32 of those 12 bytes and the chunk
+/// (u32), then the chunk; all big-endian.
+pub const RECORDS_FILE: &str = "records";
+const FRAME_HEADER: usize = 16;
+/// Length of sled's value for a chunk in the records file: the frame's offset (u64) and
+/// the chunk's length (u32), big-endian.
+const POINTER_LEN: usize = 12;
+
+/// Appends the frame of the chunk starting at `first` to `out`, which the records file
+/// will hold from `offset` on; returns the value sled keeps for the chunk, pointing at the
+/// frame.
+fn push_frame(out: &mut Vec<u8>, offset: u64, first: u64, chunk: &[u8]) -> Result<Vec<u8>> {
+    let len = u32::try_from(chunk.len()).map_err(|_| {
+        Error::Io(std::io::Error::other(format!(
+            "an event chunk of {} bytes is too large for the records file",
+            chunk.len()
+        )))
+    })?;
+    let at = offset + out.len() as u64;
+    let mut head = [0u8; 12];
+    head[..8].copy_from_slice(&first.to_be_bytes());
+    head[8..].copy_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(&head);
+    out.extend_from_slice(&frame_check(&head, chunk).to_be_bytes());
+    out.extend_from_slice(chunk);
+    let mut pointer = Vec::with_capacity(POINTER_LEN);
+    pointer.extend_from_slice(&at.to_be_bytes());
+    pointer.extend_from_slice(&len.to_be_bytes());
+    Ok(pointer)
+}
+
+fn frame_check(head: &[u8], chunk: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(head);
+    crc.update(chunk);
+    crc.finalize()
 }
 
 /// The file in the sled directory holding the durable head: [`MARK_MAGIC`], the head
@@ -225,6 +326,16 @@ impl Open {
             .create(true)
             .truncate(false)
             .open(dir.join(MARK_FILE))?;
+        let records = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(RECORDS_FILE))?;
+        let records_tail = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            RecordsTail::find(&tree, &records)
+        }))
+        .map_err(|panic| damaged(panic_text(panic.as_ref())))??;
         // Make the directory entries of a fresh store durable too.
         File::open(dir)?.sync_all()?;
         Ok(Self {
@@ -232,41 +343,114 @@ impl Open {
             tree,
             data_file,
             mark,
+            records,
+            records_tail: Mutex::new(records_tail),
         })
+    }
+}
+
+impl SledStore {
+    /// The value of `key` as the log wrote it: a chunk pointed to in the records file is
+    /// read from there and checked.
+    fn resolve(&self, key: &[u8], value: sled::IVec) -> Result<Vec<u8>> {
+        if key.first() != Some(&keys::EVENT) || value.len() != POINTER_LEN {
+            return Ok(value.to_vec());
+        }
+        let (offset, len) = pointer(&value);
+        let first = keys::u64_at_end(key).unwrap_or_default();
+        let path = self.dir.join(RECORDS_FILE);
+        let end = offset.saturating_add((FRAME_HEADER + len) as u64);
+        let damaged = |why: &str| Error::Corrupt {
+            position: 0,
+            what: format!(
+                "{} is damaged: the frame of the chunk from position {first} (bytes \
+                 {offset}..{end}) {why}",
+                path.display()
+            ),
+        };
+        let mut frame = Vec::new();
+        self.with(|files| {
+            if end > files.records_tail.lock().unwrap_or_else(|e| e.into_inner()).end {
+                return Err(damaged("lies past the file's end"));
+            }
+            frame.resize(FRAME_HEADER + len, 0);
+            match files.records.read_exact_at(&mut frame, offset) {
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    Err(damaged("lies past the file's end"))
+                }
+                other => Ok(other?),
+            }
+        })?;
+        let (head, rest) = frame.split_at(12);
+        let (check, chunk) = rest.split_at(4);
+        if head[..8] != first.to_be_bytes() || head[8..] != value[8..] {
+            return Err(damaged("is another chunk's"));
+        }
+        if frame_check(head, chunk).to_be_bytes() != check {
+            return Err(damaged("fails its check"));
+        }
+        frame.drain(..FRAME_HEADER);
+        Ok(frame)
     }
 }
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.read(|tree| Ok(tree.get(key)?.map(|v| v.to_vec())))
+        let value = self.read(|tree| tree.get(key))?;
+        value.map(|v| self.resolve(key, v)).transpose()
     }
 
     fn range(&self, from: &[u8], to: &[u8], descending: bool, limit: usize) -> Result<Vec<Entry>> {
-        self.read(|tree| {
+        let entries = self.read(|tree| {
             let iter = tree.range::<&[u8], _>(from..to);
             let collect = |it: &mut dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>| {
-                it.take(limit)
-                    .map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())))
-                    .collect::<sled::Result<Vec<_>>>()
+                it.take(limit).collect::<sled::Result<Vec<_>>>()
             };
             if descending {
                 collect(&mut iter.rev())
             } else {
                 collect(&mut { iter })
             }
-        })
+        })?;
+        entries
+            .into_iter()
+            .map(|(k, v)| {
+                let value = self.resolve(&k, v)?;
+                Ok((k.to_vec(), value))
+            })
+            .collect()
     }
 
     fn apply(&self, writes: Vec<Entry>) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        for (k, v) in writes {
-            if v.is_empty() {
-                batch.remove(k);
-            } else {
-                batch.insert(k, v);
+        self.with(|files| {
+            let mut tail = files.records_tail.lock().unwrap_or_else(|e| e.into_inner());
+            let mut frames = Vec::new();
+            let mut batch = sled::Batch::default();
+            for (k, v) in writes {
+                if v.is_empty() {
+                    batch.remove(k);
+                } else if k.first() == Some(&keys::EVENT) {
+                    let first = keys::u64_at_end(&k).unwrap_or_default();
+                    let pointer = push_frame(&mut frames, tail.end, first, &v)?;
+                    batch.insert(k, pointer);
+                } else {
+                    batch.insert(k, v);
+                }
             }
-        }
-        self.with(|files| Ok(files.tree.apply_batch(batch)?))
+            if !frames.is_empty() {
+                let end = tail.end + frames.len() as u64;
+                if end > tail.len {
+                    let len = tail.grown(end);
+                    write_zeros(&files.records, tail.len, len)?;
+                    tail.len = len;
+                }
+                files.records.write_all_at(&frames, tail.end)?;
+                // Durable before sled may hold a pointer to them.
+                files.records.sync_data()?;
+                tail.end = end;
+            }
+            Ok(files.tree.apply_batch(batch)?)
+        })
     }
 
     fn sync(&self) -> Result<()> {
@@ -319,6 +503,18 @@ impl Store for SledStore {
                 ),
             })
     }
+}
+
+/// Writes zeros into `file` from `from` to `to`.
+fn write_zeros(file: &File, from: u64, to: u64) -> std::io::Result<()> {
+    let zeros = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// Reads from the start of `file` into `buf` until it is full or the file ends.
@@ -528,7 +724,7 @@ mod tests {
         );
         assert!(refused_at_open > 0, "some flips hit what recovery reads");
 
-        // sled's other files (its config, and its page-table snapshot when it wrote one):
+        // sled's other files and the records file (its config, and its page-table snapshot when it wrote one):
         // refused at open, or harmless.
         for file in std::fs::read_dir(&pristine).expect("read dir") {
             let file = file.expect("entry");
@@ -560,5 +756,152 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Flips a byte at offsets spread over the records file of a closed log whose events
+    /// all lie in the tail that opening checks: every open fails with [`Error::Corrupt`]
+    /// naming the file and the chunk's place.
+    #[tokio::test]
+    async fn flipped_bytes_in_the_records_file_tail_are_refused_at_open() {
+        const OFFSETS: u64 = 24;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let pristine = tmp.path().join("pristine");
+        fill(&pristine, 0, 200).await;
+        // The part in use: the file grows in steps written with zeros ahead.
+        let bytes = std::fs::read(pristine.join(super::RECORDS_FILE)).expect("records file");
+        let len = bytes.iter().rposition(|b| *b != 0).expect("frames") as u64 + 1;
+        assert!(len > 100 * 200, "the chunks are in the records file");
+        for step in 0..OFFSETS {
+            let offset = len * step / OFFSETS + 3;
+            let dir = tmp.path().join(format!("flip-{step}"));
+            copy_dir(&pristine, &dir);
+            let file = flip(&dir, offset);
+            match Log::open(&dir) {
+                Err(Error::Corrupt { position, what }) => assert!(
+                    position > 0
+                        && what.contains(&format!("{} is damaged: the frame of the chunk from position", file.display())),
+                    "offset {offset}: {position} {what}"
+                ),
+                Err(e) => panic!("offset {offset}: not reported as corruption: {e}"),
+                Ok(_) => panic!("offset {offset}: opened a damaged tail"),
+            }
+        }
+    }
+
+    /// Flips a byte in the first chunks of the records file of a log longer than the tail
+    /// that opening checks: the log opens, and every read of the damaged chunk's events
+    /// fails with [`Error::Corrupt`] naming the position read, while every other event is
+    /// served as stored. Never other bytes.
+    #[tokio::test]
+    async fn flipped_bytes_in_the_records_file_are_refused_on_read_never_served() {
+        const EVENTS: u32 = 10_400;
+        const READ: usize = 400;
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let pristine = tmp.path().join("pristine");
+        {
+            let log = Log::open(&pristine).expect("open");
+            let s = stream("330400", "a");
+            for batch in 0..EVENTS / 200 {
+                let events = (batch * 200..(batch + 1) * 200)
+                    .map(|i| demand_event(&s, i))
+                    .collect();
+                log.append(&s, ExpectedVersion::Any, events)
+                    .await
+                    .expect("append");
+            }
+            log.close().await;
+        }
+        let stored = {
+            let log = Log::open(&pristine).expect("reopen");
+            let stored = log.read_all(Position::FIRST, READ).expect("read");
+            log.close().await;
+            stored
+        };
+        for offset in [3, 2_000, 5_000, 9_000, 20_000] {
+            let dir = tmp.path().join(format!("flip-{offset}"));
+            copy_dir(&pristine, &dir);
+            let file = flip(&dir, offset);
+            let log = Log::open(&dir).expect("the damage lies before the tail");
+            assert_eq!(log.head(), u64::from(EVENTS), "offset {offset}: events lost");
+            let mut refused = Vec::new();
+            for event in &stored {
+                match log.get(event.position) {
+                    Ok(read) => assert_eq!(read.as_ref(), Some(event), "offset {offset}"),
+                    Err(Error::Corrupt { position, what }) => {
+                        assert_eq!(position, event.position.get(), "offset {offset}");
+                        assert!(
+                            what.contains(&file.display().to_string()),
+                            "offset {offset}: {what}"
+                        );
+                        refused.push(position);
+                    }
+                    Err(e) => panic!("offset {offset}: not reported as corruption: {e}"),
+                }
+            }
+            // Exactly one chunk's events, and a chunk holds several.
+            assert!(refused.len() > 1, "offset {offset}: {refused:?}");
+            assert!(
+                refused.windows(2).all(|w| w[1] == w[0] + 1),
+                "offset {offset}: {refused:?}"
+            );
+            log.close().await;
+        }
+    }
+
+    /// Flips the byte at `offset` of the records file in `dir`; returns the file's path.
+    fn flip(dir: &Path, offset: u64) -> std::path::PathBuf {
+        let file = dir.join(super::RECORDS_FILE);
+        let mut bytes = std::fs::read(&file).expect("read");
+        bytes[offset as usize] ^= 0x5a;
+        std::fs::write(&file, &bytes).expect("write");
+        file
+    }
+
+    /// A store written before the records file held its chunks in sled: opened now, it
+    /// reads them there, and its new chunks go to the records file.
+    #[tokio::test]
+    async fn chunks_kept_in_sled_by_an_older_store_are_read_beside_new_ones() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("log");
+        let older = fill(&dir, 0, 10).await;
+        move_chunks_into_sled(&dir);
+        std::fs::write(dir.join(super::RECORDS_FILE), b"").expect("empty records file");
+        let newer = fill(&dir, 10, 5).await;
+        assert_eq!(&newer[..10], &older[..], "the older chunks read from sled");
+        assert_eq!(newer.len(), 15);
+        assert!(
+            std::fs::metadata(dir.join(super::RECORDS_FILE))
+                .expect("records")
+                .len()
+                > 0,
+            "new chunks in the records file"
+        );
+    }
+
+    /// Puts every chunk of the closed log in `dir` back into sled itself, as stores kept
+    /// them before the records file.
+    fn move_chunks_into_sled(dir: &Path) {
+        let records = std::fs::read(dir.join(super::RECORDS_FILE)).expect("records");
+        // The closed store's sled lets go of its lock shortly after.
+        let deadline = std::time::Instant::now() + super::LOCK_WAIT;
+        let db = loop {
+            match sled::open(dir) {
+                Ok(db) => break db,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("open sled: {e}"),
+            }
+        };
+        let tree = db.open_tree("log").expect("tree");
+        for entry in tree.scan_prefix([crate::keys::EVENT]) {
+            let (k, v) = entry.expect("entry");
+            assert_eq!(v.len(), super::POINTER_LEN, "a pointer");
+            let offset = u64::from_be_bytes(v[..8].try_into().expect("offset")) as usize;
+            let len = u32::from_be_bytes(v[8..].try_into().expect("length")) as usize;
+            let chunk = records[offset + super::FRAME_HEADER..][..len].to_vec();
+            tree.insert(k, chunk).expect("insert");
+        }
+        db.flush().expect("flush");
     }
 }
