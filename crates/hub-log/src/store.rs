@@ -332,10 +332,9 @@ impl Open {
             .create(true)
             .truncate(false)
             .open(dir.join(RECORDS_FILE))?;
-        let records_tail = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            RecordsTail::find(&tree, &records)
-        }))
-        .map_err(|panic| damaged(panic_text(panic.as_ref())))??;
+        let records_tail =
+            std::panic::catch_unwind(AssertUnwindSafe(|| RecordsTail::find(&tree, &records)))
+                .map_err(|panic| damaged(panic_text(panic.as_ref())))??;
         // Make the directory entries of a fresh store durable too.
         File::open(dir)?.sync_all()?;
         Ok(Self {
@@ -370,7 +369,13 @@ impl SledStore {
         };
         let mut frame = Vec::new();
         self.with(|files| {
-            if end > files.records_tail.lock().unwrap_or_else(|e| e.into_inner()).end {
+            if end
+                > files
+                    .records_tail
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .end
+            {
                 return Err(damaged("lies past the file's end"));
             }
             frame.resize(FRAME_HEADER + len, 0);
@@ -779,7 +784,10 @@ mod tests {
             match Log::open(&dir) {
                 Err(Error::Corrupt { position, what }) => assert!(
                     position > 0
-                        && what.contains(&format!("{} is damaged: the frame of the chunk from position", file.display())),
+                        && what.contains(&format!(
+                            "{} is damaged: the frame of the chunk from position",
+                            file.display()
+                        )),
                     "offset {offset}: {position} {what}"
                 ),
                 Err(e) => panic!("offset {offset}: not reported as corruption: {e}"),
@@ -822,7 +830,11 @@ mod tests {
             copy_dir(&pristine, &dir);
             let file = flip(&dir, offset);
             let log = Log::open(&dir).expect("the damage lies before the tail");
-            assert_eq!(log.head(), u64::from(EVENTS), "offset {offset}: events lost");
+            assert_eq!(
+                log.head(),
+                u64::from(EVENTS),
+                "offset {offset}: events lost"
+            );
             let mut refused = Vec::new();
             for event in &stored {
                 match log.get(event.position) {

@@ -350,7 +350,16 @@ impl RunningNode {
     }
 
     /// Shuts the node down gracefully and waits until its store is closed.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop_within(std::time::Duration::from_secs(10))
+            .await
+            .map(drop)
+    }
+
+    /// Shuts the node down gracefully, waiting at most `within` for its background tasks
+    /// to end by themselves (those still running then are aborted), and until its store is
+    /// closed. Returns whether every task ended by itself.
+    pub async fn stop_within(mut self, within: std::time::Duration) -> anyhow::Result<bool> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -358,10 +367,6 @@ impl RunningNode {
         task.await.context("node task panicked")??;
         // Release the store before returning, so a restart can open it: join the tasks
         // still holding it (subscriptions being told to resume, the log's followers).
-        self.hub
-            .tasks()
-            .join(std::time::Duration::from_secs(10))
-            .await;
-        Ok(())
+        Ok(self.hub.tasks().join(within).await)
     }
 }

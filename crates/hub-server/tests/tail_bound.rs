@@ -8,6 +8,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use common::*;
 use hub_server::RunningNode;
@@ -256,4 +257,36 @@ async fn read_to_caught_up(tail: &mut RawTail) -> u64 {
             other => panic!("unexpected {other} event: {}", event.data),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_whose_browser_does_not_read_does_not_hold_up_a_stop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = config(dir.path());
+    c.admin.listen = "127.0.0.1:0".into();
+    let node = RunningNode::start_with_admin(c).await.expect("node starts");
+    let admin: SocketAddr = node
+        .admin_url()
+        .expect("admin listener")
+        .trim_start_matches("http://")
+        .parse()
+        .expect("admin address");
+    let backlog = backlog();
+    append_to_log(&node, backlog).await;
+    let stalled = RawTail::open(admin, "after=0", Some(RECV_BUFFER)).await;
+    // A second tail reads the backlog whole, so the first has had time to fill what lies
+    // between it and its browser and waits to send.
+    let mut reading = RawTail::open(admin, "after=0", None).await;
+    assert_eq!(read_to_caught_up(&mut reading).await, backlog);
+
+    // Its task ends when the node stops, rather than being aborted after the wait.
+    let ended = node
+        .stop_within(Duration::from_secs(5))
+        .await
+        .expect("stop");
+    assert!(
+        ended,
+        "the waiting tail's task did not end when the node stopped"
+    );
+    drop((stalled, reading));
 }

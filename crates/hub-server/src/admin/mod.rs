@@ -128,12 +128,33 @@ pub async fn serve(
     let app = router(state);
     match tls {
         Some(tls) => tls::serve(app, listener, &tls, shutdown).await,
-        None => axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the admin listener failed"),
+        None => {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let mut told = stopped.clone();
+            let served = std::future::IntoFuture::into_future(
+                axum::serve(listener, app).with_graceful_shutdown(async move {
+                    let _ = told.wait_for(|s| *s).await;
+                }),
+            );
+            tokio::select! {
+                served = served => served.context("the admin listener failed"),
+                () = async {
+                    shutdown.await;
+                    let _ = stop.send(true);
+                    tokio::time::sleep(DRAIN).await;
+                } => {
+                    tracing::debug!("admin connections still open after the drain; left to end");
+                    Ok(())
+                }
+            }
+        }
     }
 }
+
+/// How long a stopping admin listener waits for its open connections to end (a console
+/// whose browser has stopped reading its live tail never ends its own) before it returns
+/// and leaves them to end when their peers go, as the HTTPS listener does at once.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Binds the admin listener of `config`, if any.
 pub async fn bind(config: &crate::Config) -> anyhow::Result<Option<TcpListener>> {

@@ -18,7 +18,7 @@ use hub_proto::convert::event_from_record;
 use hub_types::{EventKind, Position};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::AdminState;
 use crate::hub::Hub;
@@ -115,9 +115,8 @@ async fn follow(hub: std::sync::Arc<Hub>, filter: Filter, mut after: u64, tx: Tx
         let events = match hub.log().read_all(Position::after(after), BATCH) {
             Ok(events) => events,
             Err(e) => {
-                let _ = tx
-                    .send(Ok(Event::default().event("error").data(e.to_string())))
-                    .await;
+                let error = Event::default().event("error").data(e.to_string());
+                send(&tx, error, &mut stopping).await;
                 return;
             }
         };
@@ -127,7 +126,7 @@ async fn follow(hub: std::sync::Arc<Hub>, filter: Filter, mut after: u64, tx: Tx
                 let caught_up = Event::default()
                     .event("caught_up")
                     .data(json!({ "head": after }).to_string());
-                if tx.send(Ok(caught_up)).await.is_err() {
+                if !send(&tx, caught_up, &mut stopping).await {
                     return;
                 }
             }
@@ -167,9 +166,18 @@ async fn follow(hub: std::sync::Arc<Hub>, filter: Filter, mut after: u64, tx: Tx
                 .event("event")
                 .id(after.to_string())
                 .data(data.to_string());
-            if tx.send(Ok(event)).await.is_err() {
+            if !send(&tx, event, &mut stopping).await {
                 return;
             }
         }
+    }
+}
+
+/// Sends `event` to the browser, waiting while it does not read, unless the node stops
+/// meanwhile. Returns whether it was sent.
+async fn send(tx: &Tx, event: Event, stopping: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        sent = tx.send(Ok(event)) => sent.is_ok(),
+        _ = stopping.wait_for(|stop| *stop) => false,
     }
 }
