@@ -8,8 +8,10 @@
 //!
 //! 1. **replay**: opens the log and builds the view by replaying every event, as a node
 //!    with no snapshot does, then writes the view's snapshot;
-//! 2. **restart**: opens the log and the view from that snapshot, as a node restarting
-//!    does, then asks three questions many times over and appends single events.
+//! 2. **restart**: opens the log, then the view from that snapshot, one after the other,
+//!    then asks three questions many times over and appends single events;
+//! 3. **start**: opens the log and the view as a node starts: the snapshot read and decoded
+//!    on a thread of its own while the log opens.
 //!
 //! Figures (all `scale.*`):
 //!
@@ -24,14 +26,14 @@
 //!   that replay, per event (the view, plus what the log's page cache took on the way);
 //!   `snapshot.write_ms`;
 //! - `restart.open_ms`: opening the log again; `restart.view_ms`: restoring the view from
-//!   its snapshot and folding what came after it; `restart.ms`: both together, what a
-//!   node needs before it serves; `view.rss.bytes_per_event`: the growth of resident
+//!   its snapshot and folding what came after it; `restart.ms` (the start phase): both,
+//!   as a node overlaps them, what it needs before it serves; `view.rss.bytes_per_event`: the growth of resident
 //!   memory across that restore, per event (the view's own cost: a restore reads one
 //!   event of the log); `rss_mib`: the process's resident memory with log and view open;
 //! - `query.<name>.p50` / `.p99`, in µs, for `CheckSubject`, `ScreenApplication` and
 //!   `IsRecognized` asked of the view in-process;
-//! - `append.p50` / `.p99`, in µs: a single-event durable append (one `fdatasync`)
-//!   to the large log, one after another, each a new demand signal.
+//! - `append.p50` / `.p99`, in µs: a single-event durable append (the records file's
+//!   `fdatasync`, then sled's) to the large log, one after another, each a new demand signal.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -99,6 +101,7 @@ pub struct Args {
 enum Phase {
     Replay,
     Restart,
+    Start,
 }
 
 /// Builds the data directory, then runs each phase in a child process.
@@ -107,6 +110,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         return match phase {
             Phase::Replay => replay(data, args.events).await,
             Phase::Restart => restart(data, &args).await,
+            Phase::Start => start(data, args.events).await,
         };
     }
     ensure!(
@@ -154,7 +158,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "bytes",
     );
 
-    for phase in ["replay", "restart"] {
+    for phase in ["replay", "restart", "start"] {
         let status = Command::new(std::env::current_exe()?)
             .args(["scale", "--phase", phase, "--data"])
             .arg(data.path())
@@ -236,7 +240,6 @@ async fn restart(data: &Path, args: &Args) -> anyhow::Result<()> {
         view.position()
     );
     report("scale.restart.view_ms", restored, "ms");
-    report("scale.restart.ms", opened + restored, "ms");
     let after = resident()?;
     report(
         "scale.view.rss.bytes_per_event",
@@ -271,6 +274,32 @@ async fn restart(data: &Path, args: &Args) -> anyhow::Result<()> {
     }
     appends.sort_unstable();
     report_latency("scale.append", &appends);
+    log.close().await;
+    Ok(())
+}
+
+/// Opens the log and the view as a node starts: the snapshot is read and decoded on a
+/// thread of its own while the log opens, then checked against the log and installed.
+async fn start(data: &Path, events: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let config = config(data)?;
+    let loading = {
+        let config = config.clone();
+        std::thread::spawn(move || hub_view::snapshot::load(&config))
+    };
+    let log = Log::open_signed(data.join("log"), signer()?)?;
+    let loaded = loading
+        .join()
+        .map_err(|_| anyhow::anyhow!("loading the snapshot failed"))?;
+    ensure!(loaded.is_some(), "the restart phase left no snapshot");
+    let view = tokio::task::block_in_place(|| View::open_loaded(config, loaded, &log))?;
+    let ready = ms(started);
+    ensure!(
+        view.position() == events,
+        "the view holds {} of {events} events",
+        view.position()
+    );
+    report("scale.restart.ms", ready, "ms");
     log.close().await;
     Ok(())
 }

@@ -67,6 +67,13 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
     };
     let min_free = config.node.min_free_bytes;
     let (log, view) = tokio::task::spawn_blocking(move || -> anyhow::Result<(Log, View)> {
+        let started = std::time::Instant::now();
+        // The view's snapshot is read and decoded while the log opens, on another core;
+        // it is checked against the log before it is used.
+        let loading = {
+            let config = view_config.clone();
+            std::thread::spawn(move || hub_view::snapshot::load(&config))
+        };
         let dir = data.join("log");
         let damaged = |e: anyhow::Error, what: &str| match e.downcast_ref::<hub_log::Error>() {
             Some(hub_log::Error::Corrupt { .. }) => e.context(refusal(&dir, "the log")),
@@ -79,9 +86,12 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
             )
         })?;
         log.keep_free(min_free);
-        let started = std::time::Instant::now();
+        let loaded = loading.join().unwrap_or_else(|_| {
+            tracing::warn!("loading the view snapshot failed; replaying the log");
+            None
+        });
         // Replay reads every event it folds: damage found there refuses the node too.
-        let view = View::open(view_config, &log).map_err(|e| match e {
+        let view = View::open_loaded(view_config, loaded, &log).map_err(|e| match e {
             hub_view::Error::Log(e) => damaged(e.into(), "cannot build the view"),
             e => anyhow::Error::new(e).context("cannot build the view"),
         })?;

@@ -240,8 +240,21 @@ impl View {
     /// Builds a view of `log`: restores the snapshot if one is configured and valid, then
     /// replays the rest.
     pub fn open<S: Store>(config: ViewConfig, log: &Log<S>) -> Result<Self> {
+        let loaded = snapshot::load(&config);
+        Self::open_loaded(config, loaded, log)
+    }
+
+    /// Like [`View::open`], with the snapshot already loaded by [`snapshot::load`]: a node
+    /// loads it while it opens its log. It is still checked against `log` before use.
+    pub fn open_loaded<S: Store>(
+        config: ViewConfig,
+        loaded: Option<snapshot::Loaded>,
+        log: &Log<S>,
+    ) -> Result<Self> {
         let view = Self::new(config);
-        view.restore(log);
+        if let Some(loaded) = loaded {
+            view.install(loaded, log);
+        }
         view.catch_up(log)?;
         view.destroy_erased_keys();
         Ok(view)

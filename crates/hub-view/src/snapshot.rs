@@ -58,23 +58,54 @@ fn decode(bytes: &[u8]) -> Result<(u64, [u8; 32], Inner), String> {
     }
 }
 
+/// A snapshot file read and decoded, not yet checked against the log: what a node can do
+/// while it opens its log (see [`View::open_loaded`]).
+pub struct Loaded {
+    file: PathBuf,
+    decoded: Result<(u64, [u8; 32], Inner), String>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("file", &self.file)
+            .field("position", &self.decoded.as_ref().map(|d| d.0))
+            .finish()
+    }
+}
+
+/// Reads and decodes the snapshot in `config`'s directory; `None` when there is none to
+/// read (none configured, none written yet, or unreadable: logged).
+pub fn load(config: &crate::ViewConfig) -> Option<Loaded> {
+    let dir = config.snapshot_dir.as_ref()?;
+    let file = path(dir);
+    let bytes = match fs::read(&file) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::warn!(file = %file.display(), error = %e, "cannot read view snapshot; replaying the log");
+            return None;
+        }
+    };
+    let decoded = decode(&bytes);
+    Some(Loaded { file, decoded })
+}
+
 impl View {
     /// Restores the configured snapshot if it is intact and matches `log`; returns whether
     /// it did. Any problem is logged and leaves the view empty for a full replay.
     pub fn restore<S: Store>(&self, log: &Log<S>) -> bool {
-        let Some(dir) = &self.config().snapshot_dir else {
-            return false;
-        };
-        let file = path(dir);
-        let bytes = match fs::read(&file) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
-            Err(e) => {
-                tracing::warn!(file = %file.display(), error = %e, "cannot read view snapshot; replaying the log");
-                return false;
-            }
-        };
-        let check = decode(&bytes).and_then(|(position, hash, mut inner)| {
+        match load(self.config()) {
+            Some(loaded) => self.install(loaded, log),
+            None => false,
+        }
+    }
+
+    /// Installs a loaded snapshot if it is intact and matches `log`; returns whether it
+    /// did. Any problem is logged and leaves the view empty for a full replay.
+    pub(crate) fn install<S: Store>(&self, loaded: Loaded, log: &Log<S>) -> bool {
+        let Loaded { file, decoded } = loaded;
+        let check = decoded.and_then(|(position, hash, mut inner)| {
             if inner.position() != position {
                 return Err("position does not match its content".into());
             }
