@@ -2,7 +2,7 @@
 //!
 //! | tag | key | value |
 //! |---|---|---|
-//! | `E` | first position of a chunk | the chunk's events in position order, each: when this node stored it (i64 µs), record length (u32), `EventRecord` bytes |
+//! | `E` | first position of a chunk | where the chunk lies in the records file (see [`crate::store::SledStore`]); the chunk: its events in position order, each: when this node stored it (i64 µs), record length (u32), `EventRecord` bytes |
 //! | `S` | stream, 0x00, first version of a run | the run: first position (8 bytes), event count (8 bytes) |
 //! | `I` | event id (16 bytes) | position |
 //! | `O` | origin code (4 bytes), first sequence of a run | the run: first position (8 bytes), event count (8 bytes) |
@@ -33,11 +33,10 @@ pub(crate) const EVENT_ID: u8 = b'I';
 pub(crate) const ORIGIN: u8 = b'O';
 pub(crate) const META: u8 = b'X';
 
-/// Most bytes the writer puts in one `E` chunk (unless a single event is larger). Bigger
-/// chunks would save few inserts, and sled splits a leaf only once it holds more than 16
-/// entries and rewrites a leaf whole when it consolidates it: a write above a quarter of
-/// its 512 KiB segments goes to a blob file of its own, which sled never `fsync`s. A leaf of
-/// chunks this size (about 100 KiB) stays in the log file that `SledStore::sync` syncs.
+/// Most bytes the writer puts in one `E` chunk (unless a single event is larger): one
+/// pointer in sled per chunk, and a read of one event reads and checks its whole chunk.
+/// (When chunks were kept in sled itself, the size also kept a leaf of chunks out of
+/// sled's blob files, which sled never `fsync`s; stores written then still hold such.)
 pub(crate) const MAX_CHUNK_BYTES: usize = 6 * 1024;
 
 /// Bytes an event takes in a chunk before its record: stored-at time and record length.

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::keys::{self, Run};
 use crate::read::{self, corrupt};
 use crate::store::{self, Store};
+use crate::writer::{extend_runs, push_runs};
 
 /// How many events at the end of the log are fully checked on open.
 const TAIL_CHECK: usize = 10_000;
@@ -44,6 +45,10 @@ fn index_points_at<S: Store>(store: &S, key: &[u8], position: u64, what: &str) -
 }
 
 pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
+    let unindexed = store.take_unindexed()?;
+    if !unindexed.is_empty() {
+        reindex(store, &unindexed)?;
+    }
     let head = read::last_position(store)?;
     // The storage engine may open without a word holding less than it made durable (sled
     // does, when a damaged message cuts its own recovery short): compare with the head
@@ -175,6 +180,49 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
         origins,
         last_recorded_micros,
     })
+}
+
+/// Writes the indexes of chunks the store holds but lost the indexes of (see
+/// [`Store::take_unindexed`]): each event's id, and the runs of its stream and origin, as
+/// the writer would have; then makes them durable.
+fn reindex<S: Store>(store: &S, chunks: &[(u64, Vec<u8>)]) -> Result<()> {
+    let mut writes = Vec::new();
+    let mut streams: HashMap<StreamId, Vec<Run>> = HashMap::new();
+    let mut origins: HashMap<MemberId, Vec<Run>> = HashMap::new();
+    let mut events = 0;
+    for (first, chunk) in chunks {
+        for (i, event) in keys::chunk_events(chunk).enumerate() {
+            let pos = first + i as u64;
+            let (_, bytes) = event.map_err(|()| corrupt(pos, "event chunk is truncated"))?;
+            let record = Record::parse(read::decode_record(pos, bytes)?)
+                .map_err(|e| corrupt(pos, e.to_string()))?;
+            writes.push((
+                keys::event_id(&record.event_id()),
+                pos.to_be_bytes().to_vec(),
+            ));
+            let version = record.raw().stream_version;
+            extend_runs(
+                streams.entry(record.stream().clone()).or_default(),
+                version,
+                pos,
+            );
+            extend_runs(
+                origins.entry(record.origin()).or_default(),
+                record.seq().get(),
+                pos,
+            );
+            events += 1;
+        }
+    }
+    push_runs(&mut writes, streams, origins);
+    store.apply(writes)?;
+    store.checkpoint()?;
+    tracing::info!(
+        events,
+        from = chunks.first().map_or(0, |c| c.0),
+        "rebuilt the indexes of events made durable before the last stop"
+    );
+    Ok(())
 }
 
 /// Checks that the index runs under `prefix` map exactly the tail's `events` (ascending

@@ -35,11 +35,11 @@ pub fn rewrite_events(dir: &Path, edit: impl FnOnce(&mut Vec<RawEvent>)) -> Resu
         writes.push((keys::event(i as u64 + 1), chunk));
     }
     store.apply(writes)?;
-    store.sync()?;
+    store.checkpoint()?;
     drop(store);
     std::fs::write(
         dir.join(crate::store::MARK_FILE),
-        crate::store::encode_mark(events.len() as u64),
+        crate::store::encode_mark(events.len() as u64, 0),
     )?;
     Ok(())
 }

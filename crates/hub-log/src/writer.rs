@@ -126,26 +126,35 @@ impl Group {
     fn into_writes(mut self) -> Vec<Entry> {
         self.close_chunk();
         let mut writes = self.writes;
-        for (stream, runs) in self.streams {
-            let prefix = keys::stream_prefix(&stream);
-            writes.extend(
-                runs.iter()
-                    .map(|r| (keys::run(&prefix, r.first), r.value())),
-            );
-        }
-        for (origin, runs) in self.origins {
-            let prefix = keys::origin_prefix(origin);
-            writes.extend(
-                runs.iter()
-                    .map(|r| (keys::run(&prefix, r.first), r.value())),
-            );
-        }
+        push_runs(&mut writes, self.streams, self.origins);
         writes
     }
 }
 
+/// Appends the keys of stream and origin runs to `writes`.
+pub(crate) fn push_runs(
+    writes: &mut Vec<Entry>,
+    streams: HashMap<StreamId, Vec<Run>>,
+    origins: HashMap<MemberId, Vec<Run>>,
+) {
+    for (stream, runs) in streams {
+        let prefix = keys::stream_prefix(&stream);
+        writes.extend(
+            runs.iter()
+                .map(|r| (keys::run(&prefix, r.first), r.value())),
+        );
+    }
+    for (origin, runs) in origins {
+        let prefix = keys::origin_prefix(origin);
+        writes.extend(
+            runs.iter()
+                .map(|r| (keys::run(&prefix, r.first), r.value())),
+        );
+    }
+}
+
 /// Adds the event numbered `n` at `position` to the last of `runs`, or starts a new run.
-fn extend_runs(runs: &mut Vec<Run>, n: u64, position: u64) {
+pub(crate) fn extend_runs(runs: &mut Vec<Run>, n: u64, position: u64) {
     if !runs.last_mut().is_some_and(|r| r.extend(n, position)) {
         runs.push(Run {
             first: n,
@@ -287,6 +296,10 @@ pub(crate) fn run<S: Store>(
         }
     }
     if shared.failure.get().is_none() {
+        // A clean close leaves no index to rebuild at the next open.
+        if let Err(e) = shared.store.checkpoint() {
+            tracing::warn!(error = %e, "could not make the log's indexes durable at close; the next open rebuilds them");
+        }
         mark_durable(&shared.store, state.next_position - 1, true);
     }
     shared.mark_closed();
