@@ -196,6 +196,26 @@ struct RecordsTail {
     len: u64,
 }
 
+/// What [`RecordsTail::find`] finds.
+struct Scanned {
+    tail: RecordsTail,
+    /// Chunks beyond the last one sled points to: first position and chunk.
+    chunks: Vec<(u64, Vec<u8>)>,
+    /// The last position they reach (at least).
+    head: u64,
+}
+
+impl Scanned {
+    /// When the last chunk sled points to is damaged: reading it says so.
+    fn damaged(tail: RecordsTail, head: u64) -> Self {
+        Self {
+            tail,
+            chunks: Vec::new(),
+            head,
+        }
+    }
+}
+
 impl RecordsTail {
     /// The tail of `records`, the chunks it holds beyond the last one sled's `tree` points
     /// to, and the last position they reach (at least): events made durable whose indexes sled lost in a crash, or wrote only
@@ -203,7 +223,7 @@ impl RecordsTail {
     /// points to (or from the file's start when sled points to none), each at the position
     /// after the one before; the first frame that is not such a chunk (zeros, a torn
     /// write, a frame of a write that failed) ends them.
-    fn find(tree: &sled::Tree, records: &File) -> Result<(Self, Vec<(u64, Vec<u8>)>, u64)> {
+    fn find(tree: &sled::Tree, records: &File) -> Result<Scanned> {
         let len = records.metadata()?.len();
         let mut last = tree.range::<&[u8], _>(&[keys::EVENT][..]..&[keys::EVENT + 1][..]);
         let (mut end, mut next) = match last.next_back().transpose()? {
@@ -213,12 +233,12 @@ impl RecordsTail {
                 let end = offset + (FRAME_HEADER + chunk) as u64;
                 if end > len {
                     // Damaged: reading it says so.
-                    return Ok((Self { end: len, len }, Vec::new(), first));
+                    return Ok(Scanned::damaged(Self { end: len, len }, first));
                 }
                 let next = match read_frame(records, offset, first, Some(chunk)) {
                     Some(chunk) => first + keys::chunk_events(&chunk).count() as u64,
                     // Damaged: reading it says so.
-                    None => return Ok((Self { end, len }, Vec::new(), first)),
+                    None => return Ok(Scanned::damaged(Self { end, len }, first)),
                 };
                 (end, next)
             }
@@ -238,7 +258,11 @@ impl RecordsTail {
             found.push((next, chunk));
             next += count;
         }
-        Ok((Self { end, len }, found, next - 1))
+        Ok(Scanned {
+            tail: Self { end, len },
+            chunks: found,
+            head: next - 1,
+        })
     }
 
     /// How far the file is written with zeros ahead of a write that needs it.
@@ -490,9 +514,12 @@ impl Open {
             .create(true)
             .truncate(false)
             .open(dir.join(RECORDS_FILE))?;
-        let (records_tail, chunks, records_head) =
-            std::panic::catch_unwind(AssertUnwindSafe(|| RecordsTail::find(&tree, &records)))
-                .map_err(|panic| damaged(panic_text(panic.as_ref())))??;
+        let Scanned {
+            tail: records_tail,
+            chunks,
+            head: records_head,
+        } = std::panic::catch_unwind(AssertUnwindSafe(|| RecordsTail::find(&tree, &records)))
+            .map_err(|panic| damaged(panic_text(panic.as_ref())))??;
         // sled may open without a word holding less than it made durable (when a damaged
         // message cuts its recovery short): the records file would hide that for events,
         // whose indexes are rebuilt from it, but not for what only sled holds. (When the
