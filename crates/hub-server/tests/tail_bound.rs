@@ -176,18 +176,25 @@ async fn append_to_log(node: &RunningNode, n: u64) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tail_whose_browser_does_not_read_stops_reading_the_log_and_then_loses_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut c = config(dir.path());
+/// Starts a node on `dir` with its admin listener on a free port; returns it and the
+/// listener's address.
+async fn start_with_admin(dir: &std::path::Path) -> (RunningNode, SocketAddr) {
+    let mut c = config(dir);
     c.admin.listen = "127.0.0.1:0".into();
     let node = RunningNode::start_with_admin(c).await.expect("node starts");
-    let admin: SocketAddr = node
+    let admin = node
         .admin_url()
         .expect("admin listener")
         .trim_start_matches("http://")
         .parse()
         .expect("admin address");
+    (node, admin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_whose_browser_does_not_read_stops_reading_the_log_and_then_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (node, admin) = start_with_admin(dir.path()).await;
     let backlog = backlog();
     append_to_log(&node, backlog).await;
 
@@ -262,15 +269,7 @@ async fn read_to_caught_up(tail: &mut RawTail) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tail_whose_browser_does_not_read_does_not_hold_up_a_stop() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut c = config(dir.path());
-    c.admin.listen = "127.0.0.1:0".into();
-    let node = RunningNode::start_with_admin(c).await.expect("node starts");
-    let admin: SocketAddr = node
-        .admin_url()
-        .expect("admin listener")
-        .trim_start_matches("http://")
-        .parse()
-        .expect("admin address");
+    let (node, admin) = start_with_admin(dir.path()).await;
     let backlog = backlog();
     append_to_log(&node, backlog).await;
     let stalled = RawTail::open(admin, "after=0", Some(RECV_BUFFER)).await;
