@@ -128,7 +128,7 @@ impl Default for ViewConfig {
 }
 
 /// Everything the view holds, behind one lock.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 pub(crate) struct Inner {
     /// The folded entities.
     pub(crate) state: ViewState,

@@ -207,3 +207,43 @@ async fn a_missing_snapshot_means_a_full_replay() {
     assert_eq!(info(&view).snapshot_position, 0);
     assert_equals_full_replay(&view, &log);
 }
+
+/// A map larger than one piece of the snapshot's sections (32 768 entries) is written in
+/// several pieces, decoded on several threads, and put back together whole and in order.
+#[tokio::test]
+async fn maps_written_in_several_pieces_are_restored_whole() {
+    const SIGNALS: u32 = 70_000;
+    let log = Log::in_memory();
+    append_all(&log, &events(35, 0)).await;
+    let signals: Vec<(MemberId, Body)> = (0..SIGNALS)
+        .map(|i| {
+            let t = terms(
+                &format!("bulk-{i}"),
+                INDUSTRIES[i as usize % 2],
+                "2-02-09-06",
+                1 + i % 60,
+                PERIODS[i as usize % 4],
+                (8000 + i % 1000, 12000 + i % 5000),
+            );
+            (m(CITIES3[i as usize % 3]), Body::DemandSignalPublished(t))
+        })
+        .collect();
+    append_all(&log, &signals).await;
+    append_all(&log, &events(20, 1)).await;
+
+    let d = dirs();
+    let view = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    view.write_snapshot(&log).expect("write the snapshot");
+    let restored = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    assert_eq!(
+        info(&restored).snapshot_position,
+        log.head(),
+        "the view came from the snapshot"
+    );
+    assert_eq!(
+        restored.digest(Cut::Newest),
+        view.digest(Cut::Newest),
+        "the restored view is the one written"
+    );
+    assert_equals_full_replay(&restored, &log);
+}

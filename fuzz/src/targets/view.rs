@@ -189,8 +189,8 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `THVIEW04`, the magic of the view snapshot file (`hub_view::snapshot`).
-pub const SNAPSHOT_MAGIC: &[u8; 8] = b"THVIEW05";
+/// The magic of the view snapshot file (`hub_view::snapshot`).
+pub const SNAPSHOT_MAGIC: &[u8; 8] = b"THVIEW06";
 
 /// A view snapshot file, restored against the sample log. The first byte says how the
 /// rest becomes the file: `0` as it is (magic and checksum untouched); `1` as the payload,

@@ -1,8 +1,9 @@
 //! Snapshots of the view, so a node starts without replaying its whole log.
 //!
 //! File `view.snapshot` in the configured directory:
-//! `THVIEW05` ‖ SHA-256(payload) ‖ payload, where payload is the bincode of (position,
-//! record hash of the event at that position, the view's state). A snapshot is used only
+//! `THVIEW06` ‖ SHA-256(payload) ‖ payload, where payload is the bincode of (position,
+//! record hash of the event at that position, the view's state in sections: see
+//! [`sections`]). A snapshot is used only
 //! if its checksum holds and the log still has the same event at its position; otherwise
 //! the view is rebuilt by full replay, and a warning says why.
 
@@ -16,11 +17,17 @@ use hub_types::Position;
 use sha2::{Digest, Sha256};
 
 use crate::{Inner, View};
+use sections::{Encoded, Layout};
+
+mod sections;
 
 /// Names the layout of [`Inner`]; bumped whenever it changes, so an older snapshot is
 /// refused by its magic rather than misread.
 /// 05: identifiers, dates and quarters in their compact binary form (`hub_types`).
-const MAGIC: &[u8; 8] = b"THVIEW05";
+/// 06: the state in sections that decode on several threads at once ([`sections`]).
+const MAGIC: &[u8; 8] = b"THVIEW06";
+/// The magic and the payload's SHA-256.
+const HEADER: usize = 40;
 const FILE: &str = "view.snapshot";
 
 /// The snapshot file in `dir`.
@@ -29,12 +36,15 @@ pub fn path(dir: &Path) -> PathBuf {
 }
 
 fn encode(position: u64, log_hash: [u8; 32], inner: &Inner) -> Result<Vec<u8>, String> {
-    let payload =
-        bincode::serialize(&(position, log_hash, inner)).map_err(|e| format!("encode: {e}"))?;
-    let mut out = Vec::with_capacity(payload.len() + 40);
+    let sections = Encoded::new(inner)?;
+    let payload = (position, log_hash, sections.layout());
+    let size = bincode::serialized_size(&payload).map_err(|e| format!("encode: {e}"))?;
+    let mut out = Vec::with_capacity(HEADER + usize::try_from(size).map_err(|e| e.to_string())?);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&Sha256::digest(&payload));
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&[0; 32]);
+    bincode::serialize_into(&mut out, &payload).map_err(|e| format!("encode: {e}"))?;
+    let sum = Sha256::digest(&out[HEADER..]);
+    out[MAGIC.len()..HEADER].copy_from_slice(&sum);
     Ok(out)
 }
 
@@ -43,18 +53,24 @@ fn decode(bytes: &[u8]) -> Result<(u64, [u8; 32], Inner), String> {
         .strip_prefix(MAGIC.as_slice())
         .ok_or("not a view snapshot (bad magic)")?;
     let (sum, payload) = rest.split_at_checked(32).ok_or("truncated header")?;
-    // The checksum is computed beside the decoding, on another core, and decides before
-    // anything decoded is used. Decoding damaged bytes only fails: every length it reads is
-    // checked against the bytes left.
-    let (checked, decoded) = std::thread::scope(|scope| {
-        let checking = scope.spawn(|| Sha256::digest(payload).as_slice() == sum);
-        let decoded = bincode::deserialize(payload).map_err(|e| format!("decode: {e}"));
-        (checking.join(), decoded)
-    });
-    match checked {
-        Ok(true) => decoded,
-        Ok(false) => Err("checksum mismatch".into()),
-        Err(_) => Err("the checksum could not be computed".into()),
+    // The checksum is computed beside the decoding, as one of its tasks, and decides
+    // before anything decoded is used. Decoding damaged bytes only fails: every length it
+    // reads is checked against the bytes left.
+    let mut intact = None;
+    let mut check = || intact = Some(Sha256::digest(payload).as_slice() == sum);
+    let decoded = match bincode::deserialize::<(u64, [u8; 32], Layout<'_>)>(payload) {
+        Ok((position, hash, layout)) => layout
+            .decode(Box::new(check))
+            .map(|inner| (position, hash, inner)),
+        Err(e) => {
+            check();
+            Err(format!("decode: {e}"))
+        }
+    };
+    match intact {
+        Some(true) => decoded,
+        Some(false) => Err("checksum mismatch".into()),
+        None => Err("the checksum could not be computed".into()),
     }
 }
 
