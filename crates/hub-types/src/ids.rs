@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Quoted, Result, ValidationError};
+use crate::short_text::ShortText;
 
 /// GB/T 2260 province-level prefixes (the first two digits of a division code).
 const PROVINCES: &[u32] = &[
@@ -135,14 +136,43 @@ impl fmt::Display for Family {
 
 /// A local identifier chosen by the publishing city: rule, signal or entry id.
 /// 1..=64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct LocalId(String);
+/// Kept inline when short (most are), and serialized as its text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LocalId(ShortText);
 
 impl LocalId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
+    }
+}
+
+impl Serialize for LocalId {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for LocalId {
+    /// Reads the text borrowed where the format allows it (bincode does), so that decoding
+    /// an id allocates nothing.
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = LocalId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a local id")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<LocalId, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Text)
     }
 }
 
@@ -163,7 +193,7 @@ impl FromStr for LocalId {
                 Quoted(s)
             )));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(ShortText::new(s)))
     }
 }
 
@@ -176,13 +206,13 @@ impl TryFrom<String> for LocalId {
 
 impl From<LocalId> for String {
     fn from(id: LocalId) -> String {
-        id.0
+        id.as_str().to_owned()
     }
 }
 
 impl fmt::Display for LocalId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -478,6 +508,38 @@ impl fmt::Display for SubjectRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_ids_are_written_as_their_text_and_checked_when_read() {
+        for text in [
+            "sh-2025-0012",
+            &"a".repeat(22),
+            &"b".repeat(23),
+            &"c".repeat(64),
+        ] {
+            let id: LocalId = text.parse().expect("a local id");
+            let binary = bincode::serialize(&id).expect("bincode");
+            assert_eq!(binary, bincode::serialize(text).expect("bincode"), "{text}");
+            let back: LocalId = bincode::deserialize(&binary).expect("read back");
+            assert_eq!(back, id);
+            let json = serde_json::to_string(&id).expect("json");
+            assert_eq!(json, format!("\"{text}\""));
+            assert_eq!(
+                serde_json::from_str::<LocalId>(&json).expect("read back"),
+                id
+            );
+        }
+        for bad in ["", "-lead", "has space", &"x".repeat(65)] {
+            let binary = bincode::serialize(bad).expect("bincode");
+            let refused = bincode::deserialize::<LocalId>(&binary).expect_err(bad);
+            assert!(
+                refused.to_string().starts_with("expected"),
+                "{bad}: {refused}"
+            );
+            let json = serde_json::to_string(bad).expect("json");
+            assert!(serde_json::from_str::<LocalId>(&json).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn member_codes_are_checked() {

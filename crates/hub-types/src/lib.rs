@@ -17,6 +17,7 @@ pub mod event;
 pub mod fold;
 pub mod ids;
 pub mod roster;
+mod short_text;
 pub mod subject;
 pub mod time;
 pub mod values;

@@ -1,0 +1,131 @@
+//! Short ASCII text kept inline: the local ids a city chooses are mostly a dozen or two
+//! characters, and the view holds several copies of each (map keys, index lists), so a heap
+//! allocation apiece cost a restart millions of `malloc` calls and the view 32 bytes or more
+//! per copy.
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// Bytes kept inline: with the length and the variant's tag, the same 24 bytes as a `String`.
+const INLINE: usize = 22;
+
+/// ASCII text, inline up to [`INLINE`] bytes and on the heap beyond. Compares, orders and
+/// hashes as its text.
+#[derive(Clone)]
+pub(crate) enum ShortText {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl ShortText {
+    /// Keeps `text`, which the caller has checked to be ASCII.
+    pub(crate) fn new(text: &str) -> Self {
+        debug_assert!(text.is_ascii(), "short text is ASCII");
+        match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Heap(text.into()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Self::Heap(text) => text.as_bytes(),
+        }
+    }
+
+    /// The text.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Inline { .. } => {
+                std::str::from_utf8(self.as_bytes()).expect("short text is built from a str")
+            }
+            Self::Heap(text) => text,
+        }
+    }
+}
+
+impl PartialEq for ShortText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for ShortText {}
+
+impl PartialOrd for ShortText {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ShortText {
+    /// Byte order, which is the order of the texts (`str`'s own).
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl Hash for ShortText {
+    /// As `str` hashes: its bytes, then `0xff`.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts() -> Vec<String> {
+        let mut all: Vec<String> = ["", "a", "a-1", "a-10", "a-2", "b", "sh-2025-0012"]
+            .map(String::from)
+            .to_vec();
+        for len in [INLINE - 1, INLINE, INLINE + 1, 64] {
+            all.push("x".repeat(len));
+            all.push(format!("{}y", "x".repeat(len - 1)));
+        }
+        all
+    }
+
+    #[test]
+    fn short_text_keeps_its_text_inline_up_to_the_bound() {
+        for text in texts() {
+            let short = ShortText::new(&text);
+            assert_eq!(short.as_str(), text);
+            assert_eq!(
+                matches!(short, ShortText::Inline { .. }),
+                text.len() <= INLINE,
+                "{text}"
+            );
+        }
+        assert_eq!(
+            std::mem::size_of::<ShortText>(),
+            std::mem::size_of::<String>()
+        );
+    }
+
+    #[test]
+    fn short_text_orders_and_compares_as_its_text() {
+        let all = texts();
+        for a in &all {
+            for b in &all {
+                let (x, y) = (ShortText::new(a), ShortText::new(b));
+                assert_eq!(x.cmp(&y), a.cmp(b), "{a} against {b}");
+                assert_eq!(x == y, a == b, "{a} against {b}");
+            }
+        }
+    }
+}
