@@ -1,7 +1,8 @@
-//! Short ASCII text kept inline: the local ids a city chooses are mostly a dozen or two
-//! characters, and the view holds several copies of each (map keys, index lists), so a heap
-//! allocation apiece cost a restart millions of `malloc` calls and the view 32 bytes or more
-//! per copy.
+//! Short text kept inline: the local ids a city chooses and most labels and references of
+//! an event (levels, decision and basis references, scheme codes) are a dozen or two bytes,
+//! and the view holds millions of them (several copies of each id: map keys, index lists),
+//! so a heap allocation apiece cost a restart millions of `malloc` calls and the view 32
+//! bytes or more each.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -10,8 +11,8 @@ use std::hash::{Hash, Hasher};
 /// Bytes kept inline: with the length and the variant's tag, the same 24 bytes as a `String`.
 const INLINE: usize = 22;
 
-/// ASCII text, inline up to [`INLINE`] bytes and on the heap beyond. Compares, orders and
-/// hashes as its text.
+/// Text, inline up to [`INLINE`] bytes and on the heap beyond. Compares, orders and hashes
+/// as its text, and is written as its text in every format.
 #[derive(Clone)]
 pub(crate) enum ShortText {
     Inline { len: u8, bytes: [u8; INLINE] },
@@ -19,9 +20,8 @@ pub(crate) enum ShortText {
 }
 
 impl ShortText {
-    /// Keeps `text`, which the caller has checked to be ASCII.
+    /// Keeps `text`.
     pub(crate) fn new(text: &str) -> Self {
-        debug_assert!(text.is_ascii(), "short text is ASCII");
         match u8::try_from(text.len()) {
             Ok(len) if text.len() <= INLINE => {
                 let mut bytes = [0; INLINE];
@@ -47,6 +47,36 @@ impl ShortText {
             }
             Self::Heap(text) => text,
         }
+    }
+}
+
+impl Default for ShortText {
+    fn default() -> Self {
+        Self::new("")
+    }
+}
+
+impl serde::Serialize for ShortText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ShortText {
+    /// Reads the text borrowed where the format allows it (bincode does), so that decoding
+    /// short text allocates nothing.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = ShortText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("text")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ShortText, E> {
+                Ok(ShortText::new(s))
+            }
+        }
+        deserializer.deserialize_str(Text)
     }
 }
 
@@ -90,9 +120,19 @@ mod tests {
     use super::*;
 
     fn texts() -> Vec<String> {
-        let mut all: Vec<String> = ["", "a", "a-1", "a-10", "a-2", "b", "sh-2025-0012"]
-            .map(String::from)
-            .to_vec();
+        let mut all: Vec<String> = [
+            "",
+            "a",
+            "a-1",
+            "a-10",
+            "a-2",
+            "b",
+            "sh-2025-0012",
+            "沪人社",
+            "沪人社〔2025〕12号",
+        ]
+        .map(String::from)
+        .to_vec();
         for len in [INLINE - 1, INLINE, INLINE + 1, 64] {
             all.push("x".repeat(len));
             all.push(format!("{}y", "x".repeat(len - 1)));

@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AtField, Quoted, Result, ValidationError};
 use crate::ids::MemberId;
+use crate::short_text::ShortText;
 
 /// Free text with a bounded length in characters (reasons, conditions, notes).
+/// Kept inline when short (most labels and references are), and written as its text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Text(String);
+pub struct Text(ShortText);
 
 impl Text {
     /// Accepts text of at most `max` characters without control characters; empty is
@@ -30,18 +32,18 @@ impl Text {
                 "must not contain control characters",
             ));
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(ShortText::new(s)))
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_str()
     }
 }
 
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -648,6 +650,22 @@ pub fn award_amount(n: u64) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_written_as_a_string_however_long() {
+        let long = "长".repeat(MAX_LABEL);
+        for s in ["", "senior", "沪人社〔2025〕12号", long.as_str()] {
+            let text = Text::new(s, MAX_TEXT, false).expect("text");
+            let binary = bincode::serialize(&text).expect("bincode");
+            assert_eq!(binary, bincode::serialize(s).expect("bincode"), "{s}");
+            assert_eq!(bincode::deserialize::<Text>(&binary).expect("back"), text);
+            let json = serde_json::to_string(&text).expect("json");
+            assert_eq!(json, serde_json::to_string(s).expect("json"));
+            assert_eq!(serde_json::from_str::<Text>(&json).expect("back"), text);
+            assert_eq!(text.as_str(), s);
+        }
+        assert_eq!(Text::default().as_str(), "");
+    }
 
     #[test]
     fn credentials_follow_their_kind() {
