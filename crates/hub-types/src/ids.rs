@@ -137,7 +137,8 @@ impl fmt::Display for Family {
 /// A local identifier chosen by the publishing city: rule, signal or entry id.
 /// 1..=64 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit.
 /// Kept inline when short (most are), and serialized as its text.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
 pub struct LocalId(ShortText);
 
 impl LocalId {
@@ -147,32 +148,15 @@ impl LocalId {
     }
 }
 
-impl Serialize for LocalId {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
 impl<'de> Deserialize<'de> for LocalId {
-    /// Reads the text borrowed where the format allows it (bincode does), so that decoding
-    /// an id allocates nothing.
+    /// Reads the text (borrowed where the format allows it) and checks it as parsing does.
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
-        struct Text;
-        impl serde::de::Visitor<'_> for Text {
-            type Value = LocalId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a local id")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> std::result::Result<LocalId, E> {
-                s.parse().map_err(E::custom)
-            }
-        }
-        deserializer.deserialize_str(Text)
+        ShortText::deserialize(deserializer)?
+            .as_str()
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
