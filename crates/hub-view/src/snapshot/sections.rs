@@ -29,23 +29,68 @@ pub(super) struct Layout<'a> {
     #[serde(borrow)]
     small: &'a [u8],
     #[serde(borrow)]
-    rules: Vec<&'a [u8]>,
+    rules: Pieces<'a>,
     #[serde(borrow)]
-    signals: Vec<&'a [u8]>,
+    signals: Pieces<'a>,
     #[serde(borrow)]
-    entries: Vec<&'a [u8]>,
+    entries: Pieces<'a>,
     #[serde(borrow)]
-    whitelist: Vec<&'a [u8]>,
+    whitelist: Pieces<'a>,
     #[serde(borrow)]
-    awards: Vec<&'a [u8]>,
+    awards: Pieces<'a>,
     #[serde(borrow)]
-    rules_by_credential: Vec<&'a [u8]>,
+    rules_by_credential: Pieces<'a>,
     #[serde(borrow)]
-    entries_by_subject: Vec<&'a [u8]>,
+    entries_by_subject: Pieces<'a>,
     #[serde(borrow)]
-    whitelist_by_subject: Vec<&'a [u8]>,
+    whitelist_by_subject: Pieces<'a>,
     #[serde(borrow)]
-    awards_by_subject: Vec<&'a [u8]>,
+    awards_by_subject: Pieces<'a>,
+}
+
+/// Pieces of one map: a map of 2^31 entries is in 2^16 pieces, so a layout naming more is
+/// refused as it is read, before a forged list of empty pieces could make the decoder hold
+/// a task and a slot for each.
+const MAX_PIECES: usize = 1 << 16;
+
+/// The pieces of one map, at most [`MAX_PIECES`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub(super) struct Pieces<'a>(Vec<&'a [u8]>);
+
+impl<'a> std::ops::Deref for Pieces<'a> {
+    type Target = [&'a [u8]];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Pieces<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct List;
+        impl<'de> serde::de::Visitor<'de> for List {
+            type Value = Pieces<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the pieces of a map")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Pieces<'de>, A::Error> {
+                let mut pieces = Vec::new();
+                while let Some(piece) = seq.next_element()? {
+                    if pieces.len() == MAX_PIECES {
+                        return Err(serde::de::Error::custom(format!(
+                            "a map is in more than {MAX_PIECES} pieces"
+                        )));
+                    }
+                    pieces.push(piece);
+                }
+                Ok(Pieces(pieces))
+            }
+        }
+        deserializer.deserialize_seq(List)
+    }
 }
 
 /// The parts of [`Inner`] and [`ViewState`] that are not entity maps, as written.
@@ -134,7 +179,7 @@ impl Encoded {
 
     /// The layout to write, borrowing these bytes.
     pub(super) fn layout(&self) -> Layout<'_> {
-        let pieces = |i: usize| self.maps[i].iter().map(Vec::as_slice).collect();
+        let pieces = |i: usize| Pieces(self.maps[i].iter().map(Vec::as_slice).collect());
         Layout {
             small: &self.small,
             rules: pieces(0),
@@ -342,6 +387,17 @@ mod tests {
             joined(broken).expect_err("refused"),
             "decode: unexpected end"
         );
+    }
+
+    #[test]
+    fn a_map_in_more_pieces_than_the_bound_is_refused_as_it_is_read() {
+        let empty: &[u8] = &[];
+        let most = bincode::serialize(&vec![empty; MAX_PIECES]).expect("encode");
+        let read: Pieces<'_> = bincode::deserialize(&most).expect("the bound is allowed");
+        assert_eq!(read.len(), MAX_PIECES);
+        let more = bincode::serialize(&vec![empty; MAX_PIECES + 1]).expect("encode");
+        let refused = bincode::deserialize::<Pieces<'_>>(&more).expect_err("refused");
+        assert_eq!(refused.to_string(), "a map is in more than 65536 pieces");
     }
 
     #[test]
