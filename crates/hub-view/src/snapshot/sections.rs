@@ -28,24 +28,11 @@ pub(super) struct Layout<'a> {
     /// [`Small`]: everything but the entities' maps.
     #[serde(borrow)]
     small: &'a [u8],
+    /// The pieces of each map, in [`ViewState`]'s order: rules, signals, entries, white
+    /// list, awards, then the indexes by credential and by subject (entries, white list,
+    /// awards). [`Encoded::new`] and [`Layout::decode`] name them in that order.
     #[serde(borrow)]
-    rules: Pieces<'a>,
-    #[serde(borrow)]
-    signals: Pieces<'a>,
-    #[serde(borrow)]
-    entries: Pieces<'a>,
-    #[serde(borrow)]
-    whitelist: Pieces<'a>,
-    #[serde(borrow)]
-    awards: Pieces<'a>,
-    #[serde(borrow)]
-    rules_by_credential: Pieces<'a>,
-    #[serde(borrow)]
-    entries_by_subject: Pieces<'a>,
-    #[serde(borrow)]
-    whitelist_by_subject: Pieces<'a>,
-    #[serde(borrow)]
-    awards_by_subject: Pieces<'a>,
+    maps: [Pieces<'a>; 9],
 }
 
 /// Pieces of one map: a map of 2^31 entries is in 2^16 pieces, so a layout naming more is
@@ -179,18 +166,12 @@ impl Encoded {
 
     /// The layout to write, borrowing these bytes.
     pub(super) fn layout(&self) -> Layout<'_> {
-        let pieces = |i: usize| Pieces(self.maps[i].iter().map(Vec::as_slice).collect());
         Layout {
             small: &self.small,
-            rules: pieces(0),
-            signals: pieces(1),
-            entries: pieces(2),
-            whitelist: pieces(3),
-            awards: pieces(4),
-            rules_by_credential: pieces(5),
-            entries_by_subject: pieces(6),
-            whitelist_by_subject: pieces(7),
-            awards_by_subject: pieces(8),
+            maps: self
+                .maps
+                .each_ref()
+                .map(|pieces| Pieces(pieces.iter().map(Vec::as_slice).collect())),
         }
     }
 }
@@ -242,27 +223,17 @@ impl Layout<'_> {
                     *out = bincode::deserialize(bytes).map_err(|e| format!("decode: {e}"));
                 }),
             ));
-            decode_pieces(&self.rules, &mut rules, &mut tasks);
-            decode_pieces(&self.signals, &mut signals, &mut tasks);
-            decode_pieces(&self.entries, &mut entries, &mut tasks);
-            decode_pieces(&self.whitelist, &mut whitelist, &mut tasks);
-            decode_pieces(&self.awards, &mut awards, &mut tasks);
-            decode_pieces(
-                &self.rules_by_credential,
-                &mut rules_by_credential,
-                &mut tasks,
-            );
-            decode_pieces(
-                &self.entries_by_subject,
-                &mut entries_by_subject,
-                &mut tasks,
-            );
-            decode_pieces(
-                &self.whitelist_by_subject,
-                &mut whitelist_by_subject,
-                &mut tasks,
-            );
-            decode_pieces(&self.awards_by_subject, &mut awards_by_subject, &mut tasks);
+            let [rules_in, signals_in, entries_in, whitelist_in, awards_in, by_credential_in, entries_by_in, whitelist_by_in, awards_by_in] =
+                &self.maps;
+            decode_pieces(rules_in, &mut rules, &mut tasks);
+            decode_pieces(signals_in, &mut signals, &mut tasks);
+            decode_pieces(entries_in, &mut entries, &mut tasks);
+            decode_pieces(whitelist_in, &mut whitelist, &mut tasks);
+            decode_pieces(awards_in, &mut awards, &mut tasks);
+            decode_pieces(by_credential_in, &mut rules_by_credential, &mut tasks);
+            decode_pieces(entries_by_in, &mut entries_by_subject, &mut tasks);
+            decode_pieces(whitelist_by_in, &mut whitelist_by_subject, &mut tasks);
+            decode_pieces(awards_by_in, &mut awards_by_subject, &mut tasks);
             run(tasks)?;
         }
         let small = small?;
