@@ -1,8 +1,10 @@
 //! Bytes flipped at rest in a stopped node's data directory: in sled's files at several
-//! offsets, in the records file, in the entry-key vault and in the view snapshot. At restart the node either
-//! refuses to start (exit status 1, the damaged file and position named, the way to
-//! recover said), or starts and serves exactly what it stored, refusing with DATA_LOSS
-//! (naming the position) any read that meets damage. Never a wrong answer, never a panic.
+//! offsets, in the records file, in the event-id index, in the entry-key vault and in the
+//! view snapshot. At restart the node either refuses to start (exit status 1, the damaged
+//! file and position named, the way to recover said), or starts and serves exactly what it
+//! stored, refusing with DATA_LOSS (naming the position) any read that meets damage, or
+//! (for what is derived from the log: the event-id index and the snapshot) rebuilds the
+//! damaged part from the log. Never a wrong answer, never a panic.
 //!
 //! No broker needed.
 
@@ -251,6 +253,31 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
         text.contains("entry-keys is damaged: slot 1 (bytes 138..276) fails its check"),
         "{text}"
     );
+
+    // The event-id index: derived from the records, so a damaged entry costs reading the
+    // ids from it on again from the log, and the node serves everything as before.
+    let ids = Path::new("log").join("ids");
+    let len = std::fs::metadata(pristine.join(&ids))?.len();
+    assert_eq!(len, 20 * EVENTS as u64, "one entry per event");
+    for offset in [3, len / 2, len - 1] {
+        let case = format!("ids offset {offset}");
+        restore(node, &pristine, |data| flip(&data.join(&ids), offset))?;
+        node.start().await?;
+        assert_eq!(serves_nothing_wrong(node, &intact, &case).await?, 0, "{case}");
+        let log = std::fs::read_to_string(node.log_file())?;
+        let last_run = log.rsplit("view ready").nth(1).unwrap_or_default();
+        assert!(
+            last_run.contains("the event-id index ends early or is damaged from this position"),
+            "{case}: {}",
+            node.log_tail()
+        );
+        node.terminate(Duration::from_secs(30))?;
+        assert_eq!(
+            std::fs::read(node.data_dir().join(&ids))?,
+            std::fs::read(pristine.join(&ids))?,
+            "{case}: written again as it was"
+        );
+    }
 
     // The view snapshot: refused by its checksum, the view rebuilt by replay, the answers
     // the same.

@@ -4,12 +4,12 @@
 //! |---|---|---|
 //! | `E` | first position of a chunk | where the chunk lies in the records file (see [`crate::store::SledStore`]); the chunk: its events in position order, each: when this node stored it (i64 µs), record length (u32), `EventRecord` bytes |
 //! | `S` | stream, 0x00, first version of a run | the run: first position (8 bytes), event count (8 bytes) |
-//! | `I` | event id (16 bytes) | position |
+//! | `I` | event id (16 bytes) | position: no longer written (the ids are in [`crate::ids`]); stores written before still hold them, unread |
 //! | `O` | origin code (4 bytes), first sequence of a run | the run: first position (8 bytes), event count (8 bytes) |
 //! | `X` | caller's key | caller's value (e.g. consumer offsets, written atomically with events) |
 //!
 //! Inserts into the store dominate the writer's cost, so an append writes a constant number
-//! of keys plus one `I` key per event:
+//! of keys, whatever its number of events:
 //!
 //! - An `E` chunk holds the events of one commit group at consecutive positions, up to
 //!   [`MAX_CHUNK_BYTES`]; position `p` lives in the chunk with the greatest key `<= p`.
@@ -19,17 +19,16 @@
 //!   runs of a group that continue each other, such as ingested events of one origin).
 //!   Version `v` lives in the run with the greatest key `<= v` of its stream, if that run
 //!   reaches `v`.
-//! - The `I` index stays one key per event: ids are random, and every append must look
-//!   them up (idempotency forever).
+//! - Event ids are random, so an index of them in the store would cost one random insert
+//!   per event: they are kept in [`crate::ids`] instead.
 //!
 //! Chunks and runs never span commit groups, so a crash, which keeps a prefix of the groups,
 //! never leaves half of one.
 
-use hub_types::{EventId, MemberId, StreamId};
+use hub_types::{MemberId, StreamId};
 
 pub(crate) const EVENT: u8 = b'E';
 pub(crate) const STREAM: u8 = b'S';
-pub(crate) const EVENT_ID: u8 = b'I';
 pub(crate) const ORIGIN: u8 = b'O';
 pub(crate) const META: u8 = b'X';
 
@@ -56,13 +55,6 @@ pub(crate) fn stream_prefix(stream: &StreamId) -> Vec<u8> {
     k.push(STREAM);
     k.extend_from_slice(stream.as_bytes());
     k.push(0);
-    k
-}
-
-pub(crate) fn event_id(id: &EventId) -> Vec<u8> {
-    let mut k = Vec::with_capacity(17);
-    k.push(EVENT_ID);
-    k.extend_from_slice(id.as_bytes());
     k
 }
 

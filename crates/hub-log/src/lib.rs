@@ -8,8 +8,8 @@
 //!                              |
 //!               one atomic batch + one durable sync per group
 //!                              |
-//!    E:1 [1..=6]  E:7 [7..=12] ... head   (chunks of events, + event id index and
-//!                                          one stream and origin run per append)
+//!    E:1 [1..=6]  E:7 [7..=12] ... head   (chunks of events, + one stream and origin
+//!                                          run per append; event ids in `ids`)
 //!                              |
 //!                 watch(head) wakes readers and subscribers
 //! ```
@@ -50,10 +50,10 @@
 #[cfg(feature = "testing")]
 pub mod conformance;
 mod error;
+mod ids;
 mod keys;
 pub mod observe;
 mod read;
-mod recent;
 mod recovery;
 mod store;
 #[cfg(feature = "testing")]
@@ -72,7 +72,10 @@ use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Positio
 use tokio::sync::{oneshot, watch};
 
 pub use error::{Error, Result};
+pub use ids::IDS_FILE;
 pub use store::{Entry, MemStore, SledStore, Store, MARK_FILE};
+
+use ids::Ids;
 
 use writer::{Command, WriterState};
 
@@ -142,6 +145,8 @@ pub struct FreeSpace {
 /// State shared by the log's handles and its writer thread.
 struct Shared<S> {
     store: S,
+    /// Where each stored event id is.
+    ids: Ids,
     /// Durable head position; readers never look past it.
     head: watch::Sender<u64>,
     /// Durable head of every origin.
@@ -237,12 +242,26 @@ impl<S: Store> std::fmt::Debug for Log<S> {
 impl Log<SledStore> {
     /// Opens the log in `dir` (created if missing), checking the integrity of its tail.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
-        Self::with_store(SledStore::open(dir.as_ref())?)
+        Self::open_in(dir.as_ref(), None)
     }
 
     /// Opens the log in `dir`, signing the chain head of every append with `signer`.
     pub fn open_signed(dir: impl AsRef<Path>, signer: Arc<dyn ChainSigner>) -> Result<Self> {
-        Self::with_store_signed(SledStore::open(dir.as_ref())?, Some(signer))
+        Self::open_in(dir.as_ref(), Some(signer))
+    }
+
+    /// Opens sled and loads the event-id index at once, on two threads.
+    fn open_in(dir: &Path, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (store, ids) = std::thread::scope(|s| {
+            let ids = s.spawn(|| Ids::load(dir));
+            let store = SledStore::open(dir);
+            let ids = ids
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (store, ids)
+        });
+        Self::with_parts(store?, ids?, signer)
     }
 }
 
@@ -267,7 +286,15 @@ impl<S: Store> Log<S> {
 
     /// Like [`Log::with_store`], signing the chain head of every append with `signer`.
     pub fn with_store_signed(store: S, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
-        let recovered = recovery::recover(&store)?;
+        let ids = match store.dir() {
+            Some(dir) => Ids::load(dir)?,
+            None => Ids::in_memory(),
+        };
+        Self::with_parts(store, ids, signer)
+    }
+
+    fn with_parts(store: S, ids: Ids, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
+        let recovered = recovery::recover(&store, &ids)?;
         // From now on the check covers this head, even for a store written before the
         // durable head was recorded.
         store.mark_durable(recovered.head, true)?;
@@ -276,12 +303,12 @@ impl<S: Store> Log<S> {
             stream_versions: Default::default(),
             origins: recovered.origins.clone(),
             last_recorded_micros: recovered.last_recorded_micros,
-            recent: recent::Recent::new(recovered.head + 1),
             signer,
         };
         let (head, _) = watch::channel(recovered.head);
         let shared = Arc::new(Shared {
             store,
+            ids,
             head,
             origins: RwLock::new(recovered.origins),
             closed: AtomicBool::new(false),
@@ -314,23 +341,11 @@ impl<S: Store> Log<S> {
                 hub_types::ValidationError::new("events", "must hold at least one event").into(),
             );
         }
-        // Look the ids up here, on the caller's thread, so that the single writer only has
-        // to check them against the ids stored after `checked` (see `recent`). The head is
-        // read first: the store holds every event up to it.
-        let checked = self.head();
-        let positions = events
-            .iter()
-            .map(|e| {
-                let stored = self.shared.store.get(&keys::event_id(&e.event_id))?;
-                Ok(stored.and_then(|v| keys::u64_at_end(&v)))
-            })
-            .collect::<Result<_>>()?;
         let (reply, rx) = oneshot::channel();
         self.send(Command::Append {
             stream: stream.clone(),
             expected,
             events,
-            known: writer::KnownIds { checked, positions },
             reply,
         })?;
         rx.await.map_err(|_| self.shared.closed_error())?
@@ -435,11 +450,7 @@ impl<S: Store> Log<S> {
 
     /// Position of the event with this id, if stored.
     pub fn position_of(&self, id: &EventId) -> Result<Option<Position>> {
-        let pos = self
-            .shared
-            .store
-            .get(&keys::event_id(id))?
-            .and_then(|v| keys::u64_at_end(&v));
+        let pos = self.shared.ids.get(id);
         Ok(pos
             .filter(|p| *p <= self.head())
             .and_then(|p| Position::new(p).ok()))

@@ -11,6 +11,7 @@ use hub_proto::record::{record_hash, OriginHead, Record};
 use hub_types::{MemberId, OriginSeq, StreamId};
 
 use crate::error::Result;
+use crate::ids::Ids;
 use crate::keys::{self, Run};
 use crate::read::{self, corrupt};
 use crate::store::{self, Store};
@@ -30,21 +31,8 @@ fn shown(position: Option<u64>) -> String {
     position.map_or_else(|| "nothing".to_owned(), |p| p.to_string())
 }
 
-fn index_points_at<S: Store>(store: &S, key: &[u8], position: u64, what: &str) -> Result<()> {
-    let found = store.get(key)?.and_then(|v| keys::u64_at_end(&v));
-    if found != Some(position) {
-        return Err(corrupt(
-            position,
-            format!(
-                "{what} index points at {} instead of this event",
-                shown(found)
-            ),
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
+/// Opens the log in `store` and brings the event-id index `ids` up to its head.
+pub(crate) fn recover<S: Store>(store: &S, ids: &Ids) -> Result<Recovered> {
     let unindexed = store.take_unindexed()?;
     if !unindexed.is_empty() {
         reindex(store, &unindexed)?;
@@ -64,6 +52,7 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
             ));
         }
     }
+    ids.catch_up(store, head)?;
 
     // The tail: positions must be contiguous up to the head (`read::events` checks that),
     // chains unbroken and every index consistent.
@@ -82,7 +71,16 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
         let record = Record::parse(event.record).map_err(|e| corrupt(pos, e.to_string()))?;
         let origin = record.origin();
         let seq = record.seq();
-        index_points_at(store, &keys::event_id(&record.event_id()), pos, "event id")?;
+        let indexed = ids.get(&record.event_id());
+        if indexed != Some(pos) {
+            return Err(corrupt(
+                pos,
+                format!(
+                    "the event-id index points at {} instead of this event",
+                    shown(indexed)
+                ),
+            ));
+        }
         let prev = match chain.get(&origin) {
             Some(prev) => Some(*prev),
             None if seq == OriginSeq::FIRST => None,
@@ -183,8 +181,9 @@ pub(crate) fn recover<S: Store>(store: &S) -> Result<Recovered> {
 }
 
 /// Writes the indexes of chunks the store holds but lost the indexes of (see
-/// [`Store::take_unindexed`]): each event's id, and the runs of its stream and origin, as
-/// the writer would have; then makes them durable.
+/// [`Store::take_unindexed`]): the runs of each event's stream and origin, as the writer
+/// would have; then makes them durable. (Their ids reach the event-id index as it catches
+/// up with the log.)
 fn reindex<S: Store>(store: &S, chunks: &[(u64, Vec<u8>)]) -> Result<()> {
     let mut writes = Vec::new();
     let mut streams: HashMap<StreamId, Vec<Run>> = HashMap::new();
@@ -196,10 +195,6 @@ fn reindex<S: Store>(store: &S, chunks: &[(u64, Vec<u8>)]) -> Result<()> {
             let (_, bytes) = event.map_err(|()| corrupt(pos, "event chunk is truncated"))?;
             let record = Record::parse(read::decode_record(pos, bytes)?)
                 .map_err(|e| corrupt(pos, e.to_string()))?;
-            writes.push((
-                keys::event_id(&record.event_id()),
-                pos.to_be_bytes().to_vec(),
-            ));
             let version = record.raw().stream_version;
             extend_runs(
                 streams.entry(record.stream().clone()).or_default(),
@@ -351,7 +346,7 @@ mod tests {
     }
 
     fn recover_err(entries: Vec<Entry>) -> String {
-        match recover(&store_of(entries)) {
+        match recover(&store_of(entries), &Ids::in_memory()) {
             Ok(r) => panic!("recovered a damaged store up to {}", r.head),
             Err(e) => e.to_string(),
         }
@@ -370,7 +365,7 @@ mod tests {
             with_tag(&entries, keys::EVENT).len() > 6,
             "large appends fill several chunks"
         );
-        let recovered = recover(&store_of(entries)).expect("recover");
+        let recovered = recover(&store_of(entries), &Ids::in_memory()).expect("recover");
         assert_eq!(recovered.head, 183);
         let seqs: Vec<u64> = recovered.origins.values().map(|h| h.seq.get()).collect();
         assert_eq!(seqs, vec![3, 180]);
@@ -388,16 +383,13 @@ mod tests {
     #[tokio::test]
     async fn missing_or_misplaced_index_entries_are_found() {
         let entries = sample_entries().await;
-        for tag in [keys::EVENT_ID, keys::STREAM, keys::ORIGIN] {
+        for tag in [keys::STREAM, keys::ORIGIN] {
             let index = with_tag(&entries, tag);
             let mut missing = entries.clone();
             missing.remove(index[index.len() - 1]);
             let err = recover_err(missing);
             assert!(err.contains("index"), "{err}");
             assert!(!err.contains("None") && !err.contains("Some("), "{err}");
-            if tag == keys::EVENT_ID {
-                assert!(err.contains("index points at nothing"), "{err}");
-            }
 
             let mut misplaced = entries.clone();
             let (_, value) = &mut misplaced[index[index.len() - 1]];
@@ -407,6 +399,36 @@ mod tests {
             assert!(err.contains("index"), "{err}");
             assert!(!err.contains("None") && !err.contains("Some("), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_event_id_index_that_disagrees_with_the_log_is_found() {
+        let store = store_of(sample_entries().await);
+        let head = read::last_position(&store).expect("head");
+        let mut ids: Vec<hub_types::EventId> = read::events(&store, 1, head, usize::MAX)
+            .expect("events")
+            .iter()
+            .map(|e| e.record.event_id.parse().expect("id"))
+            .collect();
+        let last = ids.len() - 1;
+        ids.swap(last - 1, last);
+        let index = Ids::in_memory();
+        index.add(1, &ids);
+        let err = match recover(&store, &index) {
+            Ok(_) => panic!("recovered with ids at the wrong positions"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains(&format!(
+                "event-id index points at {head} instead of this event"
+            )),
+            "{err}"
+        );
+
+        let index = Ids::in_memory();
+        index.add(1, &ids[..last - 1]);
+        recover(&store, &index).expect("an index short of the head catches up");
+        assert_eq!(index.get(&ids[last]), Some(head - 1), "read from the log");
     }
 
     #[tokio::test]

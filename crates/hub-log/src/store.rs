@@ -677,10 +677,7 @@ impl Store for SledStore {
                     let pointer = push_frame(&mut frames, tail.end, first, &v)?;
                     batch.insert(k, pointer);
                 } else {
-                    meta |= !matches!(
-                        k.first(),
-                        Some(&(keys::EVENT_ID | keys::STREAM | keys::ORIGIN))
-                    );
+                    meta |= !matches!(k.first(), Some(&(keys::STREAM | keys::ORIGIN)));
                     batch.insert(k, v);
                 }
             }

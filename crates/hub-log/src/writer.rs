@@ -13,10 +13,10 @@ use hub_types::{EventId, ExpectedVersion, MemberId, NewEvent, OriginSeq, Positio
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
+use crate::ids::Ids;
 use crate::keys::{self, Run};
 use crate::observe::Commit;
 use crate::read;
-use crate::recent::Recent;
 use crate::store::{Entry, Store};
 use crate::{Appended, Ingested, Shared};
 
@@ -30,8 +30,6 @@ pub(crate) enum Command {
         stream: StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-        /// What the caller found in the store for the events' ids.
-        known: KnownIds,
         reply: oneshot::Sender<Result<Appended>>,
     },
     Ingest {
@@ -41,14 +39,6 @@ pub(crate) enum Command {
     },
     /// Stop once everything queued before is committed.
     Close { reply: oneshot::Sender<()> },
-}
-
-/// The positions of an append's event ids as the store had them when it held everything
-/// up to `checked`; the writer still checks ids stored since (see [`Recent`]).
-pub(crate) struct KnownIds {
-    pub(crate) checked: u64,
-    /// One per event, in order.
-    pub(crate) positions: Vec<Option<u64>>,
 }
 
 impl Command {
@@ -79,8 +69,6 @@ pub(crate) struct WriterState {
     pub(crate) origins: BTreeMap<MemberId, OriginHead>,
     /// Last `recorded_at` stamped, so stamps never go backwards on this node.
     pub(crate) last_recorded_micros: i64,
-    /// Ids of the last committed groups, for appends whose callers looked their ids up.
-    pub(crate) recent: Recent,
     /// Signs the chain head of every appended batch, when this node holds its origin's key.
     pub(crate) signer: Option<Arc<dyn crate::ChainSigner>>,
 }
@@ -88,7 +76,7 @@ pub(crate) struct WriterState {
 /// Events of the group being built, not yet in the store.
 #[derive(Default)]
 struct Group {
-    /// Entries written as they are: event ids, callers' meta entries, closed chunks.
+    /// Entries written as they are: callers' meta entries, closed chunks.
     writes: Vec<Entry>,
     /// The `E` chunk being filled: its first position and value.
     chunk: Option<(u64, Vec<u8>)>,
@@ -98,6 +86,8 @@ struct Group {
     origins: HashMap<MemberId, Vec<Run>>,
     /// Positions of the group's event ids, for retries within the group.
     ids: HashMap<EventId, u64>,
+    /// The group's event ids in position order, for the id index once committed.
+    ids_in_order: Vec<EventId>,
     /// The group's records by position, for retries and ingest duplicates within the group.
     records: HashMap<u64, EventRecord>,
 }
@@ -238,9 +228,9 @@ pub(crate) fn run<S: Store>(
         let first = state.next_position;
         let replies: Vec<Reply> = commands
             .into_iter()
-            .map(|cmd| state.prepare(&shared.store, cmd, &mut group))
+            .map(|cmd| state.prepare(&shared.store, &shared.ids, cmd, &mut group))
             .collect();
-        let ids = std::mem::take(&mut group.ids);
+        let ids = std::mem::take(&mut group.ids_in_order);
         let started = Instant::now();
         let committed = commit(&shared.store, group.into_writes());
         if let Err(e) = committed {
@@ -276,7 +266,8 @@ pub(crate) fn run<S: Store>(
             calls: replies.len(),
             sync,
         });
-        state.recent.add(ids, state.next_position);
+        // Before any caller hears of the group: a retry after the answer must find it.
+        shared.ids.add(first, &ids);
         shared.publish(state.next_position - 1, &state.origins);
         if state.next_position > first {
             mark_durable(&shared.store, state.next_position - 1, false);
@@ -291,10 +282,12 @@ pub(crate) fn run<S: Store>(
                 }
             }
         }
+        shared.ids.sync_now_and_then();
         if close.is_some() {
             break;
         }
     }
+    shared.ids.sync();
     if shared.failure.get().is_none() {
         // A clean close leaves no index to rebuild at the next open.
         if let Err(e) = shared.store.checkpoint() {
@@ -325,7 +318,7 @@ fn reopen<S: Store>(shared: &Shared<S>, state: &mut WriterState) -> Result<()> {
             "this store cannot be reopened",
         )));
     }
-    let recovered = crate::recovery::recover(&shared.store)?;
+    let recovered = crate::recovery::recover(&shared.store, &shared.ids)?;
     *state = WriterState {
         next_position: recovered.head + 1,
         stream_versions: Default::default(),
@@ -333,7 +326,6 @@ fn reopen<S: Store>(shared: &Shared<S>, state: &mut WriterState) -> Result<()> {
         last_recorded_micros: recovered
             .last_recorded_micros
             .max(state.last_recorded_micros),
-        recent: Recent::new(recovered.head + 1),
         signer: state.signer.take(),
     };
     shared.publish(recovered.head, &state.origins);
@@ -383,16 +375,21 @@ fn fail(reply: Reply, e: &Error) {
 }
 
 impl WriterState {
-    fn prepare<S: Store>(&mut self, store: &S, cmd: Command, group: &mut Group) -> Reply {
+    fn prepare<S: Store>(
+        &mut self,
+        store: &S,
+        ids: &Ids,
+        cmd: Command,
+        group: &mut Group,
+    ) -> Reply {
         match cmd {
             Command::Append {
                 stream,
                 expected,
                 events,
-                known,
                 reply,
             } => {
-                let r = self.prepare_append(store, &stream, expected, events, known, group);
+                let r = self.prepare_append(store, ids, &stream, expected, events, group);
                 Reply::Append(reply, r)
             }
             Command::Ingest {
@@ -402,7 +399,7 @@ impl WriterState {
             } => {
                 let results = records
                     .into_iter()
-                    .map(|r| self.prepare_ingest(store, r, group))
+                    .map(|r| self.prepare_ingest(store, ids, r, group))
                     .collect();
                 group.writes.extend(meta);
                 Reply::Ingest(reply, results)
@@ -411,31 +408,9 @@ impl WriterState {
         }
     }
 
-    fn lookup_id<S: Store>(&self, store: &S, group: &Group, id: &EventId) -> Result<Option<u64>> {
-        if let Some(pos) = group.ids.get(id) {
-            return Ok(Some(*pos));
-        }
-        Ok(store
-            .get(&keys::event_id(id))?
-            .and_then(|v| keys::u64_at_end(&v)))
-    }
-
-    /// Like [`Self::lookup_id`] for an id the caller did not find in the store when it
-    /// held everything up to `checked`.
-    fn lookup_id_since<S: Store>(
-        &self,
-        store: &S,
-        group: &Group,
-        id: &EventId,
-        checked: u64,
-    ) -> Result<Option<u64>> {
-        if let Some(pos) = group.ids.get(id) {
-            return Ok(Some(*pos));
-        }
-        match self.recent.lookup(id, checked) {
-            Ok(found) => Ok(found),
-            Err(()) => self.lookup_id(store, group, id),
-        }
+    /// Where the event with `id` is: in the group being built or in the log.
+    fn lookup_id(ids: &Ids, group: &Group, id: &EventId) -> Option<u64> {
+        group.ids.get(id).copied().or_else(|| ids.get(id))
     }
 
     fn record_at<S: Store>(&self, store: &S, group: &Group, pos: u64) -> Result<EventRecord> {
@@ -466,24 +441,20 @@ impl WriterState {
     fn prepare_append<S: Store>(
         &mut self,
         store: &S,
+        ids: &Ids,
         stream: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-        known: KnownIds,
         group: &mut Group,
     ) -> Result<Appended> {
         let bodies: Vec<Vec<u8>> = events.iter().map(|e| body_to_bytes(&e.body)).collect();
 
         // Idempotency first: a retry of a committed append must succeed whatever the
         // stream's version is now.
-        debug_assert_eq!(known.positions.len(), events.len());
-        let mut found = Vec::with_capacity(events.len());
-        for (e, known_at) in events.iter().zip(known.positions) {
-            found.push(match known_at {
-                Some(pos) => Some(pos),
-                None => self.lookup_id_since(store, group, &e.event_id, known.checked)?,
-            });
-        }
+        let found: Vec<Option<u64>> = events
+            .iter()
+            .map(|e| Self::lookup_id(ids, group, &e.event_id))
+            .collect();
         if let Some(i) = found.iter().position(Option::is_some) {
             return self.answer_retry(store, group, stream, &events, &bodies, &found, i);
         }
@@ -575,6 +546,15 @@ impl WriterState {
                 });
             };
             let stored = self.record_at(store, group, pos)?;
+            if stored.event_id.parse::<EventId>().ok() != Some(e.event_id) {
+                return Err(Error::Corrupt {
+                    position: pos,
+                    what: format!(
+                        "the event-id index places {} here, but the event here is {}",
+                        e.event_id, stored.event_id
+                    ),
+                });
+            }
             if stored.stream != stream_name || stored.body != bodies[j] {
                 return Err(Error::EventIdReused {
                     event_id: e.event_id,
@@ -631,16 +611,15 @@ impl WriterState {
             pos,
         );
         let id = record.event_id();
-        group
-            .writes
-            .push((keys::event_id(&id), pos.to_be_bytes().to_vec()));
         group.ids.insert(id, pos);
+        group.ids_in_order.push(id);
         group.records.insert(pos, record.into_raw());
     }
 
     fn prepare_ingest<S: Store>(
         &mut self,
         store: &S,
+        ids: &Ids,
         record: Record,
         group: &mut Group,
     ) -> Result<Ingested> {
@@ -689,7 +668,7 @@ impl WriterState {
                 seq: seq.get(),
             });
         }
-        if let Some(pos) = self.lookup_id(store, group, &record.event_id())? {
+        if let Some(pos) = Self::lookup_id(ids, group, &record.event_id()) {
             return Err(Error::Conflict {
                 origin,
                 seq: seq.get(),

@@ -1,0 +1,332 @@
+//! The event-id index: where each stored event id is, for idempotency forever.
+//!
+//! Every append looks all its event ids up, and every stored event adds one. The ids are
+//! random (callers choose them), so a B-tree ordered by id takes one random insert per
+//! event: in sled that was most of the writer's work and most of sled's bytes. The index
+//! is a hash map in memory instead, backed by [`IDS_FILE`]: one entry per position, in
+//! position order, appended after each commit and never rewritten.
+//!
+//! The file is derived from the records, like the view: it is not synced with each commit
+//! (every [`SYNC_EVERY`] entries and at close), and opening takes its entries up to the
+//! first one that is missing, torn or fails its check, and reads the ids of the events
+//! after that from the log itself. So a crash, a torn write or a damaged entry costs a
+//! rebuild of the ids from there on, never a wrong answer; the log's open checks the ids of
+//! its last events against the index as well (see `recovery`).
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+use hub_types::EventId;
+
+use crate::error::Result;
+use crate::read::{self, corrupt};
+use crate::store::Store;
+
+/// The file beside the log's other files holding the id of the event at each position:
+/// entry `p - 1` (at byte `20 * (p - 1)`) is position `p`'s id (16 bytes) and the CRC32 of
+/// the position (u64, big-endian) and the id (u32, big-endian).
+pub const IDS_FILE: &str = "ids";
+/// Bytes of one entry of [`IDS_FILE`].
+const ENTRY: usize = 20;
+/// Entries written between two syncs of the file: at most this many ids are read again
+/// from the log after a power loss.
+const SYNC_EVERY: u64 = 1 << 16;
+/// Events read at a time while the index catches up with the log.
+const CATCH_UP_PAGE: usize = 4096;
+
+/// The index: every stored event id and its position.
+#[derive(Debug)]
+pub(crate) struct Ids {
+    map: RwLock<HashMap<EventId, u64>>,
+    /// The file, for logs on disk.
+    file: Option<Mutex<IdsFile>>,
+}
+
+/// The open [`IDS_FILE`].
+#[derive(Debug)]
+struct IdsFile {
+    file: File,
+    path: PathBuf,
+    /// Entries held: positions `1..=entries`.
+    entries: u64,
+    /// Entries written since the last sync.
+    unsynced: u64,
+    /// Whether the last write failed (to log each change once).
+    failing: bool,
+}
+
+impl Ids {
+    /// An empty index kept in memory only.
+    pub(crate) fn in_memory() -> Self {
+        Self {
+            map: RwLock::default(),
+            file: None,
+        }
+    }
+
+    /// Loads the index of the log whose files are in `dir`: every entry of its
+    /// [`IDS_FILE`] (created when missing) up to the first that is not whole and checked.
+    /// [`Ids::catch_up`] then adds the rest from the log.
+    pub(crate) fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(IDS_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        let bytes = std::fs::read(&path)?;
+        let whole = bytes.len() / ENTRY;
+        let mut map = HashMap::with_capacity(whole + whole / 2);
+        let mut entries = 0;
+        for (i, entry) in bytes.chunks_exact(ENTRY).enumerate() {
+            let position = i as u64 + 1;
+            let Some(id) = decode(position, entry) else {
+                break;
+            };
+            map.insert(id, position);
+            entries = position;
+        }
+        if entries < whole as u64 {
+            tracing::warn!(
+                file = %path.display(),
+                position = entries + 1,
+                "the event-id index ends early or is damaged from this position; its ids are read again from the log"
+            );
+        }
+        Ok(Self {
+            map: RwLock::new(map),
+            file: Some(Mutex::new(IdsFile {
+                file,
+                path,
+                entries,
+                unsynced: 0,
+                failing: false,
+            })),
+        })
+    }
+
+    /// Where the event with `id` is stored, if it is.
+    pub(crate) fn get(&self, id: &EventId) -> Option<u64> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .copied()
+    }
+
+    /// Brings the index to the log in `store`, whose last event is at `head`: adds the ids
+    /// of the events its file lacks (or held damaged), read from the store, and drops
+    /// entries beyond the head.
+    pub(crate) fn catch_up<S: Store>(&self, store: &S, head: u64) -> Result<()> {
+        let held = self.held();
+        if held > head {
+            self.truncate(head)?;
+        }
+        let mut next = held.min(head) + 1;
+        let from = next;
+        while next <= head {
+            let events = read::events(store, next, head, CATCH_UP_PAGE)?;
+            if events.is_empty() {
+                return Err(corrupt(next, "event is missing"));
+            }
+            let mut ids = Vec::with_capacity(events.len());
+            for event in &events {
+                let position = event.position.get();
+                let id = event.record.event_id.parse().map_err(|e| {
+                    corrupt(position, format!("the record's event_id is invalid: {e}"))
+                })?;
+                ids.push(id);
+            }
+            self.add(next, &ids);
+            next += ids.len() as u64;
+        }
+        if next > from {
+            self.sync();
+            tracing::info!(
+                from,
+                events = next - from,
+                "read event ids from the log into the event-id index"
+            );
+        }
+        Ok(())
+    }
+
+    /// Adds the ids of the events at positions `first`, `first + 1`, … (just committed),
+    /// and appends them to the file. A failed write of the file is logged, not returned:
+    /// the events are durable, the index in memory holds them, and the next open reads
+    /// whatever the file lacks from the log.
+    pub(crate) fn add(&self, first: u64, ids: &[EventId]) {
+        if ids.is_empty() {
+            return;
+        }
+        {
+            let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+            map.reserve(ids.len());
+            for (i, id) in ids.iter().enumerate() {
+                map.insert(*id, first + i as u64);
+            }
+        }
+        let Some(file) = &self.file else {
+            return;
+        };
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bytes = Vec::with_capacity(ids.len() * ENTRY);
+        for (i, id) in ids.iter().enumerate() {
+            bytes.extend_from_slice(&encode(first + i as u64, id));
+        }
+        let written = file.file.write_all_at(&bytes, (first - 1) * ENTRY as u64);
+        file.report(written.as_ref().err(), "write");
+        if written.is_ok() && first == file.entries + 1 {
+            file.entries += ids.len() as u64;
+            file.unsynced += ids.len() as u64;
+        }
+    }
+
+    /// Syncs the file when [`SYNC_EVERY`] entries were written since it last was.
+    pub(crate) fn sync_now_and_then(&self) {
+        let due = self
+            .file
+            .as_ref()
+            .is_some_and(|f| f.lock().unwrap_or_else(|e| e.into_inner()).unsynced >= SYNC_EVERY);
+        if due {
+            self.sync();
+        }
+    }
+
+    /// Makes the file's entries durable (at close, after catching up), so that the next
+    /// open has nothing to read again.
+    pub(crate) fn sync(&self) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        let synced = file.file.sync_data();
+        file.report(synced.as_ref().err(), "sync");
+        if synced.is_ok() {
+            file.unsynced = 0;
+        }
+    }
+
+    /// Entries the file holds (all of the index, for an index in memory only).
+    fn held(&self) -> u64 {
+        match &self.file {
+            Some(file) => file.lock().unwrap_or_else(|e| e.into_inner()).entries,
+            None => self.map.read().unwrap_or_else(|e| e.into_inner()).len() as u64,
+        }
+    }
+
+    /// Drops the entries of positions beyond `head`.
+    fn truncate(&self, head: u64) -> Result<()> {
+        let mut map = self.map.write().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, position| *position <= head);
+        if let Some(file) = &self.file {
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            file.file.set_len(head * ENTRY as u64)?;
+            file.entries = head;
+        }
+        Ok(())
+    }
+}
+
+impl IdsFile {
+    /// Logs a failed write or sync once, and its recovery once.
+    fn report(&mut self, failure: Option<&std::io::Error>, what: &str) {
+        match failure {
+            Some(e) if !self.failing => {
+                self.failing = true;
+                tracing::warn!(
+                    file = %self.path.display(),
+                    error = %e,
+                    "could not {what} the event-id index; the next open reads what it lacks from the log"
+                );
+            }
+            None if self.failing && what == "write" => {
+                self.failing = false;
+                tracing::info!(file = %self.path.display(), "the event-id index is written again");
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The file's entry for `id` at `position`.
+fn encode(position: u64, id: &EventId) -> [u8; ENTRY] {
+    let mut entry = [0u8; ENTRY];
+    entry[..16].copy_from_slice(id.as_bytes());
+    entry[16..].copy_from_slice(&check(position, id.as_bytes()).to_be_bytes());
+    entry
+}
+
+/// The id in the file's entry for `position`, if the entry passes its check.
+fn decode(position: u64, entry: &[u8]) -> Option<EventId> {
+    let id: [u8; 16] = entry.get(..16)?.try_into().ok()?;
+    let stored = u32::from_be_bytes(entry.get(16..ENTRY)?.try_into().ok()?);
+    (check(position, &id) == stored).then(|| EventId::from_bytes(id))
+}
+
+fn check(position: u64, id: &[u8; 16]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&position.to_be_bytes());
+    crc.update(id);
+    crc.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_checked_against_their_position() {
+        let id = EventId::new_random();
+        let entry = encode(7, &id);
+        assert_eq!(decode(7, &entry), Some(id));
+        assert_eq!(
+            decode(8, &entry),
+            None,
+            "an entry moved to another position"
+        );
+        assert_eq!(decode(7, &[0; ENTRY]), None, "zeros are no entry");
+        let mut flipped = entry;
+        flipped[3] ^= 1;
+        assert_eq!(decode(7, &flipped), None);
+        assert_eq!(decode(7, &entry[..ENTRY - 1]), None, "a torn entry");
+    }
+
+    #[test]
+    fn a_file_is_read_up_to_its_first_bad_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ids: Vec<EventId> = (0..5).map(|_| EventId::new_random()).collect();
+        let index = Ids::load(dir.path()).expect("load");
+        index.add(1, &ids[..2]);
+        index.add(3, &ids[2..]);
+        index.sync();
+        drop(index);
+        assert_eq!(
+            std::fs::metadata(dir.path().join(IDS_FILE))
+                .expect("file")
+                .len(),
+            5 * ENTRY as u64
+        );
+        let index = Ids::load(dir.path()).expect("reload");
+        assert_eq!(index.held(), 5);
+        assert_eq!(index.get(&ids[4]), Some(5));
+
+        let path = dir.path().join(IDS_FILE);
+        let mut bytes = std::fs::read(&path).expect("read");
+        bytes[2 * ENTRY + 5] ^= 0x40;
+        std::fs::write(&path, &bytes).expect("write");
+        let index = Ids::load(dir.path()).expect("reload damaged");
+        assert_eq!(
+            index.held(),
+            2,
+            "entries from the damaged one on are not taken"
+        );
+        assert_eq!(index.get(&ids[1]), Some(2));
+        assert_eq!(index.get(&ids[2]), None);
+        assert_eq!(index.get(&ids[4]), None, "nor any after it");
+    }
+}
