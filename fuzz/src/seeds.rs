@@ -10,7 +10,7 @@ use hub_types::{ExpectedVersion, StreamId};
 use prost::Message;
 
 use crate::fixtures::{sample_appends, sample_records, samples, scratch_dir, view_config};
-use crate::targets::{framed, VAULT_FILE};
+use crate::targets::{framed, unframed, VAULT_FILE};
 
 /// One seed: its target, its file name, its bytes.
 pub type Seed = (&'static str, String, Vec<u8>);
@@ -253,7 +253,7 @@ fn view_seeds(seeds: &mut Vec<Seed>) {
         .expect("the sample view builds");
     snapshotting.write_snapshot(log).expect("a snapshot writes");
     let file = std::fs::read(hub_view::snapshot::path(dir.path())).expect("the snapshot reads");
-    let payload = &file[40..];
+    let payload = &unframed(&file).expect("the view's snapshot has a header and sections");
     let mut raw = vec![0u8];
     raw.extend(&file);
     seeds.push(("snapshot", "seed-file".into(), raw));

@@ -263,7 +263,11 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
         let case = format!("ids offset {offset}");
         restore(node, &pristine, |data| flip(&data.join(&ids), offset))?;
         node.start().await?;
-        assert_eq!(serves_nothing_wrong(node, &intact, &case).await?, 0, "{case}");
+        assert_eq!(
+            serves_nothing_wrong(node, &intact, &case).await?,
+            0,
+            "{case}"
+        );
         let log = std::fs::read_to_string(node.log_file())?;
         let last_run = log.rsplit("view ready").nth(1).unwrap_or_default();
         assert!(

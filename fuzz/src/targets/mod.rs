@@ -12,7 +12,7 @@ pub use audit::{audit_proofs, audit_verify};
 pub use config::config;
 pub use record::{event_record, ingest};
 pub use vault::{sealed, vault, with_checks, CHECK_AT, FILE as VAULT_FILE, SLOT};
-pub use view::{framed, page_token, query, snapshot, snapshot_restored, SNAPSHOT_MAGIC};
+pub use view::{framed, page_token, query, snapshot, snapshot_restored, unframed, SNAPSHOT_MAGIC};
 pub use wire::{append_request, event_body, jsonl};
 
 /// A fuzz target: takes any bytes.

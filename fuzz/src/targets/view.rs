@@ -3,7 +3,6 @@
 use hub_proto::pb;
 use hub_view::{Error, View};
 use prost::Message;
-use sha2::{Digest, Sha256};
 
 use super::wire::names_a_field;
 use crate::fixtures::{samples, scratch_dir, view_config};
@@ -190,11 +189,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The magic of the view snapshot file (`hub_view::snapshot`).
-pub const SNAPSHOT_MAGIC: &[u8; 8] = b"THVIEW06";
+pub const SNAPSHOT_MAGIC: &[u8; 8] = b"THVIEW07";
 
 /// A view snapshot file, restored against the sample log. The first byte says how the
-/// rest becomes the file: `0` as it is (magic and checksum untouched); `1` as the payload,
-/// with the magic and a matching checksum added; `2` as the view state alone, after a
+/// rest becomes the file: `0` as it is (magic and checks untouched); `1` as the parts of
+/// a state, framed with matching checks ([`framed`]); `2` as the view state alone, after a
 /// position (the second byte, modulo the log's length plus one) and the hash of the log's
 /// event there, so that a state of the right length is restored and asked questions. A
 /// restored view writes a snapshot that restores to the same digest.
@@ -272,10 +271,115 @@ pub fn snapshot_restored(data: &[u8]) -> bool {
     true
 }
 
-/// The snapshot file of `payload`: magic, SHA-256 of the payload, payload.
+/// The snapshot file of `payload`, the parts of a state as the inputs give them: the
+/// bincode of (position, the log's record hash there, the small section's bytes, then each
+/// of the nine maps' pieces' bytes). It is framed as `hub_view::snapshot` writes a file:
+/// magic, the header's length and CRC32, the header (position, hash, every section's length
+/// and CRC32), the sections. A payload that is not such parts becomes the header itself, so
+/// that the header's decoding is fuzzed too.
 pub fn framed(payload: &[u8]) -> Vec<u8> {
+    let (header, sections) = match parts(payload) {
+        Some(parts) => {
+            let mut header = parts.position.to_le_bytes().to_vec();
+            header.extend_from_slice(parts.hash);
+            let mut sections = Vec::new();
+            let mut section = |header: &mut Vec<u8>, bytes: &[u8]| {
+                header.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+                header.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+                sections.extend_from_slice(bytes);
+            };
+            section(&mut header, parts.small);
+            for pieces in &parts.maps {
+                header.extend_from_slice(&(pieces.len() as u64).to_le_bytes());
+                for piece in pieces {
+                    section(&mut header, piece);
+                }
+            }
+            (header, sections)
+        }
+        None => (payload.to_vec(), Vec::new()),
+    };
     let mut file = SNAPSHOT_MAGIC.to_vec();
-    file.extend_from_slice(&Sha256::digest(payload));
-    file.extend_from_slice(payload);
+    file.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    file.extend_from_slice(&crc32fast::hash(&header).to_be_bytes());
+    file.extend_from_slice(&header);
+    file.extend_from_slice(&sections);
     file
+}
+
+/// The inverse of [`framed`] for a file the view wrote: its parts, as [`framed`] takes
+/// them.
+pub fn unframed(file: &[u8]) -> Option<Vec<u8>> {
+    let len = u32::from_be_bytes(file.get(8..12)?.try_into().ok()?) as usize;
+    let mut header = Cursor(file.get(16..16 + len)?);
+    let mut sections = Cursor(file.get(16 + len..)?);
+    let mut payload = header.take(40)?.to_vec();
+    let mut section = |header: &mut Cursor<'_>, payload: &mut Vec<u8>| -> Option<()> {
+        let len = header.u64()?;
+        header.take(4)?;
+        payload.extend_from_slice(&len.to_le_bytes());
+        payload.extend_from_slice(sections.take(usize::try_from(len).ok()?)?);
+        Some(())
+    };
+    section(&mut header, &mut payload)?;
+    for _ in 0..9 {
+        let count = header.u64()?;
+        payload.extend_from_slice(&count.to_le_bytes());
+        for _ in 0..count {
+            section(&mut header, &mut payload)?;
+        }
+    }
+    Some(payload)
+}
+
+/// The parts of a snapshot as [`framed`] reads them.
+struct Parts<'a> {
+    position: u64,
+    hash: &'a [u8],
+    small: &'a [u8],
+    maps: Vec<Vec<&'a [u8]>>,
+}
+
+/// Reads `payload` as [`Parts`] (bincode's fixed-width little-endian integers), if it is
+/// exactly that.
+fn parts(payload: &[u8]) -> Option<Parts<'_>> {
+    let mut at = Cursor(payload);
+    let position = at.u64()?;
+    let hash = at.take(32)?;
+    let small = at.bytes()?;
+    let mut maps = Vec::new();
+    for _ in 0..9 {
+        let count = at.u64()?;
+        // Each piece takes at least its length's 8 bytes.
+        if count > at.0.len() as u64 / 8 {
+            return None;
+        }
+        maps.push((0..count).map(|_| at.bytes()).collect::<Option<_>>()?);
+    }
+    at.0.is_empty().then_some(Parts {
+        position,
+        hash,
+        small,
+        maps,
+    })
+}
+
+/// Bytes being read from the front.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (taken, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(taken)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.u64()?).ok()?;
+        self.take(len)
+    }
 }

@@ -1,14 +1,19 @@
-//! The view's state in sections that encode and decode on several threads at once.
+//! The view's state in sections that are written, read and decoded on several threads at
+//! once.
 //!
 //! Restoring a snapshot is most of a node's start, and nearly all of it is decoding the
-//! entities' maps: one thread did it all while the machine's other cores waited. The state
-//! is now written as a [`Layout`]: the small parts in one section, and each large map in
-//! pieces of at most [`PIECE`] entries, each piece its own bincode. Pieces decode on every
-//! core (largest first), beside the checksum, and the maps are put back together in key
-//! order. A piece is a list of entries rather than a map, so putting the pieces together
-//! builds each map in one pass from sorted entries rather than by inserting them one by one.
+//! entities' maps. The state is written in sections: the small parts in one, and each large
+//! map in pieces of at most [`PIECE`] entries, each piece its own bincode. A [`Header`]
+//! gives every section's length and CRC32, so each section is read from the file, checked
+//! and decoded on its own: the sections are read and decoded on every core at once
+//! (largest first), no core waits for the whole file to be read first, and no copy of the
+//! whole file is held. The maps are then put back together in key order. A piece is a list
+//! of entries rather than a map, so putting the pieces together builds each map in one
+//! pass from sorted entries rather than by inserting them one by one.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
 use hub_types::fold::ViewState;
@@ -22,20 +27,39 @@ use crate::Inner;
 /// core busy, large enough that a piece's own cost (a thread's turn, a length) is nothing.
 const PIECE: usize = 1 << 15;
 
-/// The state as written: every section's bytes, borrowed from the payload when decoding.
-#[derive(Serialize, Deserialize)]
-pub(super) struct Layout<'a> {
+/// What the snapshot's header says: where the state stands, and the length and check of
+/// every section, in the order the sections follow the header in the file.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Header {
+    /// The log position the state holds.
+    pub(super) position: u64,
+    /// The record hash of the log's event at `position`.
+    pub(super) log_hash: [u8; 32],
     /// [`Small`]: everything but the entities' maps.
-    #[serde(borrow)]
-    small: &'a [u8],
+    small: Section,
     /// The pieces of each map, in [`ViewState`]'s order: rules, signals, entries, white
     /// list, awards, then the indexes by credential and by subject (entries, white list,
-    /// awards). [`Encoded::new`] and [`Layout::decode`] name them in that order.
-    #[serde(borrow)]
-    maps: [Pieces<'a>; 9],
+    /// awards). [`Encoded::new`] and [`Header::decode`] name them in that order.
+    maps: [Pieces; 9],
 }
 
-/// Pieces of one map: a map of 2^31 entries is in 2^16 pieces, so a layout naming more is
+/// One section of the file: its length and the CRC32 of its bytes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Section {
+    len: u64,
+    crc: u32,
+}
+
+impl Section {
+    fn of(bytes: &[u8]) -> Self {
+        Self {
+            len: bytes.len() as u64,
+            crc: crc32fast::hash(bytes),
+        }
+    }
+}
+
+/// Pieces of one map: a map of 2^31 entries is in 2^16 pieces, so a header naming more is
 /// refused as it is read, before a forged list of empty pieces could make the decoder hold
 /// a task and a slot for each.
 const MAX_PIECES: usize = 1 << 16;
@@ -43,27 +67,20 @@ const MAX_PIECES: usize = 1 << 16;
 /// The pieces of one map, at most [`MAX_PIECES`].
 #[derive(Debug, Serialize)]
 #[serde(transparent)]
-pub(super) struct Pieces<'a>(Vec<&'a [u8]>);
+struct Pieces(Vec<Section>);
 
-impl<'a> std::ops::Deref for Pieces<'a> {
-    type Target = [&'a [u8]];
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Pieces<'a> {
+impl<'de> Deserialize<'de> for Pieces {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct List;
         impl<'de> serde::de::Visitor<'de> for List {
-            type Value = Pieces<'de>;
+            type Value = Pieces;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("the pieces of a map")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> Result<Pieces<'de>, A::Error> {
+            ) -> Result<Pieces, A::Error> {
                 let mut pieces = Vec::new();
                 while let Some(piece) = seq.next_element()? {
                     if pieces.len() == MAX_PIECES {
@@ -112,7 +129,7 @@ type Bytes = Result<Vec<u8>, String>;
 /// One unit of work for [`run`]; it writes its result into a slot of its own.
 pub(super) type Task<'s> = Box<dyn FnOnce() + Send + 's>;
 
-/// The sections of a state, encoded: the bytes [`Encoded::layout`] borrows.
+/// The sections of a state, encoded.
 pub(super) struct Encoded {
     small: Vec<u8>,
     maps: [Vec<Vec<u8>>; 9],
@@ -164,15 +181,27 @@ impl Encoded {
         })
     }
 
-    /// The layout to write, borrowing these bytes.
-    pub(super) fn layout(&self) -> Layout<'_> {
-        Layout {
-            small: &self.small,
+    /// The header naming these sections, for a state at `position` of a log whose event
+    /// there has the record hash `log_hash`.
+    pub(super) fn header(&self, position: u64, log_hash: [u8; 32]) -> Header {
+        Header {
+            position,
+            log_hash,
+            small: Section::of(&self.small),
             maps: self
                 .maps
                 .each_ref()
-                .map(|pieces| Pieces(pieces.iter().map(Vec::as_slice).collect())),
+                .map(|pieces| Pieces(pieces.iter().map(|p| Section::of(p)).collect())),
         }
+    }
+
+    /// Writes the sections, in the header's order.
+    pub(super) fn write_to(&self, out: &mut impl Write) -> std::io::Result<()> {
+        out.write_all(&self.small)?;
+        for piece in self.maps.iter().flatten() {
+            out.write_all(piece)?;
+        }
+        Ok(())
     }
 }
 
@@ -199,10 +228,101 @@ fn encode_pieces<'s, K, V>(
     }
 }
 
-impl Layout<'_> {
-    /// Decodes every section on every core, with `beside` (the checksum) run among them,
-    /// and puts the state back together.
-    pub(super) fn decode(&self, beside: Task<'_>) -> Result<Inner, String> {
+/// Where the sections are read from: the snapshot file, or its bytes in memory.
+pub(super) trait Source: Sync {
+    /// The bytes from `offset` on, `len` of them; the caller has checked that they lie
+    /// within [`Source::size`].
+    fn read(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>>;
+    /// The bytes the source holds.
+    fn size(&self) -> u64;
+}
+
+impl Source for std::fs::File {
+    fn read(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        let mut bytes = vec![0; len];
+        self.read_exact_at(&mut bytes, offset)?;
+        Ok(bytes)
+    }
+
+    fn size(&self) -> u64 {
+        self.metadata().map_or(0, |m| m.len())
+    }
+}
+
+impl Source for &[u8] {
+    fn read(&self, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+        usize::try_from(offset)
+            .ok()
+            .and_then(|at| self.get(at..at.checked_add(len)?))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| std::io::ErrorKind::UnexpectedEof.into())
+    }
+
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+}
+
+/// Where a section lies in the source, and its check.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    offset: u64,
+    len: usize,
+    crc: u32,
+}
+
+/// The bytes of the section at `placed`, read from `source` and checked.
+fn section_bytes(source: &dyn Source, placed: Placed) -> Result<Vec<u8>, String> {
+    let bytes = source
+        .read(placed.offset, placed.len)
+        .map_err(|e| format!("cannot read the section at byte {}: {e}", placed.offset))?;
+    if crc32fast::hash(&bytes) != placed.crc {
+        return Err(format!(
+            "the section at bytes {}..{} fails its check",
+            placed.offset,
+            placed.offset + placed.len as u64
+        ));
+    }
+    Ok(bytes)
+}
+
+impl Header {
+    /// Reads, checks and decodes every section from `source`, where they start at byte
+    /// `start`, on every core, and puts the state back together. The sections must fill
+    /// the source exactly: a file cut short or longer than its header says is refused
+    /// before any section is read.
+    pub(super) fn decode(&self, source: &dyn Source, start: u64) -> Result<Inner, String> {
+        let mut offset = start;
+        let mut place = |section: &Section| -> Result<Placed, String> {
+            let len = usize::try_from(section.len).map_err(|e| e.to_string())?;
+            let placed = Placed {
+                offset,
+                len,
+                crc: section.crc,
+            };
+            offset = offset
+                .checked_add(section.len)
+                .filter(|end| *end <= source.size())
+                .ok_or_else(|| {
+                    format!(
+                        "the sections reach past the file's end ({} bytes)",
+                        source.size()
+                    )
+                })?;
+            Ok(placed)
+        };
+        let small_at = place(&self.small)?;
+        let mut maps_at: [Vec<Placed>; 9] = Default::default();
+        for (pieces, placed) in self.maps.iter().zip(&mut maps_at) {
+            *placed = pieces.0.iter().map(&mut place).collect::<Result<_, _>>()?;
+        }
+        if offset != source.size() {
+            return Err(format!(
+                "the sections end at byte {offset}, the file at byte {}",
+                source.size()
+            ));
+        }
+
         let mut small: Result<Small, String> = Err("the small section was not decoded".into());
         let mut rules = Vec::new();
         let mut signals = Vec::new();
@@ -214,26 +334,37 @@ impl Layout<'_> {
         let mut whitelist_by_subject = Vec::new();
         let mut awards_by_subject = Vec::new();
         {
-            let mut tasks: Vec<(usize, Task<'_>)> = vec![(usize::MAX, beside)];
+            let mut tasks: Vec<(usize, Task<'_>)> = Vec::new();
             let out = &mut small;
-            let bytes = self.small;
             tasks.push((
-                bytes.len(),
+                small_at.len,
                 Box::new(move || {
-                    *out = bincode::deserialize(bytes).map_err(|e| format!("decode: {e}"));
+                    *out = section_bytes(source, small_at).and_then(|bytes| {
+                        bincode::deserialize(&bytes).map_err(|e| format!("decode: {e}"))
+                    });
                 }),
             ));
-            let [rules_in, signals_in, entries_in, whitelist_in, awards_in, by_credential_in, entries_by_in, whitelist_by_in, awards_by_in] =
-                &self.maps;
-            decode_pieces(rules_in, &mut rules, &mut tasks);
-            decode_pieces(signals_in, &mut signals, &mut tasks);
-            decode_pieces(entries_in, &mut entries, &mut tasks);
-            decode_pieces(whitelist_in, &mut whitelist, &mut tasks);
-            decode_pieces(awards_in, &mut awards, &mut tasks);
-            decode_pieces(by_credential_in, &mut rules_by_credential, &mut tasks);
-            decode_pieces(entries_by_in, &mut entries_by_subject, &mut tasks);
-            decode_pieces(whitelist_by_in, &mut whitelist_by_subject, &mut tasks);
-            decode_pieces(awards_by_in, &mut awards_by_subject, &mut tasks);
+            let [rules_at, signals_at, entries_at, whitelist_at, awards_at, by_credential_at, entries_by_at, whitelist_by_at, awards_by_at] =
+                &maps_at;
+            decode_pieces(source, rules_at, &mut rules, &mut tasks);
+            decode_pieces(source, signals_at, &mut signals, &mut tasks);
+            decode_pieces(source, entries_at, &mut entries, &mut tasks);
+            decode_pieces(source, whitelist_at, &mut whitelist, &mut tasks);
+            decode_pieces(source, awards_at, &mut awards, &mut tasks);
+            decode_pieces(
+                source,
+                by_credential_at,
+                &mut rules_by_credential,
+                &mut tasks,
+            );
+            decode_pieces(source, entries_by_at, &mut entries_by_subject, &mut tasks);
+            decode_pieces(
+                source,
+                whitelist_by_at,
+                &mut whitelist_by_subject,
+                &mut tasks,
+            );
+            decode_pieces(source, awards_by_at, &mut awards_by_subject, &mut tasks);
             run(tasks)?;
         }
         let small = small?;
@@ -265,9 +396,11 @@ impl Layout<'_> {
 /// A piece as decoded, or why it could not be.
 type Piece<K, V> = Result<Vec<(K, V)>, String>;
 
-/// Adds a task per piece in `pieces` to `tasks`, each decoding into its own slot of `out`.
+/// Adds a task per piece placed at `pieces` to `tasks`, each reading, checking and decoding
+/// its piece into its own slot of `out`.
 fn decode_pieces<'s, K, V>(
-    pieces: &'s [&'s [u8]],
+    source: &'s dyn Source,
+    pieces: &'s [Placed],
     out: &'s mut Vec<Piece<K, V>>,
     tasks: &mut Vec<(usize, Task<'s>)>,
 ) where
@@ -275,11 +408,13 @@ fn decode_pieces<'s, K, V>(
     V: DeserializeOwned + Send,
 {
     out.resize_with(pieces.len(), || Ok(Vec::new()));
-    for (slot, &bytes) in out.iter_mut().zip(pieces) {
+    for (slot, &placed) in out.iter_mut().zip(pieces) {
         tasks.push((
-            bytes.len(),
+            placed.len,
             Box::new(move || {
-                *slot = bincode::deserialize(bytes).map_err(|e| format!("decode: {e}"));
+                *slot = section_bytes(source, placed).and_then(|bytes| {
+                    bincode::deserialize(&bytes).map_err(|e| format!("decode: {e}"))
+                });
             }),
         ));
     }
@@ -362,12 +497,12 @@ mod tests {
 
     #[test]
     fn a_map_in_more_pieces_than_the_bound_is_refused_as_it_is_read() {
-        let empty: &[u8] = &[];
+        let empty = Section { len: 0, crc: 0 };
         let most = bincode::serialize(&vec![empty; MAX_PIECES]).expect("encode");
-        let read: Pieces<'_> = bincode::deserialize(&most).expect("the bound is allowed");
-        assert_eq!(read.len(), MAX_PIECES);
+        let read: Pieces = bincode::deserialize(&most).expect("the bound is allowed");
+        assert_eq!(read.0.len(), MAX_PIECES);
         let more = bincode::serialize(&vec![empty; MAX_PIECES + 1]).expect("encode");
-        let refused = bincode::deserialize::<Pieces<'_>>(&more).expect_err("refused");
+        let refused = bincode::deserialize::<Pieces>(&more).expect_err("refused");
         assert_eq!(refused.to_string(), "a map is in more than 65536 pieces");
     }
 
