@@ -61,6 +61,14 @@ fn flip(file: &Path, offset: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Asserts that the node's last start logged `text`.
+fn last_start_logged(node: &Node, text: &str, case: &str) -> anyhow::Result<()> {
+    let log = std::fs::read_to_string(node.log_file())?;
+    let last_start = log.rsplit("view ready").nth(1).unwrap_or_default();
+    assert!(last_start.contains(text), "{case}: {}", node.log_tail());
+    Ok(())
+}
+
 /// Starts the node, expecting a refusal: exit status 1 (not a panic's 101), a message
 /// naming what is damaged and how to recover. Returns the message.
 async fn refused(node: &mut Node, case: &str) -> anyhow::Result<String> {
@@ -268,13 +276,11 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
             0,
             "{case}"
         );
-        let log = std::fs::read_to_string(node.log_file())?;
-        let last_run = log.rsplit("view ready").nth(1).unwrap_or_default();
-        assert!(
-            last_run.contains("the event-id index ends early or is damaged from this position"),
-            "{case}: {}",
-            node.log_tail()
-        );
+        last_start_logged(
+            node,
+            "the event-id index ends early or is damaged from this position",
+            &case,
+        )?;
         node.terminate(Duration::from_secs(30))?;
         assert_eq!(
             std::fs::read(node.data_dir().join(&ids))?,
@@ -295,13 +301,11 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
             info.position, intact.info.position,
             "snapshot offset {offset}"
         );
-        let log = std::fs::read_to_string(node.log_file())?;
-        let last_run = log.rsplit("view ready").nth(1).unwrap_or_default();
-        assert!(
-            last_run.contains("view snapshot unusable; replaying the log"),
-            "snapshot offset {offset}: {}",
-            node.log_tail()
-        );
+        last_start_logged(
+            node,
+            "view snapshot unusable; replaying the log",
+            &format!("snapshot offset {offset}"),
+        )?;
         node.terminate(Duration::from_secs(30))?;
     }
 
