@@ -287,24 +287,26 @@ impl FromStr for OccupationCode {
                 Quoted(s)
             ))
         };
-        let parts: Vec<&str> = s.split('-').collect();
-        let [m, a, b, c] = parts.as_slice() else {
+        // Read byte by byte: codes are parsed for every signal a snapshot restores.
+        let Ok([m, b'-', a1, a2, b'-', b1, b2, b'-', c1, c2]) = <[u8; 10]>::try_from(s.as_bytes())
+        else {
             return Err(bad());
         };
-        let two = |p: &str| -> Result<u8> {
-            if p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad());
+        let two = |hi: u8, lo: u8| -> Result<u8> {
+            if hi.is_ascii_digit() && lo.is_ascii_digit() {
+                Ok((hi - b'0') * 10 + (lo - b'0'))
+            } else {
+                Err(bad())
             }
-            p.parse().map_err(|_| bad())
         };
-        if m.len() != 1 || !matches!(m.as_bytes()[0], b'1'..=b'8') {
+        if !matches!(m, b'1'..=b'8') {
             return Err(bad());
         }
-        let (a, b, c) = (two(a)?, two(b)?, two(c)?);
+        let (a, b, c) = (two(a1, a2)?, two(b1, b2)?, two(c1, c2)?);
         if a == 0 {
             return Err(bad());
         }
-        Ok(Self([m.as_bytes()[0] - b'0', a, b, c]))
+        Ok(Self([m - b'0', a, b, c]))
     }
 }
 
@@ -315,16 +317,37 @@ impl TryFrom<String> for OccupationCode {
     }
 }
 
+impl OccupationCode {
+    /// The code's text, `M-mm-nn-dd`, written digit by digit: codes are written for every
+    /// signal a snapshot holds and every answer that names one.
+    fn text(self) -> [u8; 10] {
+        let [m, a, b, c] = self.0;
+        let digit = |n: u8| b'0' + n % 10;
+        [
+            digit(m),
+            b'-',
+            digit(a / 10),
+            digit(a),
+            b'-',
+            digit(b / 10),
+            digit(b),
+            b'-',
+            digit(c / 10),
+            digit(c),
+        ]
+    }
+}
+
 impl From<OccupationCode> for String {
     fn from(c: OccupationCode) -> String {
-        c.to_string()
+        c.text().into_iter().map(char::from).collect()
     }
 }
 
 impl fmt::Display for OccupationCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [m, a, b, c] = self.0;
-        write!(f, "{m}-{a:02}-{b:02}-{c:02}")
+        let text = self.text();
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -723,8 +746,27 @@ mod tests {
             "2-00-10-09",
             "2-02-10-0x",
             "2/02/10/09",
+            "2-02-10-099",
+            "+2-02-10-09",
+            "2-02-1-099",
+            "２-02-10-09",
+            "",
         ] {
             assert!(bad.parse::<OccupationCode>().is_err(), "{bad}");
+        }
+        // Every code reads and writes as the text it is, in every form it is written in.
+        for m in 1..=8u8 {
+            for a in 1..=99u8 {
+                for (b, c) in [(0, 0), (7, 42), (99, 99), (a, 100 - a)] {
+                    let text = format!("{m}-{a:02}-{b:02}-{c:02}");
+                    let code: OccupationCode = text.parse().expect("a valid code");
+                    assert_eq!(code.to_string(), text);
+                    assert_eq!(String::from(code), text);
+                    assert_eq!(code.major_group(), m);
+                    let json = serde_json::to_string(&code).expect("json");
+                    assert_eq!(json, format!("\"{text}\""));
+                }
+            }
         }
     }
 
