@@ -292,6 +292,7 @@ impl Header {
     /// the source exactly: a file cut short or longer than its header says is refused
     /// before any section is read.
     pub(super) fn decode(&self, source: &dyn Source, start: u64) -> Result<Inner, String> {
+        let size = source.size();
         let mut offset = start;
         let mut place = |section: &Section| -> Result<Placed, String> {
             let len = usize::try_from(section.len).map_err(|e| e.to_string())?;
@@ -302,13 +303,8 @@ impl Header {
             };
             offset = offset
                 .checked_add(section.len)
-                .filter(|end| *end <= source.size())
-                .ok_or_else(|| {
-                    format!(
-                        "the sections reach past the file's end ({} bytes)",
-                        source.size()
-                    )
-                })?;
+                .filter(|end| *end <= size)
+                .ok_or_else(|| format!("the sections reach past the file's end ({size} bytes)"))?;
             Ok(placed)
         };
         let small_at = place(&self.small)?;
@@ -316,10 +312,9 @@ impl Header {
         for (pieces, placed) in self.maps.iter().zip(&mut maps_at) {
             *placed = pieces.0.iter().map(&mut place).collect::<Result<_, _>>()?;
         }
-        if offset != source.size() {
+        if offset != size {
             return Err(format!(
-                "the sections end at byte {offset}, the file at byte {}",
-                source.size()
+                "the sections end at byte {offset}, the file at byte {size}"
             ));
         }
 
