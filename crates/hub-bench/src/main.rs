@@ -20,6 +20,10 @@ mod view;
 
 use clap::{Parser, Subcommand};
 
+/// The node's own allocator (see `talent-hub`), so that the figures are the node's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Benchmarks of the Talent Hub node.
 #[derive(Debug, Parser)]
 #[command(version, about)]
