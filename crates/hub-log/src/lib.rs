@@ -245,7 +245,8 @@ impl Log<SledStore> {
         Self::open_in(dir.as_ref(), None)
     }
 
-    /// Opens the log in `dir`, signing the chain head of every append with `signer`.
+    /// Opens the log in `dir`, signing with `signer` the chain head of each origin's newest
+    /// record in every commit (and of every 1 000th record of a longer unsigned run).
     pub fn open_signed(dir: impl AsRef<Path>, signer: Arc<dyn ChainSigner>) -> Result<Self> {
         Self::open_in(dir.as_ref(), Some(signer))
     }
@@ -284,7 +285,7 @@ impl<S: Store> Log<S> {
         Self::with_store_signed(store, None)
     }
 
-    /// Like [`Log::with_store`], signing the chain head of every append with `signer`.
+    /// Like [`Log::with_store`], signing chain heads with `signer` as [`Log::open_signed`] does.
     pub fn with_store_signed(store: S, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
         let ids = match store.dir() {
             Some(dir) => Ids::load(dir)?,

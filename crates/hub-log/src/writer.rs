@@ -69,17 +69,31 @@ pub(crate) struct WriterState {
     pub(crate) origins: BTreeMap<MemberId, OriginHead>,
     /// Last `recorded_at` stamped, so stamps never go backwards on this node.
     pub(crate) last_recorded_micros: i64,
-    /// Signs the chain head of every appended batch, when this node holds its origin's key.
+    /// Signs the chain head of each origin's newest record in every commit, when this node
+    /// holds the origin's key.
     pub(crate) signer: Option<Arc<dyn crate::ChainSigner>>,
 }
+
+/// Most unsigned records of one origin in a row: a record is signed when it is its origin's
+/// newest in its commit or when this many unsigned ones of its origin come before it. A
+/// replicating node holds unsigned records until a signature vouches for them, and its
+/// bound (`kafka.max_unsigned_per_origin`, 10 000 by default) must not be reached by one
+/// commit group (up to [`MAX_GROUP_EVENTS`] events).
+pub(crate) const MAX_UNSIGNED_RUN: usize = 999;
 
 /// Events of the group being built, not yet in the store.
 #[derive(Default)]
 struct Group {
-    /// Entries written as they are: callers' meta entries, closed chunks.
+    /// Entries written as they are: callers' meta entries.
     writes: Vec<Entry>,
-    /// The `E` chunk being filled: its first position and value.
-    chunk: Option<(u64, Vec<u8>)>,
+    /// Position of the first of `events`.
+    first: u64,
+    /// The group's events in position order: when each was stored and its encoding. They
+    /// are cut into chunks only when the group closes, because a record's signature is
+    /// added once the group knows its origin's newest record.
+    events: Vec<(i64, Vec<u8>)>,
+    /// The newest record of every origin this node signs for, while it is unsigned.
+    unsigned: HashMap<MemberId, Unsigned>,
     /// Runs of every stream with events in the group, in order.
     streams: HashMap<StreamId, Vec<Run>>,
     /// Runs of every origin with events in the group, in order.
@@ -92,30 +106,95 @@ struct Group {
     records: HashMap<u64, EventRecord>,
 }
 
+/// A record stamped by this node that waits for its origin's signature.
+struct Unsigned {
+    /// Its position.
+    position: u64,
+    /// Its chain head: what the signature covers.
+    head: OriginHead,
+    /// Unsigned records of its origin in a row, this one included.
+    run: usize,
+}
+
 impl Group {
-    /// Adds the event at `position` to the open chunk, or to a new one when it would grow
-    /// the open one beyond [`keys::MAX_CHUNK_BYTES`]. Events come in position order.
-    fn push_event(&mut self, position: u64, stored_at: i64, record: &[u8]) {
-        let fits = self.chunk.as_ref().is_some_and(|(_, chunk)| {
-            chunk.len() + keys::EVENT_HEADER + record.len() <= keys::MAX_CHUNK_BYTES
-        });
-        if !fits {
-            self.close_chunk();
+    /// Adds the event at `position`; events come in position order.
+    fn push_event(&mut self, position: u64, stored_at: i64, record: Vec<u8>) {
+        if self.events.is_empty() {
+            self.first = position;
         }
-        let (_, chunk) = self.chunk.get_or_insert_with(|| (position, Vec::new()));
-        keys::push_event(chunk, stored_at, record);
+        debug_assert_eq!(position, self.first + self.events.len() as u64);
+        self.events.push((stored_at, record));
     }
 
-    fn close_chunk(&mut self) {
-        if let Some((first, chunk)) = self.chunk.take() {
-            self.writes.push((keys::event(first), chunk));
+    /// Notes that `origin`'s newest record, at `position` with chain head `head`, waits for
+    /// a signature; signs it at once when the run of unsigned records reaches its bound.
+    fn await_signature(
+        &mut self,
+        signer: Option<&dyn crate::ChainSigner>,
+        origin: MemberId,
+        position: u64,
+        head: OriginHead,
+    ) {
+        let run = self.unsigned.get(&origin).map_or(0, |u| u.run) + 1;
+        self.unsigned.insert(
+            origin,
+            Unsigned {
+                position,
+                head,
+                run,
+            },
+        );
+        if run > MAX_UNSIGNED_RUN {
+            self.sign(signer, origin);
         }
     }
 
-    /// Everything the group writes, in one batch.
-    fn into_writes(mut self) -> Vec<Entry> {
-        self.close_chunk();
+    /// Signs every origin's newest record in the group: one signature per origin per
+    /// commit vouches, through the `prev_hash` links, for all of its records.
+    fn sign_newest(&mut self, signer: Option<&dyn crate::ChainSigner>) {
+        let origins: Vec<MemberId> = self.unsigned.keys().copied().collect();
+        for origin in origins {
+            self.sign(signer, origin);
+        }
+    }
+
+    /// Signs `origin`'s record that waits for a signature, when this node holds its key.
+    fn sign(&mut self, signer: Option<&dyn crate::ChainSigner>, origin: MemberId) {
+        let Some(Unsigned { position, head, .. }) = self.unsigned.remove(&origin) else {
+            return;
+        };
+        let Some(signature) = signer.and_then(|s| s.sign(origin, head.seq, &head.hash)) else {
+            return;
+        };
+        let Some(record) = self.records.get_mut(&position) else {
+            return;
+        };
+        record.signature = signature;
+        let index = (position - self.first) as usize;
+        self.events[index].1 = prost::Message::encode_to_vec(&*record);
+    }
+
+    /// Everything the group writes, in one batch: the callers' entries, the events cut
+    /// into chunks of at most [`keys::MAX_CHUNK_BYTES`] (or one event, when it alone is
+    /// larger), and the runs.
+    fn into_writes(self) -> Vec<Entry> {
         let mut writes = self.writes;
+        let mut chunk: Option<(u64, Vec<u8>)> = None;
+        for (position, (stored_at, record)) in (self.first..).zip(&self.events) {
+            let fits = chunk.as_ref().is_some_and(|(_, c)| {
+                c.len() + keys::EVENT_HEADER + record.len() <= keys::MAX_CHUNK_BYTES
+            });
+            if !fits {
+                if let Some((first, c)) = chunk.take() {
+                    writes.push((keys::event(first), c));
+                }
+            }
+            let (_, c) = chunk.get_or_insert_with(|| (position, Vec::new()));
+            keys::push_event(c, *stored_at, record);
+        }
+        if let Some((first, c)) = chunk {
+            writes.push((keys::event(first), c));
+        }
         push_runs(&mut writes, self.streams, self.origins);
         writes
     }
@@ -230,6 +309,7 @@ pub(crate) fn run<S: Store>(
             .into_iter()
             .map(|cmd| state.prepare(&shared.store, &shared.ids, cmd, &mut group))
             .collect();
+        group.sign_newest(state.signer.as_deref());
         let ids = std::mem::take(&mut group.ids_in_order);
         let started = Instant::now();
         let committed = commit(&shared.store, group.into_writes());
@@ -474,8 +554,7 @@ impl WriterState {
         let recorded_at = Some(timestamp_to_proto(hub_types::Timestamp(recorded_micros)));
         let first = self.next_position;
         let mut stream_version = version;
-        let last = events.len() - 1;
-        for (i, (event, body)) in events.into_iter().zip(bodies).enumerate() {
+        for (event, body) in events.into_iter().zip(bodies) {
             stream_version += 1;
             let stamp = Stamp {
                 origin,
@@ -485,21 +564,11 @@ impl WriterState {
                 recorded_at,
                 body,
             };
-            let (mut record, mut bytes) = Record::stamp(stamp, head.as_ref());
-            // The batch's last event carries the signature over its chain head, which
-            // vouches for the whole batch through the prev_hash links.
-            let signature = (i == last)
-                .then(|| {
-                    self.signer
-                        .as_ref()?
-                        .sign(origin, record.seq(), record.hash())
-                })
-                .flatten();
-            if let Some(signature) = signature {
-                bytes = record.sign(signature);
-            }
-            head = Some(record.head());
-            self.stage(group, record, &bytes, recorded_micros);
+            let (record, bytes) = Record::stamp(stamp, head.as_ref());
+            let stamped = record.head();
+            head = Some(stamped);
+            let position = self.stage(group, record, bytes, recorded_micros);
+            group.await_signature(self.signer.as_deref(), origin, position, stamped);
         }
         if let Some(head) = head {
             self.origins.insert(origin, head);
@@ -591,8 +660,9 @@ impl WriterState {
         })
     }
 
-    /// Adds one stamped record (`bytes` is its encoding) and its index entries to the group.
-    fn stage(&mut self, group: &mut Group, record: Record, bytes: &[u8], stored_at: i64) {
+    /// Adds one stamped record (`bytes` is its encoding) and its index entries to the
+    /// group; returns its position.
+    fn stage(&mut self, group: &mut Group, record: Record, bytes: Vec<u8>, stored_at: i64) -> u64 {
         let pos = self.next_position;
         self.next_position += 1;
         group.push_event(pos, stored_at, bytes);
@@ -614,6 +684,7 @@ impl WriterState {
         group.ids.insert(id, pos);
         group.ids_in_order.push(id);
         group.records.insert(pos, record.into_raw());
+        pos
     }
 
     fn prepare_ingest<S: Store>(
@@ -694,9 +765,8 @@ impl WriterState {
         self.stream_versions
             .insert(record.stream().clone(), stream_version);
         self.origins.insert(origin, record.head());
-        let pos = self.next_position;
         let now = self.now_micros();
-        self.stage(group, record, &bytes, now);
+        let pos = self.stage(group, record, bytes, now);
         Ok(Ingested::Appended(assigned(pos)))
     }
 
