@@ -10,9 +10,13 @@
 //! ring.
 //!
 //! The ring holds at most [`RING_EVENTS`] events and [`RING_BYTES`] encoded bytes.
+//!
+//! While no subscription is open the follower reads and encodes nothing: it empties the
+//! ring and moves its tip to the log's head, so the first subscriber to come reads the log
+//! itself up to the ring, which fills again from the next commit on.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
@@ -125,6 +129,18 @@ pub struct Fanout {
     /// Changes whenever the ring takes new events, and when the follower stops.
     tip: watch::Sender<u64>,
     stopped: AtomicBool,
+    /// Subscriptions open now ([`Fanout::listen`]).
+    listeners: AtomicUsize,
+}
+
+/// One open subscription, counted by the [`Fanout`] for as long as it is held.
+#[derive(Debug)]
+pub struct Listening(Arc<Fanout>);
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.0.listeners.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Fanout {
@@ -134,7 +150,15 @@ impl Fanout {
             ring: RwLock::default(),
             tip: watch::channel(0).0,
             stopped: AtomicBool::new(false),
+            listeners: AtomicUsize::new(0),
         })
+    }
+
+    /// Counts a subscription until the returned guard is dropped; the ring is filled only
+    /// while one is counted.
+    pub fn listen(self: &Arc<Self>) -> Listening {
+        self.listeners.fetch_add(1, Ordering::AcqRel);
+        Listening(self.clone())
     }
 
     /// Changes whenever the ring takes new events, and when the follower stops.
@@ -167,6 +191,18 @@ impl Fanout {
         self.tip.send_modify(|_| {});
     }
 
+    /// Empties the ring and moves its tip to `tip`, for when nobody listens: the ring then
+    /// holds nothing, and a subscriber behind `tip` reads the log.
+    fn skip_to(&self, tip: u64) {
+        {
+            let mut ring = self.ring.write().unwrap_or_else(|e| e.into_inner());
+            ring.events.clear();
+            ring.bytes = 0;
+            ring.tip = tip;
+        }
+        self.tip.send_replace(tip);
+    }
+
     /// Adds the events after the ring's tip up to `tip` (none when the ring starts).
     fn push(&self, batch: Vec<Shared>, tip: u64) {
         {
@@ -196,6 +232,11 @@ impl Fanout {
         self.push(Vec::new(), tip);
         loop {
             while tip < hub.log().head() {
+                if self.listeners.load(Ordering::Acquire) == 0 {
+                    tip = hub.log().head();
+                    self.skip_to(tip);
+                    break;
+                }
                 let events = match hub.log().read_all(Position::after(tip), READ_BATCH) {
                     Ok(events) => events,
                     Err(e) => {
@@ -282,6 +323,58 @@ mod tests {
         assert_eq!(positions(fanout.since(n + 1, 10)), [n + 2, n + 3, n + 4]);
         let ring = fanout.ring.read().unwrap();
         assert!(ring.bytes <= RING_BYTES && ring.events.len() <= RING_EVENTS);
+    }
+
+    /// Appends `n` events to a stream of its own and waits until the follower has seen
+    /// them; returns the head.
+    async fn append_and_follow(hub: &Hub, fanout: &Fanout, name: &str, n: usize) -> u64 {
+        use hub_log::conformance::{demand_event, stream};
+        let s = stream("310000", name);
+        let events = (0..n).map(|_| demand_event(&s, 1)).collect();
+        hub.log()
+            .append(&s, hub_types::ExpectedVersion::Any, events)
+            .await
+            .expect("appended");
+        let head = hub.log().head();
+        let mut tip = fanout.watch();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tip.wait_for(|t| *t >= head),
+        )
+        .await
+        .expect("the follower reaches the head")
+        .expect("the follower runs");
+        head
+    }
+
+    #[tokio::test]
+    async fn the_ring_is_filled_only_while_a_subscription_listens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = crate::config::Config::defaults();
+        config.node.data_dir = dir.path().to_path_buf();
+        let hub = crate::server::open_hub(config).await.expect("hub");
+        let fanout = Fanout::new();
+        tokio::spawn(fanout.clone().follow(hub.clone()));
+
+        let quiet = append_and_follow(&hub, &fanout, "quiet", 3).await;
+        assert!(
+            matches!(fanout.since(0, 10), Since::Behind),
+            "nobody listened: the ring holds nothing and a subscriber reads the log"
+        );
+        assert!(matches!(fanout.since(quiet, 10), Since::Nothing));
+        assert!(fanout.ring.read().unwrap().events.is_empty());
+
+        let listening = fanout.listen();
+        let heard = append_and_follow(&hub, &fanout, "heard", 2).await;
+        assert_eq!(positions(fanout.since(quiet, 10)), [quiet + 1, heard]);
+        assert!(matches!(fanout.since(quiet - 1, 10), Since::Behind));
+
+        drop(listening);
+        let after = append_and_follow(&hub, &fanout, "after", 1).await;
+        assert!(matches!(fanout.since(heard, 10), Since::Behind));
+        assert!(matches!(fanout.since(after, 10), Since::Nothing));
+        assert!(fanout.ring.read().unwrap().events.is_empty());
+        hub.log().close().await;
     }
 
     #[test]

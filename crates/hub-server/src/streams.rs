@@ -28,7 +28,7 @@ use tonic_prost::ProstDecoder;
 
 use crate::auth::Action;
 use crate::error::Refusal;
-use crate::fanout::{Fanout, Since};
+use crate::fanout::{Fanout, Listening, Since};
 use crate::hub::Hub;
 use crate::identity::Access;
 use crate::status::{from_log, invalid};
@@ -291,6 +291,7 @@ impl StreamsService {
         self.hub.tasks().spawn(
             Subscription {
                 hub: self.hub.clone(),
+                _listening: self.fanout.listen(),
                 fanout: Some(self.fanout.clone()),
                 tx,
                 filter,
@@ -469,6 +470,8 @@ enum Stop {
 
 struct Subscription {
     hub: Arc<Hub>,
+    /// Keeps the shared ring filled while this subscription is open.
+    _listening: Listening,
     /// The shared ring of recent events, until its follower stops.
     fanout: Option<Arc<Fanout>>,
     tx: mpsc::Sender<Result<Outgoing, Status>>,
