@@ -117,6 +117,8 @@ pub struct SubscribeConfig {
 pub struct ViewSection {
     /// Snapshot interval in events (0 = never).
     pub snapshot_every: u64,
+    /// Most of its time the view spends writing snapshots, in (0, 1].
+    pub snapshot_busy_share: f64,
     /// Shortage alert thresholds.
     pub thresholds: Thresholds,
     /// Duplicate-application rules of `ScreenApplication` (`[view.screening]`).
@@ -312,6 +314,13 @@ impl Config {
         }
         if s.max_message_bytes < 1024 {
             return err("server.max_message_bytes", "must be at least 1024".into());
+        }
+        let share = self.view.snapshot_busy_share;
+        if !(share > 0.0 && share <= 1.0) {
+            return err(
+                "view.snapshot_busy_share",
+                format!("must be above 0 and at most 1, got {share}"),
+            );
         }
         let t = &self.view.thresholds;
         if !(t.growth.is_finite() && t.growth > 0.0) {
@@ -581,6 +590,14 @@ mod tests {
             (
                 "[view.thresholds]\ngrowth = -1.0\n",
                 "view.thresholds.growth",
+            ),
+            (
+                "[view]\nsnapshot_busy_share = 0.0\n",
+                "view.snapshot_busy_share",
+            ),
+            (
+                "[view]\nsnapshot_busy_share = 1.5\n",
+                "view.snapshot_busy_share",
             ),
             ("[server]\nno_such_key = 1\n", "no_such_key"),
             (

@@ -62,6 +62,7 @@ pub async fn open_hub(config: Config) -> anyhow::Result<Arc<Hub>> {
         screening: config.view.screening.clone(),
         snapshot_dir: Some(data.join("view")),
         snapshot_every: config.view.snapshot_every,
+        snapshot_busy_share: config.view.snapshot_busy_share,
         vault: Some(vault.clone()),
         page_bytes: hub_proto::budget::page_bytes(config.server.max_message_bytes),
     };

@@ -104,6 +104,12 @@ pub struct ViewConfig {
     pub snapshot_dir: Option<PathBuf>,
     /// Write a snapshot every this many events (0 = never).
     pub snapshot_every: u64,
+    /// Most of its time the view spends writing snapshots, in (0, 1]: a write that took
+    /// `d` is followed by the next one no sooner than `d / snapshot_busy_share` after it
+    /// began. A snapshot holds the whole view, so its cost grows with the log; without
+    /// this, a fixed `snapshot_every` would make a long burst of appends spend ever more
+    /// of its time rewriting it. 1 = no wait.
+    pub snapshot_busy_share: f64,
     /// The entry keys: the view opens sealed personal fields with them and destroys an
     /// entry's key when it folds the entry's erasure. `None` (offline verification, tools)
     /// shows personal fields as missing and destroys nothing.
@@ -121,6 +127,7 @@ impl Default for ViewConfig {
             screening: ScreeningRules::default(),
             snapshot_dir: None,
             snapshot_every: 0,
+            snapshot_busy_share: 1.0,
             vault: None,
             page_bytes: hub_proto::budget::page_bytes(4 << 20),
         }
@@ -221,6 +228,8 @@ pub struct View {
     /// last one is kept. Held while a digest is computed, so concurrent askers wait for
     /// it rather than compute it again.
     digest_memo: Arc<Mutex<Option<DigestMemo>>>,
+    /// When the next snapshot may start ([`ViewConfig::snapshot_busy_share`]).
+    snapshot_not_before: Arc<Mutex<Option<Instant>>>,
 }
 
 /// How many events the projection folds per lock acquisition.
@@ -234,6 +243,7 @@ impl View {
             config: Arc::new(config),
             position: Arc::new(tokio::sync::watch::channel(0).0),
             digest_memo: Arc::default(),
+            snapshot_not_before: Arc::default(),
         }
     }
 

@@ -124,6 +124,35 @@ async fn a_snapshot_is_written_every_n_events_and_restored_on_open() {
     assert_equals_full_replay(&restored, &log);
 }
 
+#[tokio::test]
+async fn a_view_spends_at_most_its_share_of_time_writing_snapshots() {
+    let d = dirs();
+    let log = Log::open(&d.log).expect("open the sled log");
+    // A share so small that the wait after any write outlasts the test.
+    let config = ViewConfig {
+        snapshot_busy_share: 1e-9,
+        ..snapshotting(&d.snaps, 10)
+    };
+    let view = View::open(config, &log).expect("open the view");
+    let mut written = Vec::new();
+    for e in &events(35, 0) {
+        append_all(&log, std::slice::from_ref(e)).await;
+        view.catch_up(&log).expect("catch up");
+        written.push(info(&view).snapshot_position);
+    }
+    let expected: Vec<u64> = (1..=35).map(|p| if p < 10 { 0 } else { 10 }).collect();
+    assert_eq!(
+        written, expected,
+        "the first snapshot, then none while the wait lasts"
+    );
+
+    // A snapshot asked for (as a node does when it stops) is written all the same.
+    assert_eq!(view.write_snapshot(&log).expect("write"), 35);
+    let restored = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    assert_eq!(info(&restored).snapshot_position, 35);
+    log.close().await;
+}
+
 /// Builds a log of 35 events with a snapshot at 30, damages the snapshot with `damage`,
 /// and checks that opening falls back to a full replay (and then repairs the snapshot).
 async fn falls_back(damage: impl FnOnce(&Path)) {

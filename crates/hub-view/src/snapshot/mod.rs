@@ -16,6 +16,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use hub_log::{Log, Store};
 use hub_proto::record::record_hash;
@@ -223,18 +224,59 @@ impl View {
         if position < last + every {
             return;
         }
+        let mut not_before = self
+            .snapshot_not_before
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if not_before.is_some_and(|t| Instant::now() < t) {
+            return;
+        }
+        let started = Instant::now();
         match self.write_snapshot(log) {
             Ok(p) => tracing::debug!(position = p, "view snapshot written"),
             Err(e) => tracing::warn!(error = %e, "writing the view snapshot failed"),
         }
+        *not_before = Some(next_snapshot(
+            started,
+            started.elapsed(),
+            self.config().snapshot_busy_share,
+        ));
     }
+}
+
+/// Longest wait between two snapshots, whatever the share.
+const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// When the snapshot after one that began at `started` and took `took` may begin, for a
+/// view that spends at most `share` of its time writing them (a share outside (0, 1]
+/// counts as 1: no wait).
+fn next_snapshot(started: Instant, took: Duration, share: f64) -> Instant {
+    let share = if share > 0.0 && share <= 1.0 {
+        share
+    } else {
+        1.0
+    };
+    let wait = Duration::try_from_secs_f64(took.as_secs_f64() / share).unwrap_or(MAX_WAIT);
+    started + wait.min(MAX_WAIT)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The snapshot of an empty state at position 7.
+    #[test]
+    fn the_next_snapshot_waits_for_its_share_of_time() {
+        let t = Instant::now();
+        let took = Duration::from_millis(300);
+        let wait = |share: f64| next_snapshot(t, took, share).duration_since(t).as_millis();
+        assert_eq!(wait(1.0), 300);
+        assert_eq!(wait(0.1), 3_000);
+        assert_eq!(wait(0.0), 300, "no share means no wait");
+        assert_eq!(wait(f64::NAN), 300);
+        assert_eq!(wait(2.0), 300);
+        assert_eq!(wait(1e-300), MAX_WAIT.as_millis());
+    }
+
     fn file() -> Vec<u8> {
         let mut out = Vec::new();
         let sections = Encoded::new(&Inner::default()).expect("encode");
