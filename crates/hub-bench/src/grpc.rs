@@ -236,6 +236,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     query_vs_echo(t, args.clients, period).await?;
     subscribe::catch_up(t, args.events).await?;
+    settle(t).await?;
     subscribe::fanout(t, args.subscribers, args.rate, period).await?;
 
     drop(target);
@@ -253,6 +254,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.tcp_nodelay,
     )
     .await
+}
+
+/// Writes the view's snapshot now, so that the one the catch-up phase's bulk append put
+/// off (`view.snapshot_busy_share`) is not written in the middle of the fan-out phase: a
+/// snapshot holds the view's lock while it is encoded (about 0.4 s at a million events),
+/// and appends that wait for the view wait for it (docs/performance.md).
+async fn settle(target: &Target) -> anyhow::Result<()> {
+    let hub = target.hub.clone();
+    tokio::task::spawn_blocking(move || hub.view().write_snapshot(hub.log()))
+        .await
+        .context("snapshot task")??;
+    Ok(())
 }
 
 fn report_closed(name: &str, m: &Closed, rate: f64, unit: &str) {

@@ -31,9 +31,10 @@
 //! - **Idempotency forever**: an event id, once stored, names that content for good:
 //!   re-appending the same batch returns the original positions with `duplicate = true`;
 //!   the same id with other content is [`Error::EventIdReused`].
-//! - **Signatures**: with a [`ChainSigner`], the last event of every append carries the
-//!   origin's signature over its chain head (excluded from [`record_hash`](hub_proto::record::record_hash)), which vouches
-//!   for the whole batch through the `prev_hash` links.
+//! - **Signatures**: with a [`ChainSigner`], the newest event of each origin in every
+//!   commit (and every 1 000th of a longer unsigned run) carries the origin's signature
+//!   over its chain head (excluded from [`record_hash`](hub_proto::record::record_hash)),
+//!   which vouches for every earlier event of the origin through the `prev_hash` links.
 //! - **Ingest** accepts an event stamped by another origin only as the next `origin_seq`
 //!   of that origin with a matching `prev_hash`; an already stored one is a no-op.
 //!
