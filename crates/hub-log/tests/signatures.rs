@@ -3,17 +3,15 @@
 //! (`writer.rs` `MAX_UNSIGNED_RUN`), so that appends committed together share one signature
 //! and a replicating node never holds a long run of records no signature vouches for.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+mod support;
+
+use std::sync::{Arc, Mutex};
 
 use hub_log::conformance::{demand_event, stream};
-use hub_log::observe::{Commit, CommitObserver};
-use hub_log::{Appended, ChainSigner, Log, Result, StoredEvent};
+use hub_log::{ChainSigner, Log, StoredEvent};
 use hub_proto::record::{record_hash, Hash};
 use hub_types::{ExpectedVersion, MemberId, OriginSeq, Position};
+use support::{queue, Plugged};
 
 /// A signer whose signature names what it signed, and which counts its calls.
 #[derive(Default)]
@@ -36,47 +34,6 @@ impl ChainSigner for Naming {
     }
 }
 
-/// Holds the writer inside its first commit until released, so that appends queue behind
-/// it and commit together; records every commit.
-struct Plug {
-    commits: Mutex<Vec<Commit>>,
-    first: AtomicBool,
-    entered: tokio::sync::mpsc::UnboundedSender<()>,
-    release: Mutex<mpsc::Receiver<()>>,
-}
-
-impl CommitObserver for Plug {
-    fn committed(&self, commit: Commit) {
-        self.commits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(commit);
-        if self.first.swap(false, Ordering::SeqCst) {
-            let _ = self.entered.send(());
-            let _ = self
-                .release
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .recv();
-        }
-    }
-}
-
-type Pending = Pin<Box<dyn Future<Output = Result<Appended>>>>;
-
-/// Queues an append of `count` events to `city`'s stream `name` behind the plug.
-fn queue(log: &Log, city: &str, name: &str, count: usize) -> Pending {
-    let log = log.clone();
-    let s = stream(city, name);
-    let events = (0..count).map(|_| demand_event(&s, 1)).collect();
-    let mut append: Pending =
-        Box::pin(async move { log.append(&s, ExpectedVersion::Any, events).await });
-    // The first poll hands the append to the writer's queue.
-    let mut cx = Context::from_waker(Waker::noop());
-    assert!(matches!(append.as_mut().poll(&mut cx), Poll::Pending));
-    append
-}
-
 fn read_everything(log: &Log) -> Vec<StoredEvent> {
     let mut all = Vec::new();
     let mut from = Position::FIRST;
@@ -94,25 +51,7 @@ async fn appends_committed_together_share_one_signature_per_origin() {
     let dir = tempfile::tempdir().expect("tempdir");
     let signer = Arc::new(Naming::default());
     let log = Log::open_signed(dir.path(), signer.clone()).expect("open");
-    let (entered_tx, mut entered) = tokio::sync::mpsc::unbounded_channel();
-    let (release, release_rx) = mpsc::channel();
-    let plug = Arc::new(Plug {
-        commits: Mutex::default(),
-        first: AtomicBool::new(true),
-        entered: entered_tx,
-        release: Mutex::new(release_rx),
-    });
-    assert!(log.observe_commits(plug.clone()));
-
-    let first = {
-        let log = log.clone();
-        let s = stream("310000", "plug");
-        tokio::spawn(async move {
-            log.append(&s, ExpectedVersion::Any, vec![demand_event(&s, 1)])
-                .await
-        })
-    };
-    entered.recv().await.expect("the writer commits the plug");
+    let plugged = Plugged::new(&log, "310000").await;
 
     // Behind the plug: single events of two cities interleaved, then one city's long run
     // across three appends, then a city whose key this node does not hold.
@@ -125,20 +64,12 @@ async fn appends_committed_together_share_one_signature_per_origin() {
         queued.push(queue(&log, "320200", &format!("long-{i}"), 1_000));
     }
     queued.push(queue(&log, "330100", "keyless", 5));
-    release.send(()).expect("the writer waits in the plug");
-    first.await.expect("plug task").expect("plug appended");
+    let plug = plugged.release().await;
     for append in queued {
         append.await.expect("appended");
     }
-
-    let commits = plug
-        .commits
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let sizes: Vec<usize> = commits.iter().map(|c| c.events).collect();
     assert_eq!(
-        sizes,
+        plug.sizes(),
         [1, 20 + 3_000 + 5],
         "the queued appends commit together"
     );
