@@ -79,7 +79,7 @@ pub(crate) struct WriterState {
 /// replicating node holds unsigned records until a signature vouches for them, and its
 /// bound (`kafka.max_unsigned_per_origin`, 10 000 by default) must not be reached by one
 /// commit group (up to [`MAX_GROUP_EVENTS`] events).
-pub(crate) const MAX_UNSIGNED_RUN: usize = 999;
+const MAX_UNSIGNED_RUN: usize = 999;
 
 /// Events of the group being built, not yet in the store.
 #[derive(Default)]
@@ -136,41 +136,43 @@ impl Group {
         head: OriginHead,
     ) {
         let run = self.unsigned.get(&origin).map_or(0, |u| u.run) + 1;
-        self.unsigned.insert(
-            origin,
-            Unsigned {
-                position,
-                head,
-                run,
-            },
-        );
+        let waiting = Unsigned {
+            position,
+            head,
+            run,
+        };
         if run > MAX_UNSIGNED_RUN {
-            self.sign(signer, origin);
+            self.unsigned.remove(&origin);
+            self.sign(signer, origin, &waiting);
+        } else {
+            self.unsigned.insert(origin, waiting);
         }
     }
 
     /// Signs every origin's newest record in the group: one signature per origin per
     /// commit vouches, through the `prev_hash` links, for all of its records.
     fn sign_newest(&mut self, signer: Option<&dyn crate::ChainSigner>) {
-        let origins: Vec<MemberId> = self.unsigned.keys().copied().collect();
-        for origin in origins {
-            self.sign(signer, origin);
+        for (origin, waiting) in std::mem::take(&mut self.unsigned) {
+            self.sign(signer, origin, &waiting);
         }
     }
 
-    /// Signs `origin`'s record that waits for a signature, when this node holds its key.
-    fn sign(&mut self, signer: Option<&dyn crate::ChainSigner>, origin: MemberId) {
-        let Some(Unsigned { position, head, .. }) = self.unsigned.remove(&origin) else {
-            return;
-        };
+    /// Signs `origin`'s record `waiting`, when this node holds the origin's key.
+    fn sign(
+        &mut self,
+        signer: Option<&dyn crate::ChainSigner>,
+        origin: MemberId,
+        waiting: &Unsigned,
+    ) {
+        let head = &waiting.head;
         let Some(signature) = signer.and_then(|s| s.sign(origin, head.seq, &head.hash)) else {
             return;
         };
-        let Some(record) = self.records.get_mut(&position) else {
+        let Some(record) = self.records.get_mut(&waiting.position) else {
             return;
         };
         record.signature = signature;
-        let index = (position - self.first) as usize;
+        let index = (waiting.position - self.first) as usize;
         self.events[index].1 = prost::Message::encode_to_vec(&*record);
     }
 

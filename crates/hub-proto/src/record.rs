@@ -151,13 +151,6 @@ impl Record {
         (record, bytes)
     }
 
-    /// Adds its origin's signature over its chain head (which leaves [`Self::hash`] as it
-    /// is); returns the new encoding.
-    pub fn sign(&mut self, signature: Vec<u8>) -> Vec<u8> {
-        self.raw.signature = signature;
-        self.raw.encode_to_vec()
-    }
-
     /// The city that stamped it.
     pub fn origin(&self) -> MemberId {
         self.origin
