@@ -133,6 +133,32 @@ async fn serves_nothing_wrong(node: &Node, intact: &Intact, case: &str) -> anyho
     Ok(refused)
 }
 
+/// Asserts that every stream of `intact` reads, by version, exactly its stored events.
+async fn every_stream_reads_as_stored(
+    node: &Node,
+    intact: &Intact,
+    case: &str,
+) -> anyhow::Result<()> {
+    let token = format!("dev-member-{SH}");
+    let mut streams = client::streams(&node.endpoint(), &token).await?;
+    let mut by_stream: std::collections::BTreeMap<&str, Vec<&pb::Event>> = Default::default();
+    for event in &intact.events {
+        by_stream.entry(&event.stream).or_default().push(event);
+    }
+    for (stream, stored) in by_stream {
+        let request = pb::ReadStreamRequest {
+            stream: stream.to_owned(),
+            from_version: 0,
+            direction: pb::Direction::Forwards.into(),
+            limit: 1000,
+        };
+        let read = streams.read_stream(request).await?.into_inner();
+        let read: Vec<&pb::Event> = read.events.iter().collect();
+        assert_eq!(read, stored, "{case}: stream {stream} reads other events");
+    }
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
@@ -287,6 +313,28 @@ async fn flipped_bytes_at_rest_are_refused_with_their_place_never_served() -> an
             std::fs::read(pristine.join(&ids))?,
             "{case}: written again as it was"
         );
+    }
+
+    // The stream and origin index: derived from the records as well, read again from the
+    // damaged frame on.
+    let runs = Path::new("log").join("runs");
+    let len = std::fs::metadata(pristine.join(&runs))?.len();
+    for offset in [3, len / 2, len - 1] {
+        let case = format!("runs offset {offset}");
+        restore(node, &pristine, |data| flip(&data.join(&runs), offset))?;
+        node.start().await?;
+        assert_eq!(
+            serves_nothing_wrong(node, &intact, &case).await?,
+            0,
+            "{case}"
+        );
+        every_stream_reads_as_stored(node, &intact, &case).await?;
+        last_start_logged(
+            node,
+            "the stream and origin index ends early or is damaged",
+            &case,
+        )?;
+        node.terminate(Duration::from_secs(30))?;
     }
 
     // The view snapshot: refused by its checksum, the view rebuilt by replay, the answers

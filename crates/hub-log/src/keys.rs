@@ -3,33 +3,19 @@
 //! | tag | key | value |
 //! |---|---|---|
 //! | `E` | first position of a chunk | where the chunk lies in the records file (see [`crate::store::SledStore`]); the chunk: its events in position order, each: when this node stored it (i64 µs), record length (u32), `EventRecord` bytes |
-//! | `S` | stream, 0x00, first version of a run | the run: first position (8 bytes), event count (8 bytes) |
-//! | `I` | event id (16 bytes) | position: no longer written (the ids are in [`crate::ids`]); stores written before still hold them, unread |
-//! | `O` | origin code (4 bytes), first sequence of a run | the run: first position (8 bytes), event count (8 bytes) |
 //! | `X` | caller's key | caller's value (e.g. consumer offsets, written atomically with events) |
+//! | `S`, `O`, `I` | stream runs, origin runs, event ids | no longer written: the indexes are in [`crate::runs`] and [`crate::ids`]; stores written before still hold them, unread |
 //!
-//! Inserts into the store dominate the writer's cost, so an append writes a constant number
-//! of keys, whatever its number of events:
+//! An `E` chunk holds the events of one commit group at consecutive positions, up to
+//! [`MAX_CHUNK_BYTES`]; position `p` lives in the chunk with the greatest key `<= p`. So
+//! an append writes one key for many events, and chunks never span commit groups: a crash,
+//! which keeps a prefix of the groups, never leaves half of one.
 //!
-//! - An `E` chunk holds the events of one commit group at consecutive positions, up to
-//!   [`MAX_CHUNK_BYTES`]; position `p` lives in the chunk with the greatest key `<= p`.
-//! - An `S` or `O` *run* says that the events with versions (or origin sequences) `n`,
-//!   `n + 1`, … `n + count - 1` are at positions `first`, `first + 1`, …: an append's events
-//!   are consecutive in all three, so one run of each describes it (and the writer merges
-//!   runs of a group that continue each other, such as ingested events of one origin).
-//!   Version `v` lives in the run with the greatest key `<= v` of its stream, if that run
-//!   reaches `v`.
-//! - Event ids are random, so an index of them in the store would cost one random insert
-//!   per event: they are kept in [`crate::ids`] instead.
-//!
-//! Chunks and runs never span commit groups, so a crash, which keeps a prefix of the groups,
-//! never leaves half of one.
-
-use hub_types::{MemberId, StreamId};
+//! Where each event id, stream version and origin sequence is stored is derived from the
+//! events and kept beside the store ([`crate::ids`], [`crate::runs`]): in sled, each was
+//! one or two random B-tree inserts an append and most of sled's bytes.
 
 pub(crate) const EVENT: u8 = b'E';
-pub(crate) const STREAM: u8 = b'S';
-pub(crate) const ORIGIN: u8 = b'O';
 pub(crate) const META: u8 = b'X';
 
 /// Most bytes the writer puts in one `E` chunk (unless a single event is larger): one
@@ -48,32 +34,6 @@ pub(crate) fn event(position: u64) -> Vec<u8> {
     k
 }
 
-/// Prefix of every key of one stream.
-pub(crate) fn stream_prefix(stream: &StreamId) -> Vec<u8> {
-    let stream = stream.to_string();
-    let mut k = Vec::with_capacity(stream.len() + 2);
-    k.push(STREAM);
-    k.extend_from_slice(stream.as_bytes());
-    k.push(0);
-    k
-}
-
-/// Prefix of every key of one origin.
-pub(crate) fn origin_prefix(origin: MemberId) -> Vec<u8> {
-    let mut k = Vec::with_capacity(13);
-    k.push(ORIGIN);
-    k.extend_from_slice(&origin.code().to_be_bytes());
-    k
-}
-
-/// The key of the run starting at `first` under an `S` or `O` prefix.
-pub(crate) fn run(prefix: &[u8], first: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(prefix.len() + 8);
-    k.extend_from_slice(prefix);
-    k.extend_from_slice(&first.to_be_bytes());
-    k
-}
-
 pub(crate) fn meta(key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(key.len() + 1);
     k.push(META);
@@ -85,71 +45,6 @@ pub(crate) fn meta(key: &[u8]) -> Vec<u8> {
 pub(crate) fn u64_at_end(bytes: &[u8]) -> Option<u64> {
     let tail = bytes.get(bytes.len().checked_sub(8)?..)?;
     Some(u64::from_be_bytes(tail.try_into().ok()?))
-}
-
-/// Events at consecutive positions carrying consecutive numbers (stream versions or origin
-/// sequences): the value of an `S` or `O` key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Run {
-    /// Number of the first event (from the key).
-    pub(crate) first: u64,
-    /// Position of the first event.
-    pub(crate) position: u64,
-    /// How many events; at least 1.
-    pub(crate) count: u64,
-}
-
-impl Run {
-    /// Reads a run from its key and value; `None` when either is malformed.
-    pub(crate) fn decode(key: &[u8], value: &[u8]) -> Option<Self> {
-        let first = u64_at_end(key)?;
-        let (position, count) = value.split_at_checked(8)?;
-        let run = Self {
-            first,
-            position: u64::from_be_bytes(position.try_into().ok()?),
-            count: u64::from_be_bytes(count.try_into().ok()?),
-        };
-        let valid = run.count > 0
-            && run.first > 0
-            && run.position > 0
-            && run.first.checked_add(run.count).is_some()
-            && run.position.checked_add(run.count).is_some();
-        valid.then_some(run)
-    }
-
-    pub(crate) fn value(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(16);
-        v.extend_from_slice(&self.position.to_be_bytes());
-        v.extend_from_slice(&self.count.to_be_bytes());
-        v
-    }
-
-    /// Number of the last event.
-    pub(crate) fn last(&self) -> u64 {
-        self.first + self.count - 1
-    }
-
-    /// Position of the last event.
-    pub(crate) fn last_position(&self) -> u64 {
-        self.position + self.count - 1
-    }
-
-    /// Position of the event numbered `n`, if the run holds it.
-    pub(crate) fn position_of(&self, n: u64) -> Option<u64> {
-        (self.first..=self.last())
-            .contains(&n)
-            .then(|| self.position + (n - self.first))
-    }
-
-    /// Extends the run by the event numbered `n` at `position` if that event directly
-    /// follows it in both; returns whether it did.
-    pub(crate) fn extend(&mut self, n: u64, position: u64) -> bool {
-        let follows = n == self.first + self.count && position == self.position + self.count;
-        if follows {
-            self.count += 1;
-        }
-        follows
-    }
 }
 
 /// Appends one event to an `E` chunk value.
@@ -226,26 +121,5 @@ mod tests {
             cut,
             vec![Ok((7, &b"first"[..])), Ok((-3, &b""[..])), Err(())]
         );
-    }
-
-    #[test]
-    fn runs_map_numbers_to_positions() {
-        let prefix = stream_prefix(&"demand/330400/a".parse().expect("stream"));
-        let mut built = Run {
-            first: 4,
-            position: 10,
-            count: 1,
-        };
-        assert!(built.extend(5, 11));
-        assert!(!built.extend(6, 13), "a gap in positions starts a new run");
-        assert!(!built.extend(7, 12), "a gap in numbers starts a new run");
-        let decoded = Run::decode(&run(&prefix, 4), &built.value()).expect("decodes");
-        assert_eq!(decoded, built);
-        assert_eq!((decoded.last(), decoded.last_position()), (5, 11));
-        assert_eq!(decoded.position_of(3), None);
-        assert_eq!(decoded.position_of(5), Some(11));
-        assert_eq!(decoded.position_of(6), None);
-        let empty = Run { count: 0, ..built };
-        assert_eq!(Run::decode(&run(&prefix, 4), &empty.value()), None);
     }
 }

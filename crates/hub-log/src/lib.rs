@@ -8,8 +8,8 @@
 //!                              |
 //!               one atomic batch + one durable sync per group
 //!                              |
-//!    E:1 [1..=6]  E:7 [7..=12] ... head   (chunks of events, + one stream and origin
-//!                                          run per append; event ids in `ids`)
+//!    E:1 [1..=6]  E:7 [7..=12] ... head   (chunks of events in `records`; event ids
+//!                                          in `ids`, stream and origin runs in `runs`)
 //!                              |
 //!                 watch(head) wakes readers and subscribers
 //! ```
@@ -56,6 +56,7 @@ mod keys;
 pub mod observe;
 mod read;
 mod recovery;
+mod runs;
 mod store;
 #[cfg(feature = "testing")]
 pub mod tamper;
@@ -74,9 +75,11 @@ use tokio::sync::{oneshot, watch};
 
 pub use error::{Error, Result};
 pub use ids::IDS_FILE;
+pub use runs::RUNS_FILE;
 pub use store::{Entry, MemStore, SledStore, Store, MARK_FILE};
 
 use ids::Ids;
+use runs::{Key, Runs};
 
 use writer::{Command, WriterState};
 
@@ -143,11 +146,40 @@ pub struct FreeSpace {
     pub reserve: u64,
 }
 
+/// The indexes kept beside the store, derived from its events: whatever they lack at open
+/// is read again from the log.
+pub(crate) struct Indexes {
+    /// Where each stored event id is.
+    pub(crate) ids: Ids,
+    /// Where each stream version and origin sequence is.
+    pub(crate) runs: Runs,
+}
+
+impl Indexes {
+    fn in_memory() -> Self {
+        Self {
+            ids: Ids::in_memory(),
+            runs: Runs::in_memory(),
+        }
+    }
+
+    /// Loads the indexes of the log whose files are in `dir`, each on a thread of its own.
+    fn load(dir: &Path) -> Result<Self> {
+        std::thread::scope(|s| {
+            let ids = s.spawn(|| Ids::load(dir));
+            let runs = Runs::load(dir)?;
+            let ids = ids
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            Ok(Self { ids, runs })
+        })
+    }
+}
+
 /// State shared by the log's handles and its writer thread.
 struct Shared<S> {
     store: S,
-    /// Where each stored event id is.
-    ids: Ids,
+    indexes: Indexes,
     /// Durable head position; readers never look past it.
     head: watch::Sender<u64>,
     /// Durable head of every origin.
@@ -252,18 +284,18 @@ impl Log<SledStore> {
         Self::open_in(dir.as_ref(), Some(signer))
     }
 
-    /// Opens sled and loads the event-id index at once, on two threads.
+    /// Opens sled and loads the indexes at once, on three threads.
     fn open_in(dir: &Path, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let (store, ids) = std::thread::scope(|s| {
-            let ids = s.spawn(|| Ids::load(dir));
+        let (store, indexes) = std::thread::scope(|s| {
+            let indexes = s.spawn(|| Indexes::load(dir));
             let store = SledStore::open(dir);
-            let ids = ids
+            let indexes = indexes
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (store, ids)
+            (store, indexes)
         });
-        Self::with_parts(store?, ids?, signer)
+        Self::with_parts(store?, indexes?, signer)
     }
 }
 
@@ -288,21 +320,24 @@ impl<S: Store> Log<S> {
 
     /// Like [`Log::with_store`], signing chain heads with `signer` as [`Log::open_signed`] does.
     pub fn with_store_signed(store: S, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
-        let ids = match store.dir() {
-            Some(dir) => Ids::load(dir)?,
-            None => Ids::in_memory(),
+        let indexes = match store.dir() {
+            Some(dir) => Indexes::load(dir)?,
+            None => Indexes::in_memory(),
         };
-        Self::with_parts(store, ids, signer)
+        Self::with_parts(store, indexes, signer)
     }
 
-    fn with_parts(store: S, ids: Ids, signer: Option<Arc<dyn ChainSigner>>) -> Result<Self> {
-        let recovered = recovery::recover(&store, &ids)?;
+    fn with_parts(
+        store: S,
+        indexes: Indexes,
+        signer: Option<Arc<dyn ChainSigner>>,
+    ) -> Result<Self> {
+        let recovered = recovery::recover(&store, &indexes)?;
         // From now on the check covers this head, even for a store written before the
         // durable head was recorded.
         store.mark_durable(recovered.head, true)?;
         let state = WriterState {
             next_position: recovered.head + 1,
-            stream_versions: Default::default(),
             origins: recovered.origins.clone(),
             last_recorded_micros: recovered.last_recorded_micros,
             signer,
@@ -310,7 +345,7 @@ impl<S: Store> Log<S> {
         let (head, _) = watch::channel(recovered.head);
         let shared = Arc::new(Shared {
             store,
-            ids,
+            indexes,
             head,
             origins: RwLock::new(recovered.origins),
             closed: AtomicBool::new(false),
@@ -452,7 +487,7 @@ impl<S: Store> Log<S> {
 
     /// Position of the event with this id, if stored.
     pub fn position_of(&self, id: &EventId) -> Result<Option<Position>> {
-        let pos = self.shared.ids.get(id);
+        let pos = self.shared.indexes.ids.get(id);
         Ok(pos
             .filter(|p| *p <= self.head())
             .and_then(|p| Position::new(p).ok()))
@@ -467,16 +502,19 @@ impl<S: Store> Log<S> {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let store = &self.shared.store;
-        let prefix = keys::stream_prefix(stream);
         let head = self.head();
+        let runs = &self.shared.indexes.runs;
         match direction {
             Direction::Forwards => {
-                let spans = read::spans_forwards(store, &prefix, from_version, head, limit)?;
+                let spans = runs.with(Key::Stream(stream), |r| {
+                    runs::spans_forwards(r, from_version, head, limit)
+                });
                 self.spans_to_events(spans, false)
             }
             Direction::Backwards => {
-                let spans = read::spans_backwards(store, &prefix, from_version, head, limit)?;
+                let spans = runs.with(Key::Stream(stream), |r| {
+                    runs::spans_backwards(r, from_version, head, limit)
+                });
                 self.spans_to_events(spans, true)
             }
         }
@@ -484,8 +522,11 @@ impl<S: Store> Log<S> {
 
     /// The stream's durable version (0 when it has no events).
     pub fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        let prefix = keys::stream_prefix(stream);
-        Ok(read::last_number(&self.shared.store, &prefix, self.head())?.unwrap_or(0))
+        let head = self.head();
+        let runs = &self.shared.indexes.runs;
+        Ok(runs
+            .with(Key::Stream(stream), |r| runs::last_number(r, head))
+            .unwrap_or(0))
     }
 
     /// Reads up to `limit` events of `origin` from sequence `from`.
@@ -495,9 +536,10 @@ impl<S: Store> Log<S> {
         from: OriginSeq,
         limit: usize,
     ) -> Result<Vec<StoredEvent>> {
-        let prefix = keys::origin_prefix(origin);
-        let spans =
-            read::spans_forwards(&self.shared.store, &prefix, from.get(), self.head(), limit)?;
+        let head = self.head();
+        let spans = self.shared.indexes.runs.with(Key::Origin(origin), |r| {
+            runs::spans_forwards(r, from.get(), head, limit)
+        });
         self.spans_to_events(spans, false)
     }
 

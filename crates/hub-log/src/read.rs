@@ -1,16 +1,16 @@
-//! Reads events and index runs out of the store (see [`crate::keys`] for the layout),
-//! for the log's readers, the writer and recovery.
+//! Reads events out of the store (see [`crate::keys`] for the layout), for the log's
+//! readers, the writer, recovery and the indexes catching up.
 
 use hub_proto::pb::EventRecord;
 use hub_types::{Position, Timestamp};
 use prost::Message;
 
 use crate::error::{Error, Result};
-use crate::keys::{self, Run};
+use crate::keys;
 use crate::store::{self, Store};
 use crate::StoredEvent;
 
-/// Most entries fetched by one range call while walking chunks or runs.
+/// Most entries fetched by one range call while walking chunks.
 const PAGE: usize = 64;
 
 pub(crate) fn corrupt(position: u64, what: impl Into<String>) -> Error {
@@ -144,198 +144,4 @@ pub(crate) fn event_at<S: Store>(store: &S, position: u64) -> Result<StoredEvent
     events(store, position, position, 1)?
         .pop()
         .ok_or_else(|| corrupt(position, "event is missing"))
-}
-
-/// Visits the runs with keys in `from..to`, ascending or descending, fetching `page` at a
-/// time, until `visit` returns false.
-pub(crate) fn visit_runs<S: Store>(
-    store: &S,
-    mut from: Vec<u8>,
-    mut to: Vec<u8>,
-    descending: bool,
-    page: usize,
-    mut visit: impl FnMut(Run) -> Result<bool>,
-) -> Result<()> {
-    let page = page.clamp(1, PAGE);
-    loop {
-        let entries = store.range(&from, &to, descending, page)?;
-        let full = entries.len() == page;
-        for (k, v) in entries {
-            let run = Run::decode(&k, &v).ok_or_else(|| corrupt(0, "malformed index run"))?;
-            if !visit(run)? {
-                return Ok(());
-            }
-            if descending {
-                to = k;
-            } else {
-                // The smallest key above `k`.
-                from = k;
-                from.push(0);
-            }
-        }
-        if !full {
-            return Ok(());
-        }
-    }
-}
-
-/// The run of the index `prefix` (an `S` or `O` prefix) holding number `n`, if any.
-pub(crate) fn run_holding<S: Store>(store: &S, prefix: &[u8], n: u64) -> Result<Option<Run>> {
-    let upper = match n.checked_add(1) {
-        Some(above) => keys::run(prefix, above),
-        None => store::prefix_end(prefix),
-    };
-    let mut found = None;
-    visit_runs(store, prefix.to_vec(), upper, true, 1, |run| {
-        found = Some(run).filter(|r| r.position_of(n).is_some());
-        Ok(false)
-    })?;
-    Ok(found)
-}
-
-/// The last run of the index `prefix`, if any.
-pub(crate) fn last_run<S: Store>(store: &S, prefix: &[u8]) -> Result<Option<Run>> {
-    let mut found = None;
-    visit_runs(
-        store,
-        prefix.to_vec(),
-        store::prefix_end(prefix),
-        true,
-        1,
-        |run| {
-            found = Some(run);
-            Ok(false)
-        },
-    )?;
-    Ok(found)
-}
-
-/// The number of the last event of the index `prefix` at a position up to `head`, if any.
-pub(crate) fn last_number<S: Store>(store: &S, prefix: &[u8], head: u64) -> Result<Option<u64>> {
-    let mut found = None;
-    visit_runs(
-        store,
-        prefix.to_vec(),
-        store::prefix_end(prefix),
-        true,
-        1,
-        |run| {
-            if run.position > head {
-                // Not yet durable: older runs may be.
-                return Ok(true);
-            }
-            found = Some(run.first + (run.last_position().min(head) - run.position));
-            Ok(false)
-        },
-    )?;
-    Ok(found)
-}
-
-/// The position of the event numbered `n` in the index `prefix`, if stored.
-pub(crate) fn position_of<S: Store>(store: &S, prefix: &[u8], n: u64) -> Result<Option<u64>> {
-    Ok(run_holding(store, prefix, n)?.and_then(|run| run.position_of(n)))
-}
-
-/// Positions of the events numbered `from` (at least 1) and up in the index `prefix`, at
-/// most `limit` and none above `head`, as ascending `(first position, count)` spans.
-pub(crate) fn spans_forwards<S: Store>(
-    store: &S,
-    prefix: &[u8],
-    from: u64,
-    head: u64,
-    limit: usize,
-) -> Result<Vec<(u64, u64)>> {
-    let from = from.max(1);
-    let mut spans = Vec::new();
-    if limit == 0 {
-        return Ok(spans);
-    }
-    let mut left = limit as u64;
-    // The next number expected; a run starting elsewhere means the index has a hole.
-    let mut next = None;
-    let mut take = |run: Run, from: u64, spans: &mut Vec<(u64, u64)>| -> Result<bool> {
-        if let Some(expected) = next.filter(|n| *n != run.first) {
-            return Err(corrupt(
-                run.position,
-                format!("index run starts at {} instead of {expected}", run.first),
-            ));
-        }
-        next = Some(run.last() + 1);
-        let Some(start) = run.position_of(from.max(run.first)) else {
-            return Ok(true);
-        };
-        if start > head {
-            return Ok(false);
-        }
-        let count = (run.last_position().min(head) - start + 1).min(left);
-        match spans.last_mut() {
-            // Runs at adjacent positions are read in one go.
-            Some((first, n)) if *first + *n == start => *n += count,
-            _ => spans.push((start, count)),
-        }
-        left -= count;
-        Ok(left > 0 && run.last_position() < head)
-    };
-    if let Some(run) = run_holding(store, prefix, from)? {
-        if !take(run, from, &mut spans)? {
-            return Ok(spans);
-        }
-    }
-    let Some(above) = from.checked_add(1) else {
-        return Ok(spans);
-    };
-    visit_runs(
-        store,
-        keys::run(prefix, above),
-        store::prefix_end(prefix),
-        false,
-        limit,
-        |run| take(run, from, &mut spans),
-    )?;
-    Ok(spans)
-}
-
-/// Positions of the events numbered `from` and down (0: from the last) in the index
-/// `prefix`, at most `limit` and skipping those above `head`, as `(first position, count)`
-/// spans in descending order.
-pub(crate) fn spans_backwards<S: Store>(
-    store: &S,
-    prefix: &[u8],
-    from: u64,
-    head: u64,
-    limit: usize,
-) -> Result<Vec<(u64, u64)>> {
-    let mut spans = Vec::new();
-    let mut left = limit as u64;
-    if left == 0 {
-        return Ok(spans);
-    }
-    let upper = match from.checked_add(1) {
-        Some(above) if from > 0 => keys::run(prefix, above),
-        _ => store::prefix_end(prefix),
-    };
-    let top = if from == 0 { u64::MAX } else { from };
-    visit_runs(store, prefix.to_vec(), upper, true, limit, |run| {
-        let Some(end) = run.position_of(top.min(run.last())) else {
-            return Ok(true);
-        };
-        let end = end.min(head);
-        if end < run.position {
-            // Not yet durable: older runs may be.
-            return Ok(true);
-        }
-        let count = (end - run.position + 1).min(left);
-        let start = end + 1 - count;
-        match spans.last_mut() {
-            // Runs at adjacent positions are read in one go.
-            Some((first, n)) if end + 1 == *first => {
-                *first = start;
-                *n += count;
-            }
-            _ => spans.push((start, count)),
-        }
-        left -= count;
-        Ok(left > 0)
-    })?;
-    Ok(spans)
 }

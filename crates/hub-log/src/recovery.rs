@@ -11,11 +11,10 @@ use hub_proto::record::{record_hash, OriginHead, Record};
 use hub_types::{MemberId, OriginSeq, StreamId};
 
 use crate::error::Result;
-use crate::ids::Ids;
-use crate::keys::{self, Run};
 use crate::read::{self, corrupt};
-use crate::store::{self, Store};
-use crate::writer::{extend_runs, push_runs};
+use crate::runs::{self, Key, Run};
+use crate::store::Store;
+use crate::Indexes;
 
 /// How many events at the end of the log are fully checked on open.
 const TAIL_CHECK: usize = 10_000;
@@ -31,11 +30,19 @@ fn shown(position: Option<u64>) -> String {
     position.map_or_else(|| "nothing".to_owned(), |p| p.to_string())
 }
 
-/// Opens the log in `store` and brings the event-id index `ids` up to its head.
-pub(crate) fn recover<S: Store>(store: &S, ids: &Ids) -> Result<Recovered> {
+/// Opens the log in `store` and brings the `indexes` up to its head.
+pub(crate) fn recover<S: Store>(store: &S, indexes: &Indexes) -> Result<Recovered> {
     let unindexed = store.take_unindexed()?;
-    if !unindexed.is_empty() {
-        reindex(store, &unindexed)?;
+    if let Some((first, _)) = unindexed.first() {
+        // Where the chunks lie is written with the next batch: write it now. (Their ids,
+        // versions and sequences reach the indexes as they catch up with the log.)
+        store.apply(Vec::new())?;
+        store.checkpoint()?;
+        tracing::info!(
+            from = first,
+            chunks = unindexed.len(),
+            "indexed the chunks of events made durable before the last stop"
+        );
     }
     let head = read::last_position(store)?;
     // The storage engine may open without a word holding less than it made durable (sled
@@ -52,7 +59,9 @@ pub(crate) fn recover<S: Store>(store: &S, ids: &Ids) -> Result<Recovered> {
             ));
         }
     }
+    let (ids, runs) = (&indexes.ids, &indexes.runs);
     ids.catch_up(store, head)?;
+    runs.catch_up(store, head)?;
 
     // The tail: positions must be contiguous up to the head (`read::events` checks that),
     // chains unbroken and every index consistent.
@@ -84,7 +93,7 @@ pub(crate) fn recover<S: Store>(store: &S, ids: &Ids) -> Result<Recovered> {
         let prev = match chain.get(&origin) {
             Some(prev) => Some(*prev),
             None if seq == OriginSeq::FIRST => None,
-            None => Some(previous_in_origin(store, origin, seq)?),
+            None => Some(previous_in_origin(store, runs, origin, seq)?),
         };
         let next = OriginHead::next_seq(prev.as_ref());
         if seq != next {
@@ -115,32 +124,16 @@ pub(crate) fn recover<S: Store>(store: &S, ids: &Ids) -> Result<Recovered> {
     }
     for (stream, events) in &streams {
         let what = format!("stream {stream}");
-        check_index(store, &keys::stream_prefix(stream), &what, events)?;
+        runs.with(Key::Stream(stream), |r| check_index(r, &what, events))?;
     }
     for (origin, events) in &origin_events {
         let what = format!("origin {origin}");
-        check_index(store, &keys::origin_prefix(*origin), &what, events)?;
+        runs.with(Key::Origin(*origin), |r| check_index(r, &what, events))?;
     }
 
     // Every origin's head: the end of the last run of its origin index.
     let mut origins = BTreeMap::new();
-    let mut cursor = vec![keys::ORIGIN];
-    let origin_end = store::prefix_end(&[keys::ORIGIN]);
-    while let Some((k, _)) = store
-        .range(&cursor, &origin_end, false, 1)?
-        .into_iter()
-        .next()
-    {
-        let code = k
-            .get(1..5)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes)
-            .ok_or_else(|| corrupt(0, "bad origin key"))?;
-        let origin =
-            MemberId::from_code(code).map_err(|e| corrupt(0, format!("bad origin key: {e}")))?;
-        let prefix = keys::origin_prefix(origin);
-        let run =
-            read::last_run(store, &prefix)?.ok_or_else(|| corrupt(0, "origin index vanished"))?;
+    for (origin, run) in runs.origin_heads() {
         let (seq, pos) = (run.last(), run.last_position());
         if pos > head {
             return Err(corrupt(
@@ -163,7 +156,6 @@ pub(crate) fn recover<S: Store>(store: &S, ids: &Ids) -> Result<Recovered> {
                 hash: record_hash(&record),
             },
         );
-        cursor = store::prefix_end(&prefix);
     }
     for (origin, OriginHead { seq, .. }) in &chain {
         if origins.get(origin).map(|h| h.seq) != Some(*seq) {
@@ -180,98 +172,11 @@ pub(crate) fn recover<S: Store>(store: &S, ids: &Ids) -> Result<Recovered> {
     })
 }
 
-/// Writes the indexes of chunks the store holds but lost the indexes of (see
-/// [`Store::take_unindexed`]): the runs of each event's stream and origin, as the writer
-/// would have; then makes them durable. (Their ids reach the event-id index as it catches
-/// up with the log.)
-fn reindex<S: Store>(store: &S, chunks: &[(u64, Vec<u8>)]) -> Result<()> {
-    let mut writes = Vec::new();
-    let mut streams: HashMap<StreamId, Vec<Run>> = HashMap::new();
-    let mut origins: HashMap<MemberId, Vec<Run>> = HashMap::new();
-    let mut events = 0;
-    for (first, chunk) in chunks {
-        for (i, event) in keys::chunk_events(chunk).enumerate() {
-            let pos = first + i as u64;
-            let (_, bytes) = event.map_err(|()| corrupt(pos, "event chunk is truncated"))?;
-            let record = Record::parse(read::decode_record(pos, bytes)?)
-                .map_err(|e| corrupt(pos, e.to_string()))?;
-            let version = record.raw().stream_version;
-            extend_runs(
-                streams.entry(record.stream().clone()).or_default(),
-                version,
-                pos,
-            );
-            extend_runs(
-                origins.entry(record.origin()).or_default(),
-                record.seq().get(),
-                pos,
-            );
-            events += 1;
-        }
-    }
-    push_runs(&mut writes, streams, origins);
-    store.apply(writes)?;
-    store.checkpoint()?;
-    tracing::info!(
-        events,
-        from = chunks.first().map_or(0, |c| c.0),
-        "rebuilt the indexes of events made durable before the last stop"
-    );
-    Ok(())
-}
-
-/// Checks that the index runs under `prefix` map exactly the tail's `events` (ascending
-/// `(number, position)` pairs of one stream or origin) to their positions: from the run
-/// holding the first one, runs must follow each other without holes or overlaps, place
-/// every event where it is, and end with the last one.
-fn check_index<S: Store>(
-    store: &S,
-    prefix: &[u8],
-    what: &str,
-    events: &[(u64, u64)],
-) -> Result<()> {
-    let (Some(&(first, first_pos)), Some(&(last, last_pos))) = (events.first(), events.last())
-    else {
-        return Ok(());
-    };
-    let run = read::run_holding(store, prefix, first)?.ok_or_else(|| {
-        corrupt(
-            first_pos,
-            format!("{what} index has no run holding {first}"),
-        )
-    })?;
-    let mut runs = vec![run];
-    read::visit_runs(
-        store,
-        keys::run(prefix, run.first),
-        store::prefix_end(prefix),
-        false,
-        usize::MAX,
-        |next: Run| {
-            if next.first != run.first {
-                runs.push(next);
-            }
-            Ok(true)
-        },
-    )?;
-    let mut at = 0;
+/// Checks that the index `runs` (of one stream or origin) map exactly the tail's `events`
+/// (ascending `(number, position)` pairs) to their positions, and end with the last one.
+fn check_index(runs: &[Run], what: &str, events: &[(u64, u64)]) -> Result<()> {
     for &(n, pos) in events {
-        while runs[at].last() < n {
-            let next = runs
-                .get(at + 1)
-                .ok_or_else(|| corrupt(pos, format!("{what} index has no run holding {n}")))?;
-            if next.first != runs[at].last() + 1 {
-                return Err(corrupt(
-                    pos,
-                    format!(
-                        "{what} index runs leave a hole or overlap after {}",
-                        runs[at].last()
-                    ),
-                ));
-            }
-            at += 1;
-        }
-        let found = runs[at].position_of(n);
+        let found = runs::position_of(runs, n);
         if found != Some(pos) {
             return Err(corrupt(
                 pos,
@@ -282,20 +187,25 @@ fn check_index<S: Store>(
             ));
         }
     }
-    if at + 1 != runs.len() || runs[at].last() != last {
-        return Err(corrupt(
-            last_pos,
+    match (events.last(), runs.last()) {
+        (Some(&(last, pos)), Some(run)) if run.last() > last => Err(corrupt(
+            pos,
             format!("{what} index reaches beyond the log's last event {last}"),
-        ));
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The head of `origin` just before `seq`, for checking the first tail event of an
 /// origin against the part of the log not re-checked.
-fn previous_in_origin<S: Store>(store: &S, origin: MemberId, seq: OriginSeq) -> Result<OriginHead> {
+fn previous_in_origin<S: Store>(
+    store: &S,
+    runs: &runs::Runs,
+    origin: MemberId,
+    seq: OriginSeq,
+) -> Result<OriginHead> {
     let before = seq.get() - 1;
-    let Some(pos) = read::position_of(store, &keys::origin_prefix(origin), before)? else {
+    let Some(pos) = runs.with(Key::Origin(origin), |r| runs::position_of(r, before)) else {
         return Err(corrupt(
             0,
             format!("origin {origin} sequence {before} is missing"),
@@ -312,6 +222,7 @@ mod tests {
 
     use super::*;
     use crate::conformance::{demand_event, stream};
+    use crate::keys;
     use crate::store::{Entry, MemStore};
     use crate::Log;
 
@@ -346,7 +257,7 @@ mod tests {
     }
 
     fn recover_err(entries: Vec<Entry>) -> String {
-        match recover(&store_of(entries), &Ids::in_memory()) {
+        match recover(&store_of(entries), &Indexes::in_memory()) {
             Ok(r) => panic!("recovered a damaged store up to {}", r.head),
             Err(e) => e.to_string(),
         }
@@ -365,7 +276,7 @@ mod tests {
             with_tag(&entries, keys::EVENT).len() > 6,
             "large appends fill several chunks"
         );
-        let recovered = recover(&store_of(entries), &Ids::in_memory()).expect("recover");
+        let recovered = recover(&store_of(entries), &Indexes::in_memory()).expect("recover");
         assert_eq!(recovered.head, 183);
         let seqs: Vec<u64> = recovered.origins.values().map(|h| h.seq.get()).collect();
         assert_eq!(seqs, vec![3, 180]);
@@ -380,25 +291,75 @@ mod tests {
         assert!(err.contains("not contiguous"), "{err}");
     }
 
-    #[tokio::test]
-    async fn missing_or_misplaced_index_entries_are_found() {
-        let entries = sample_entries().await;
-        for tag in [keys::STREAM, keys::ORIGIN] {
-            let index = with_tag(&entries, tag);
-            let mut missing = entries.clone();
-            missing.remove(index[index.len() - 1]);
-            let err = recover_err(missing);
-            assert!(err.contains("index"), "{err}");
-            assert!(!err.contains("None") && !err.contains("Some("), "{err}");
+    /// What the stream and origin indexes say of each position, from the log in `store`.
+    type Indexed = (StreamId, u64, MemberId, u64);
 
-            let mut misplaced = entries.clone();
-            let (_, value) = &mut misplaced[index[index.len() - 1]];
-            let position = u64::from_be_bytes(value[..8].try_into().expect("8 bytes"));
-            value[..8].copy_from_slice(&(position - 1).to_be_bytes());
-            let err = recover_err(misplaced);
+    fn indexed(store: &MemStore) -> Vec<Indexed> {
+        let head = read::last_position(store).expect("head");
+        read::events(store, 1, head, usize::MAX)
+            .expect("events")
+            .iter()
+            .map(|e| {
+                let r = &e.record;
+                let stream = r.stream.parse().expect("stream");
+                let origin = r.origin.parse().expect("origin");
+                (stream, r.stream_version, origin, r.origin_seq)
+            })
+            .collect()
+    }
+
+    /// Indexes whose runs say what `entries` say, position after position.
+    fn indexes_of(entries: &[Indexed]) -> Indexes {
+        let mut added = runs::Added::default();
+        for (i, (stream, version, origin, seq)) in entries.iter().enumerate() {
+            added.push(stream, *version, *origin, *seq, i as u64 + 1);
+        }
+        let indexes = Indexes::in_memory();
+        assert_eq!(indexes.runs.add(1, entries.len() as u64, &added), Ok(()));
+        indexes
+    }
+
+    #[tokio::test]
+    async fn stream_and_origin_runs_that_disagree_with_the_log_are_found() {
+        let store = store_of(sample_entries().await);
+        let entries = indexed(&store);
+        recover(&store, &indexes_of(&entries)).expect("the index of the log itself");
+        let last = entries.len() - 1;
+
+        // The last two events' places swapped: a stream of each origin.
+        let mut swapped = entries.clone();
+        swapped.swap(last - 1, last);
+        // The last event indexed as one more of the other stream and origin.
+        let mut moved = entries.clone();
+        let (stream, version, origin, seq) = entries[last - 1].clone();
+        moved[last] = (stream, version + 1, origin, seq + 1);
+        for wrong in [swapped, moved] {
+            let err = match recover(&store, &indexes_of(&wrong)) {
+                Ok(_) => panic!("recovered with runs at the wrong positions"),
+                Err(e) => e.to_string(),
+            };
             assert!(err.contains("index"), "{err}");
+            assert!(err.contains("position 18"), "{err}");
             assert!(!err.contains("None") && !err.contains("Some("), "{err}");
         }
+    }
+
+    #[tokio::test]
+    async fn runs_beyond_the_log_are_read_again_from_it() {
+        let mut entries = sample_entries().await;
+        let full = indexed(&store_of(entries.clone()));
+        let chunks = with_tag(&entries, keys::EVENT);
+        entries.remove(chunks[chunks.len() - 1]);
+        let store = store_of(entries);
+        let indexes = indexes_of(&full);
+        let recovered = recover(&store, &indexes).expect("recover");
+        assert_eq!(recovered.head, 182);
+        assert_eq!(indexes.runs.through(), 182);
+        let b = stream("310000", "b");
+        let version = indexes
+            .runs
+            .with(Key::Stream(&b), |r| runs::last_number(r, u64::MAX));
+        assert_eq!(version, Some(2), "the lost event is no longer indexed");
     }
 
     #[tokio::test]
@@ -412,8 +373,8 @@ mod tests {
             .collect();
         let last = ids.len() - 1;
         ids.swap(last - 1, last);
-        let index = Ids::in_memory();
-        index.add(1, &ids);
+        let index = Indexes::in_memory();
+        index.ids.add(1, &ids);
         let err = match recover(&store, &index) {
             Ok(_) => panic!("recovered with ids at the wrong positions"),
             Err(e) => e.to_string(),
@@ -425,22 +386,14 @@ mod tests {
             "{err}"
         );
 
-        let index = Ids::in_memory();
-        index.add(1, &ids[..last - 1]);
+        let index = Indexes::in_memory();
+        index.ids.add(1, &ids[..last - 1]);
         recover(&store, &index).expect("an index short of the head catches up");
-        assert_eq!(index.get(&ids[last]), Some(head - 1), "read from the log");
-    }
-
-    #[tokio::test]
-    async fn an_index_run_beyond_the_log_is_found() {
-        let mut entries = sample_entries().await;
-        let runs = with_tag(&entries, keys::STREAM);
-        let (key, value) = &mut entries[runs[runs.len() - 1]];
-        let mut run = Run::decode(key, value).expect("a run");
-        run.count += 1;
-        *value = run.value();
-        let err = recover_err(entries);
-        assert!(err.contains("beyond"), "{err}");
+        assert_eq!(
+            index.ids.get(&ids[last]),
+            Some(head - 1),
+            "read from the log"
+        );
     }
 
     #[tokio::test]

@@ -47,9 +47,10 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Chunks of events the store holds but whose indexes it may have lost, found when it
     /// opened (first position and chunk, in position order): a store whose index engine
-    /// makes its writes durable later than its events (see [`SledStore`]). The log rebuilds
-    /// their indexes and writes them with [`Store::apply`], which also records where the
-    /// chunks lie, then calls [`Store::checkpoint`]. Each is handed out once.
+    /// makes its writes durable later than its events (see [`SledStore`]). The log calls
+    /// [`Store::apply`], which also records where the chunks lie, then
+    /// [`Store::checkpoint`]; its own indexes read the chunks' events as they catch up with
+    /// the log. Each is handed out once.
     fn take_unindexed(&self) -> Result<Vec<(u64, Vec<u8>)>> {
         Ok(Vec::new())
     }
@@ -677,7 +678,7 @@ impl Store for SledStore {
                     let pointer = push_frame(&mut frames, tail.end, first, &v)?;
                     batch.insert(k, pointer);
                 } else {
-                    meta |= !matches!(k.first(), Some(&(keys::STREAM | keys::ORIGIN)));
+                    meta = true;
                     batch.insert(k, v);
                 }
             }

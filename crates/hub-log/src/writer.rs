@@ -14,11 +14,12 @@ use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::ids::Ids;
-use crate::keys::{self, Run};
+use crate::keys;
 use crate::observe::Commit;
 use crate::read;
+use crate::runs::{self, Added, Key, Run, Runs};
 use crate::store::{Entry, Store};
-use crate::{Appended, Ingested, Shared};
+use crate::{Appended, Indexes, Ingested, Shared};
 
 /// Most events one group commits (one append or ingest holding more goes alone); bounds
 /// the memory of a group and the latency of the appends queued behind it.
@@ -63,8 +64,6 @@ enum Reply {
 pub(crate) struct WriterState {
     /// Position the next event gets.
     pub(crate) next_position: u64,
-    /// Stream versions seen so far (loaded from the store on first use).
-    pub(crate) stream_versions: HashMap<StreamId, u64>,
     /// Head of every origin's chain, including events of the group being built.
     pub(crate) origins: BTreeMap<MemberId, OriginHead>,
     /// Last `recorded_at` stamped, so stamps never go backwards on this node.
@@ -94,10 +93,8 @@ struct Group {
     events: Vec<(i64, Vec<u8>)>,
     /// The newest record of every origin this node signs for, while it is unsigned.
     unsigned: HashMap<MemberId, Unsigned>,
-    /// Runs of every stream with events in the group, in order.
-    streams: HashMap<StreamId, Vec<Run>>,
-    /// Runs of every origin with events in the group, in order.
-    origins: HashMap<MemberId, Vec<Run>>,
+    /// Runs of every stream and origin with events in the group, in order.
+    runs: Added,
     /// Positions of the group's event ids, for retries within the group.
     ids: HashMap<EventId, u64>,
     /// The group's event ids in position order, for the id index once committed.
@@ -197,41 +194,7 @@ impl Group {
         if let Some((first, c)) = chunk {
             writes.push((keys::event(first), c));
         }
-        push_runs(&mut writes, self.streams, self.origins);
         writes
-    }
-}
-
-/// Appends the keys of stream and origin runs to `writes`.
-pub(crate) fn push_runs(
-    writes: &mut Vec<Entry>,
-    streams: HashMap<StreamId, Vec<Run>>,
-    origins: HashMap<MemberId, Vec<Run>>,
-) {
-    for (stream, runs) in streams {
-        let prefix = keys::stream_prefix(&stream);
-        writes.extend(
-            runs.iter()
-                .map(|r| (keys::run(&prefix, r.first), r.value())),
-        );
-    }
-    for (origin, runs) in origins {
-        let prefix = keys::origin_prefix(origin);
-        writes.extend(
-            runs.iter()
-                .map(|r| (keys::run(&prefix, r.first), r.value())),
-        );
-    }
-}
-
-/// Adds the event numbered `n` at `position` to the last of `runs`, or starts a new run.
-pub(crate) fn extend_runs(runs: &mut Vec<Run>, n: u64, position: u64) {
-    if !runs.last_mut().is_some_and(|r| r.extend(n, position)) {
-        runs.push(Run {
-            first: n,
-            position,
-            count: 1,
-        });
     }
 }
 
@@ -309,10 +272,11 @@ pub(crate) fn run<S: Store>(
         let first = state.next_position;
         let replies: Vec<Reply> = commands
             .into_iter()
-            .map(|cmd| state.prepare(&shared.store, &shared.ids, cmd, &mut group))
+            .map(|cmd| state.prepare(&shared.store, &shared.indexes, cmd, &mut group))
             .collect();
         group.sign_newest(state.signer.as_deref());
         let ids = std::mem::take(&mut group.ids_in_order);
+        let runs = std::mem::take(&mut group.runs);
         let started = Instant::now();
         let committed = commit(&shared.store, group.into_writes());
         if let Err(e) = committed {
@@ -349,7 +313,16 @@ pub(crate) fn run<S: Store>(
             sync,
         });
         // Before any caller hears of the group: a retry after the answer must find it.
-        shared.ids.add(first, &ids);
+        let indexes = &shared.indexes;
+        indexes.ids.add(first, &ids);
+        if state.next_position > first {
+            if let Err(position) = indexes.runs.add(first, state.next_position - 1, &runs) {
+                tracing::error!(
+                    position,
+                    "a stream version or origin sequence of the group does not follow the index"
+                );
+            }
+        }
         shared.publish(state.next_position - 1, &state.origins);
         if state.next_position > first {
             mark_durable(&shared.store, state.next_position - 1, false);
@@ -364,12 +337,14 @@ pub(crate) fn run<S: Store>(
                 }
             }
         }
-        shared.ids.sync_now_and_then();
+        shared.indexes.ids.sync_now_and_then();
+        shared.indexes.runs.sync_now_and_then();
         if close.is_some() {
             break;
         }
     }
-    shared.ids.sync();
+    shared.indexes.ids.sync();
+    shared.indexes.runs.sync();
     if shared.failure.get().is_none() {
         // A clean close leaves no index to rebuild at the next open.
         if let Err(e) = shared.store.checkpoint() {
@@ -400,10 +375,9 @@ fn reopen<S: Store>(shared: &Shared<S>, state: &mut WriterState) -> Result<()> {
             "this store cannot be reopened",
         )));
     }
-    let recovered = crate::recovery::recover(&shared.store, &shared.ids)?;
+    let recovered = crate::recovery::recover(&shared.store, &shared.indexes)?;
     *state = WriterState {
         next_position: recovered.head + 1,
-        stream_versions: Default::default(),
         origins: recovered.origins,
         last_recorded_micros: recovered
             .last_recorded_micros
@@ -460,7 +434,7 @@ impl WriterState {
     fn prepare<S: Store>(
         &mut self,
         store: &S,
-        ids: &Ids,
+        indexes: &Indexes,
         cmd: Command,
         group: &mut Group,
     ) -> Reply {
@@ -471,7 +445,7 @@ impl WriterState {
                 events,
                 reply,
             } => {
-                let r = self.prepare_append(store, ids, &stream, expected, events, group);
+                let r = self.prepare_append(store, indexes, &stream, expected, events, group);
                 Reply::Append(reply, r)
             }
             Command::Ingest {
@@ -481,7 +455,7 @@ impl WriterState {
             } => {
                 let results = records
                     .into_iter()
-                    .map(|r| self.prepare_ingest(store, ids, r, group))
+                    .map(|r| self.prepare_ingest(store, indexes, r, group))
                     .collect();
                 group.writes.extend(meta);
                 Reply::Ingest(reply, results)
@@ -502,13 +476,12 @@ impl WriterState {
         Ok(read::event_at(store, pos)?.record)
     }
 
-    fn stream_version<S: Store>(&mut self, store: &S, stream: &StreamId) -> Result<u64> {
-        if let Some(v) = self.stream_versions.get(stream) {
-            return Ok(*v);
+    /// The stream's version, with the events of the group being built.
+    fn stream_version(runs: &Runs, group: &Group, stream: &StreamId) -> u64 {
+        match group.runs.streams.get(stream).and_then(|r| r.last()) {
+            Some(run) => run.last(),
+            None => runs.with(Key::Stream(stream), |r| r.last().map_or(0, Run::last)),
         }
-        let v = read::last_run(store, &keys::stream_prefix(stream))?.map_or(0, |r| r.last());
-        self.stream_versions.insert(stream.clone(), v);
-        Ok(v)
     }
 
     fn now_micros(&mut self) -> i64 {
@@ -523,7 +496,7 @@ impl WriterState {
     fn prepare_append<S: Store>(
         &mut self,
         store: &S,
-        ids: &Ids,
+        indexes: &Indexes,
         stream: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
@@ -535,13 +508,13 @@ impl WriterState {
         // stream's version is now.
         let found: Vec<Option<u64>> = events
             .iter()
-            .map(|e| Self::lookup_id(ids, group, &e.event_id))
+            .map(|e| Self::lookup_id(&indexes.ids, group, &e.event_id))
             .collect();
         if let Some(i) = found.iter().position(Option::is_some) {
             return self.answer_retry(store, group, stream, &events, &bodies, &found, i);
         }
 
-        let version = self.stream_version(store, stream)?;
+        let version = Self::stream_version(&indexes.runs, group, stream);
         if !expected.admits(version) {
             return Err(Error::WrongExpectedVersion {
                 stream: stream.clone(),
@@ -575,7 +548,6 @@ impl WriterState {
         if let Some(head) = head {
             self.origins.insert(origin, head);
         }
-        self.stream_versions.insert(stream.clone(), stream_version);
         Ok(Appended {
             first: assigned(first),
             last: assigned(self.next_position - 1),
@@ -668,17 +640,10 @@ impl WriterState {
         let pos = self.next_position;
         self.next_position += 1;
         group.push_event(pos, stored_at, bytes);
-        let version = record.raw().stream_version;
-        match group.streams.get_mut(record.stream()) {
-            Some(runs) => extend_runs(runs, version, pos),
-            None => extend_runs(
-                group.streams.entry(record.stream().clone()).or_default(),
-                version,
-                pos,
-            ),
-        }
-        extend_runs(
-            group.origins.entry(record.origin()).or_default(),
+        group.runs.push(
+            record.stream(),
+            record.raw().stream_version,
+            record.origin(),
             record.seq().get(),
             pos,
         );
@@ -692,7 +657,7 @@ impl WriterState {
     fn prepare_ingest<S: Store>(
         &mut self,
         store: &S,
-        ids: &Ids,
+        indexes: &Indexes,
         record: Record,
         group: &mut Group,
     ) -> Result<Ingested> {
@@ -709,7 +674,7 @@ impl WriterState {
         let seq = record.seq();
         let next = OriginHead::next_seq(head.as_ref());
         if seq < next {
-            let pos = match self.origin_position(store, group, origin, seq)? {
+            let pos = match Self::origin_position(&indexes.runs, group, origin, seq) {
                 Some(pos) => pos,
                 None => {
                     return Err(Error::Corrupt {
@@ -741,7 +706,7 @@ impl WriterState {
                 seq: seq.get(),
             });
         }
-        if let Some(pos) = Self::lookup_id(ids, group, &record.event_id()) {
+        if let Some(pos) = Self::lookup_id(&indexes.ids, group, &record.event_id()) {
             return Err(Error::Conflict {
                 origin,
                 seq: seq.get(),
@@ -751,7 +716,7 @@ impl WriterState {
                 ),
             });
         }
-        let version = self.stream_version(store, record.stream())?;
+        let version = Self::stream_version(&indexes.runs, group, record.stream());
         let stream_version = record.raw().stream_version;
         if stream_version != version + 1 {
             return Err(Error::Conflict {
@@ -764,29 +729,23 @@ impl WriterState {
             });
         }
         let bytes = prost::Message::encode_to_vec(record.raw());
-        self.stream_versions
-            .insert(record.stream().clone(), stream_version);
         self.origins.insert(origin, record.head());
         let now = self.now_micros();
         let pos = self.stage(group, record, bytes, now);
         Ok(Ingested::Appended(assigned(pos)))
     }
 
-    fn origin_position<S: Store>(
-        &self,
-        store: &S,
+    /// Where sequence `seq` of `origin` is: in the group being built or in the log.
+    fn origin_position(
+        runs: &Runs,
         group: &Group,
         origin: MemberId,
         seq: OriginSeq,
-    ) -> Result<Option<u64>> {
-        let in_group = group
-            .origins
-            .get(&origin)
-            .and_then(|runs| runs.iter().find_map(|r| r.position_of(seq.get())));
-        match in_group {
-            Some(pos) => Ok(Some(pos)),
-            None => read::position_of(store, &keys::origin_prefix(origin), seq.get()),
-        }
+    ) -> Option<u64> {
+        group
+            .runs
+            .origin_position(origin, seq.get())
+            .or_else(|| runs.with(Key::Origin(origin), |r| runs::position_of(r, seq.get())))
     }
 }
 

@@ -1,0 +1,832 @@
+//! The stream and origin indexes: at which position each stream version and each origin
+//! sequence is stored.
+//!
+//! A stream's versions and an origin's sequences count from 1 in position order (the log's
+//! contract), so each index is a list of *runs* per stream or origin: a run says that the
+//! events numbered `first`, `first + 1`, … `first + count - 1` are at positions `position`,
+//! `position + 1`, …. An append's events are consecutive in all three, so one run describes
+//! it, and a run that continues the one before is merged into it.
+//!
+//! The runs live in memory, backed by [`RUNS_FILE`]: one frame per commit group, appended
+//! after the group is committed and never rewritten. Like the event-id index
+//! ([`crate::ids`]), the file is derived from the records: it is not synced with each
+//! commit (every [`SYNC_EVERY`] bytes and at close), and opening takes its frames up to the
+//! first one that is torn, fails its check or does not continue the frames before it, then
+//! reads the runs of the events after that from the log itself. So a crash, a torn write or
+//! a damaged frame costs a rebuild from there on, never a wrong answer; the log's open
+//! checks the runs of its last events against the events as well (see `recovery`).
+//!
+//! The runs used to be keys in sled, about 80 bytes of key and value for every append,
+//! which sled's log-structured pages made about 300 bytes an event on disk. Stores written
+//! then still hold those keys, unread; their first open builds the file from the log.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+use hub_types::{MemberId, StreamId};
+
+use crate::error::Result;
+use crate::read::{self, corrupt};
+use crate::store::Store;
+
+/// The file beside the log's other files holding the runs, one frame per commit group:
+/// the body's length (u32) and CRC32 (u32), then the body: the first and last position the
+/// frame indexes (u64 each; the first follows the previous frame's last), the number of
+/// stream runs and of origin runs (u32 each), each stream run (first version, position,
+/// count: u64 each; the stream's text length, u16, and text), then each origin run (origin
+/// code, u32; first sequence, position, count: u64 each). Integers are big-endian.
+pub const RUNS_FILE: &str = "runs";
+/// Bytes written between two syncs of the file: at most this much is read again from the
+/// log after a power loss.
+const SYNC_EVERY: u64 = 4 << 20;
+/// Largest frame body believed when the file is read (a group of the largest appends and
+/// the longest stream names stays far below it).
+const MAX_FRAME: usize = 256 << 20;
+/// Bytes of a frame before its body: length and CRC32.
+const FRAME_HEADER: usize = 8;
+/// Events read at a time while the index catches up with the log.
+const CATCH_UP_PAGE: usize = 4096;
+
+/// Events at consecutive positions carrying consecutive numbers (stream versions or origin
+/// sequences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Run {
+    /// Number of the first event.
+    pub(crate) first: u64,
+    /// Position of the first event.
+    pub(crate) position: u64,
+    /// How many events; at least 1.
+    pub(crate) count: u64,
+}
+
+impl Run {
+    /// Number of the last event.
+    pub(crate) fn last(&self) -> u64 {
+        self.first + self.count - 1
+    }
+
+    /// Position of the last event.
+    pub(crate) fn last_position(&self) -> u64 {
+        self.position + self.count - 1
+    }
+
+    /// Position of the event numbered `n`, if the run holds it.
+    pub(crate) fn position_of(&self, n: u64) -> Option<u64> {
+        (self.first..=self.last())
+            .contains(&n)
+            .then(|| self.position + (n - self.first))
+    }
+
+    /// Extends the run by the event numbered `n` at `position` if that event directly
+    /// follows it in both; returns whether it did.
+    pub(crate) fn extend(&mut self, n: u64, position: u64) -> bool {
+        let follows = n == self.first + self.count && position == self.position + self.count;
+        if follows {
+            self.count += 1;
+        }
+        follows
+    }
+}
+
+/// Adds the event numbered `n` at `position` to the last of `runs`, or starts a new run.
+pub(crate) fn extend_runs(runs: &mut Vec<Run>, n: u64, position: u64) {
+    if !runs.last_mut().is_some_and(|r| r.extend(n, position)) {
+        runs.push(Run {
+            first: n,
+            position,
+            count: 1,
+        });
+    }
+}
+
+/// The runs of every stream and every origin with events at some positions, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Added {
+    pub(crate) streams: HashMap<StreamId, Vec<Run>>,
+    pub(crate) origins: HashMap<MemberId, Vec<Run>>,
+}
+
+impl Added {
+    /// Adds the event at `position`, version `version` of `stream` and sequence `seq` of
+    /// `origin`; events come in position order.
+    pub(crate) fn push(
+        &mut self,
+        stream: &StreamId,
+        version: u64,
+        origin: MemberId,
+        seq: u64,
+        position: u64,
+    ) {
+        match self.streams.get_mut(stream) {
+            Some(runs) => extend_runs(runs, version, position),
+            None => {
+                let run = Run {
+                    first: version,
+                    position,
+                    count: 1,
+                };
+                self.streams.insert(stream.clone(), vec![run]);
+            }
+        }
+        extend_runs(self.origins.entry(origin).or_default(), seq, position);
+    }
+
+    /// The position of number `n` of `origin`, if these runs hold it.
+    pub(crate) fn origin_position(&self, origin: MemberId, n: u64) -> Option<u64> {
+        self.origins
+            .get(&origin)?
+            .iter()
+            .find_map(|r| r.position_of(n))
+    }
+}
+
+/// Which index: a stream's or an origin's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Key<'a> {
+    Stream(&'a StreamId),
+    Origin(MemberId),
+}
+
+/// The runs of every stream and origin.
+#[derive(Debug, Default, Clone)]
+struct Index {
+    streams: HashMap<StreamId, Vec<Run>>,
+    origins: BTreeMap<MemberId, Vec<Run>>,
+    /// Every event up to this position is indexed.
+    through: u64,
+}
+
+impl Index {
+    /// Adds the runs of the events at `from..=through`, which must follow the events
+    /// indexed so far, each run following the last of its stream or origin and the runs
+    /// covering every position once. When they do not, returns the lowest position where
+    /// they do not (the index may then hold part of them).
+    fn add<'a>(
+        &mut self,
+        from: u64,
+        through: u64,
+        streams: impl Iterator<Item = (&'a StreamId, Run)>,
+        origins: impl Iterator<Item = (MemberId, Run)>,
+    ) -> std::result::Result<(), u64> {
+        if from != self.through + 1 || through < from {
+            return Err(from);
+        }
+        let within = |run: &Run| {
+            run.count > 0
+                && run.position >= from
+                && run.position.checked_add(run.count - 1) <= Some(through)
+                && run.first.checked_add(run.count).is_some()
+        };
+        let events = through - from + 1;
+        // The lowest position of a run that does not follow, if any.
+        let mut wrong: Option<u64> = None;
+        let mut note = |position: u64| wrong = Some(wrong.map_or(position, |w| w.min(position)));
+        let mut covered = 0u64;
+        for (stream, run) in streams {
+            covered = covered.saturating_add(run.count);
+            let follows = within(&run)
+                && match self.streams.get_mut(stream) {
+                    Some(runs) => follow(runs, run),
+                    None => {
+                        let mut runs = Vec::with_capacity(1);
+                        let follows = follow(&mut runs, run);
+                        self.streams.insert(stream.clone(), runs);
+                        follows
+                    }
+                };
+            if !follows {
+                note(run.position);
+            }
+        }
+        if covered != events {
+            note(from);
+        }
+        covered = 0;
+        for (origin, run) in origins {
+            covered = covered.saturating_add(run.count);
+            if !within(&run) || !follow(self.origins.entry(origin).or_default(), run) {
+                note(run.position);
+            }
+        }
+        if covered != events {
+            note(from);
+        }
+        match wrong {
+            Some(position) => Err(position),
+            None => {
+                self.through = through;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Adds `run` after `runs`, merged into the last when it continues it; false, adding
+/// nothing, when it does not take up the next number after a later position.
+fn follow(runs: &mut Vec<Run>, run: Run) -> bool {
+    let next = runs.last().map_or(1, |r| r.last() + 1);
+    if run.first != next {
+        return false;
+    }
+    match runs.last_mut() {
+        Some(last) if last.last_position() >= run.position => false,
+        Some(last) if last.last_position() + 1 == run.position => {
+            last.count += run.count;
+            true
+        }
+        _ => {
+            runs.push(run);
+            true
+        }
+    }
+}
+
+/// The stream and origin indexes.
+#[derive(Debug)]
+pub(crate) struct Runs {
+    index: RwLock<Index>,
+    /// The file, for logs on disk.
+    file: Option<Mutex<RunsFile>>,
+}
+
+/// The open [`RUNS_FILE`].
+#[derive(Debug)]
+struct RunsFile {
+    file: File,
+    path: PathBuf,
+    /// Where the next frame goes: the end of the last whole frame.
+    end: u64,
+    /// Bytes written since the last sync.
+    unsynced: u64,
+    /// Whether a write failed: later frames would not follow the ones before, so none is
+    /// written until the next open, which reads what the file lacks from the log.
+    broken: bool,
+}
+
+impl Runs {
+    /// An empty index kept in memory only.
+    pub(crate) fn in_memory() -> Self {
+        Self {
+            index: RwLock::default(),
+            file: None,
+        }
+    }
+
+    /// Loads the index of the log whose files are in `dir`: every frame of its
+    /// [`RUNS_FILE`] (created when missing) up to the first that is not whole, checked and
+    /// following the ones before; the rest of the file is cut. [`Runs::catch_up`] then adds
+    /// the runs of the events after them from the log.
+    pub(crate) fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(RUNS_FILE);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        let len = file.metadata()?.len();
+        let mut index = Index::default();
+        let mut end = 0u64;
+        let mut reader = BufReader::with_capacity(1 << 20, &file);
+        let mut body = Vec::new();
+        let stop = loop {
+            let mut header = [0u8; FRAME_HEADER];
+            if len - end < FRAME_HEADER as u64 || reader.read_exact(&mut header).is_err() {
+                break None;
+            }
+            let size = u32::from_be_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+            let crc = u32::from_be_bytes(header[4..].try_into().expect("4 bytes"));
+            if size > MAX_FRAME || (len - end - FRAME_HEADER as u64) < size as u64 {
+                break Some("torn");
+            }
+            body.resize(size, 0);
+            if reader.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
+                break Some("damaged");
+            }
+            match decode(&body) {
+                Some(frame) if frame.from != index.through + 1 => {
+                    break Some("does not follow the frames before")
+                }
+                Some(frame) if frame.add_to(&mut index) => {}
+                Some(_) => {
+                    // Part of the frame may be in the index: start over from the log.
+                    index = Index::default();
+                    end = 0;
+                    break Some("disagrees with the frames before");
+                }
+                None => break Some("malformed"),
+            }
+            end += (FRAME_HEADER + size) as u64;
+        };
+        if end < len {
+            tracing::warn!(
+                file = %path.display(),
+                from = index.through + 1,
+                why = stop.unwrap_or("torn"),
+                "the stream and origin index ends early or is damaged; the runs from this position on are read again from the log"
+            );
+            file.set_len(end)?;
+        }
+        Ok(Self {
+            index: RwLock::new(index),
+            file: Some(Mutex::new(RunsFile {
+                file,
+                path,
+                end,
+                unsynced: 0,
+                broken: false,
+            })),
+        })
+    }
+
+    /// Every event up to this position is indexed.
+    pub(crate) fn through(&self) -> u64 {
+        self.read().through
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls `f` with the runs of `key`, in order (none when it has no events).
+    pub(crate) fn with<R>(&self, key: Key<'_>, f: impl FnOnce(&[Run]) -> R) -> R {
+        let index = self.read();
+        let runs = match key {
+            Key::Stream(stream) => index.streams.get(stream),
+            Key::Origin(origin) => index.origins.get(&origin),
+        };
+        f(runs.map_or(&[], Vec::as_slice))
+    }
+
+    /// The last run of every origin.
+    pub(crate) fn origin_heads(&self) -> Vec<(MemberId, Run)> {
+        self.read()
+            .origins
+            .iter()
+            .filter_map(|(origin, runs)| Some((*origin, *runs.last()?)))
+            .collect()
+    }
+
+    /// Adds the runs of the events at `from..=through` (just committed), and appends them
+    /// to the file. When they do not follow the index, returns the lowest position where
+    /// they do not (the index may then hold part of them). A failed write of the file is logged, not returned: the events
+    /// are durable, the index in memory holds them, and the next open reads whatever the
+    /// file lacks from the log.
+    pub(crate) fn add(
+        &self,
+        from: u64,
+        through: u64,
+        added: &Added,
+    ) -> std::result::Result<(), u64> {
+        let streams = || {
+            added
+                .streams
+                .iter()
+                .flat_map(|(s, runs)| runs.iter().map(move |r| (s, *r)))
+        };
+        let origins = || {
+            added
+                .origins
+                .iter()
+                .flat_map(|(o, runs)| runs.iter().map(move |r| (*o, *r)))
+        };
+        let added = self.index.write().unwrap_or_else(|e| e.into_inner()).add(
+            from,
+            through,
+            streams(),
+            origins(),
+        );
+        let Some(file) = &self.file else {
+            return added;
+        };
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        if added.is_err() || file.broken {
+            file.broken = true;
+            return added;
+        }
+        let frame = encode(from, through, streams(), origins());
+        match file.file.write_all_at(&frame, file.end) {
+            Ok(()) => {
+                file.end += frame.len() as u64;
+                file.unsynced += frame.len() as u64;
+            }
+            Err(e) => {
+                file.broken = true;
+                tracing::warn!(
+                    file = %file.path.display(),
+                    error = %e,
+                    "could not write the stream and origin index; the next open reads what it lacks from the log"
+                );
+            }
+        }
+        added
+    }
+
+    /// Brings the index to the log in `store`, whose last event is at `head`: adds the runs
+    /// of the events its file lacks (or held damaged), read from the store. An index
+    /// reaching beyond the head (the log lost events the index had) is built again.
+    pub(crate) fn catch_up<S: Store>(&self, store: &S, head: u64) -> Result<()> {
+        if self.through() > head {
+            tracing::warn!(
+                indexed = self.through(),
+                head,
+                "the stream and origin index reaches beyond the log's head; it is read again from the log"
+            );
+            self.reset()?;
+        }
+        let from = self.through() + 1;
+        let mut next = from;
+        while next <= head {
+            let events = read::events(store, next, head, CATCH_UP_PAGE)?;
+            if events.is_empty() {
+                return Err(corrupt(next, "event is missing"));
+            }
+            let mut added = Added::default();
+            for event in &events {
+                let position = event.position.get();
+                let record = &event.record;
+                let stream: StreamId = record.stream.parse().map_err(|e| {
+                    corrupt(position, format!("the record's stream is invalid: {e}"))
+                })?;
+                let origin: MemberId = record.origin.parse().map_err(|e| {
+                    corrupt(position, format!("the record's origin is invalid: {e}"))
+                })?;
+                added.push(
+                    &stream,
+                    record.stream_version,
+                    origin,
+                    record.origin_seq,
+                    position,
+                );
+            }
+            let through = next + events.len() as u64 - 1;
+            self.add(next, through, &added).map_err(|position| {
+                corrupt(
+                    position,
+                    "its stream version or origin sequence does not follow the one before",
+                )
+            })?;
+            next = through + 1;
+        }
+        if next > from {
+            self.sync();
+            tracing::info!(
+                from,
+                events = next - from,
+                "read stream versions and origin sequences from the log into their index"
+            );
+        }
+        Ok(())
+    }
+
+    /// Empties the index and its file.
+    fn reset(&self) -> Result<()> {
+        *self.index.write().unwrap_or_else(|e| e.into_inner()) = Index::default();
+        if let Some(file) = &self.file {
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            file.file.set_len(0)?;
+            file.end = 0;
+            file.broken = false;
+        }
+        Ok(())
+    }
+
+    /// Syncs the file when [`SYNC_EVERY`] bytes were written since it last was.
+    pub(crate) fn sync_now_and_then(&self) {
+        let due = self
+            .file
+            .as_ref()
+            .is_some_and(|f| f.lock().unwrap_or_else(|e| e.into_inner()).unsynced >= SYNC_EVERY);
+        if due {
+            self.sync();
+        }
+    }
+
+    /// Makes the file's frames durable (at close, after catching up), so that the next
+    /// open has nothing to read again.
+    pub(crate) fn sync(&self) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        match file.file.sync_data() {
+            Ok(()) => file.unsynced = 0,
+            Err(e) => tracing::warn!(
+                file = %file.path.display(),
+                error = %e,
+                "could not sync the stream and origin index; the next open reads what it lacks from the log"
+            ),
+        }
+    }
+}
+
+/// A frame of the file, decoded.
+struct Frame {
+    from: u64,
+    through: u64,
+    streams: Vec<(StreamId, Run)>,
+    origins: Vec<(MemberId, Run)>,
+}
+
+impl Frame {
+    fn add_to(&self, index: &mut Index) -> bool {
+        index
+            .add(
+                self.from,
+                self.through,
+                self.streams.iter().map(|(s, r)| (s, *r)),
+                self.origins.iter().copied(),
+            )
+            .is_ok()
+    }
+}
+
+/// The frame of the runs of the events at `from..=through`.
+fn encode<'a>(
+    from: u64,
+    through: u64,
+    streams: impl Iterator<Item = (&'a StreamId, Run)> + Clone,
+    origins: impl Iterator<Item = (MemberId, Run)> + Clone,
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    body.extend_from_slice(&from.to_be_bytes());
+    body.extend_from_slice(&through.to_be_bytes());
+    body.extend_from_slice(&(streams.clone().count() as u32).to_be_bytes());
+    body.extend_from_slice(&(origins.clone().count() as u32).to_be_bytes());
+    let mut text = String::new();
+    for (stream, run) in streams {
+        push_run(&mut body, run);
+        text.clear();
+        std::fmt::Write::write_fmt(&mut text, format_args!("{stream}")).expect("a string");
+        // Stream names are short (a family, a code and a bounded local id).
+        let len = u16::try_from(text.len()).expect("stream names are short");
+        body.extend_from_slice(&len.to_be_bytes());
+        body.extend_from_slice(text.as_bytes());
+    }
+    for (origin, run) in origins {
+        body.extend_from_slice(&origin.code().to_be_bytes());
+        push_run(&mut body, run);
+    }
+    let mut frame = Vec::with_capacity(FRAME_HEADER + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&crc32fast::hash(&body).to_be_bytes());
+    frame.extend_from_slice(&body);
+    frame
+}
+
+fn push_run(body: &mut Vec<u8>, run: Run) {
+    body.extend_from_slice(&run.first.to_be_bytes());
+    body.extend_from_slice(&run.position.to_be_bytes());
+    body.extend_from_slice(&run.count.to_be_bytes());
+}
+
+/// Reads a frame's body; `None` when it is malformed.
+fn decode(body: &[u8]) -> Option<Frame> {
+    let mut r = Reader(body);
+    let (from, through) = (r.u64()?, r.u64()?);
+    let (streams, origins) = (r.u32()? as usize, r.u32()? as usize);
+    // Each run takes at least 26 bytes: a forged count cannot make a huge allocation.
+    let mut frame = Frame {
+        from,
+        through,
+        streams: Vec::with_capacity(streams.min(body.len() / 26)),
+        origins: Vec::with_capacity(origins.min(body.len() / 26)),
+    };
+    for _ in 0..streams {
+        let run = r.run()?;
+        let len = r.u16()? as usize;
+        let stream = std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?;
+        frame.streams.push((stream, run));
+    }
+    for _ in 0..origins {
+        let origin = MemberId::from_code(r.u32()?).ok()?;
+        frame.origins.push((origin, r.run()?));
+    }
+    r.0.is_empty().then_some(frame)
+}
+
+/// Reads big-endian integers off the front of a byte string.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn run(&mut self) -> Option<Run> {
+        Some(Run {
+            first: self.u64()?,
+            position: self.u64()?,
+            count: self.u64()?,
+        })
+    }
+}
+
+/// The run holding number `n`, if any.
+pub(crate) fn holding(runs: &[Run], n: u64) -> Option<Run> {
+    let at = runs.partition_point(|r| r.last() < n);
+    runs.get(at).copied().filter(|r| r.first <= n)
+}
+
+/// The position of the event numbered `n`, if stored.
+pub(crate) fn position_of(runs: &[Run], n: u64) -> Option<u64> {
+    holding(runs, n)?.position_of(n)
+}
+
+/// The number of the last event at a position up to `head`, if any.
+pub(crate) fn last_number(runs: &[Run], head: u64) -> Option<u64> {
+    let run = runs[..runs.partition_point(|r| r.position <= head)].last()?;
+    Some(run.first + (run.last_position().min(head) - run.position))
+}
+
+/// Positions of the events numbered `from` (at least 1) and up, at most `limit` and none
+/// above `head`, as ascending `(first position, count)` spans.
+pub(crate) fn spans_forwards(runs: &[Run], from: u64, head: u64, limit: usize) -> Vec<(u64, u64)> {
+    let from = from.max(1);
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    let mut left = limit as u64;
+    let start = runs.partition_point(|r| r.last() < from);
+    for run in &runs[start..] {
+        if left == 0 {
+            break;
+        }
+        let first = run.position + (from.max(run.first) - run.first);
+        if first > head {
+            break;
+        }
+        let count = (run.last_position().min(head) - first + 1).min(left);
+        match spans.last_mut() {
+            // Runs at adjacent positions are read in one go.
+            Some((at, n)) if *at + *n == first => *n += count,
+            _ => spans.push((first, count)),
+        }
+        left -= count;
+    }
+    spans
+}
+
+/// Positions of the events numbered `from` and down (0: from the last), at most `limit`
+/// and skipping those above `head`, as `(first position, count)` spans in descending
+/// order.
+pub(crate) fn spans_backwards(runs: &[Run], from: u64, head: u64, limit: usize) -> Vec<(u64, u64)> {
+    let top = if from == 0 { u64::MAX } else { from };
+    let mut spans: Vec<(u64, u64)> = Vec::new();
+    let mut left = limit as u64;
+    let end = runs.partition_point(|r| r.first <= top);
+    for run in runs[..end].iter().rev() {
+        if left == 0 {
+            break;
+        }
+        let last = (run.position + (top.min(run.last()) - run.first)).min(head);
+        if last < run.position {
+            // Not yet durable: earlier runs may be.
+            continue;
+        }
+        let count = (last - run.position + 1).min(left);
+        let first = last + 1 - count;
+        match spans.last_mut() {
+            // Runs at adjacent positions are read in one go.
+            Some((at, n)) if last + 1 == *at => {
+                *at = first;
+                *n += count;
+            }
+            _ => spans.push((first, count)),
+        }
+        left -= count;
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(first: u64, position: u64, count: u64) -> Run {
+        Run {
+            first,
+            position,
+            count,
+        }
+    }
+
+    fn stream(name: &str) -> StreamId {
+        format!("demand/330400/{name}").parse().expect("stream")
+    }
+
+    #[test]
+    fn runs_map_numbers_to_positions() {
+        let mut built = run(4, 10, 1);
+        assert!(built.extend(5, 11));
+        assert!(!built.extend(6, 13), "a gap in positions starts a new run");
+        assert!(!built.extend(7, 12), "a gap in numbers starts a new run");
+        assert_eq!((built.last(), built.last_position()), (5, 11));
+        assert_eq!(built.position_of(3), None);
+        assert_eq!(built.position_of(5), Some(11));
+        assert_eq!(built.position_of(6), None);
+    }
+
+    #[test]
+    fn spans_follow_the_runs_and_stop_at_the_head() {
+        let runs = [run(1, 3, 2), run(3, 5, 1), run(4, 10, 3)];
+        assert_eq!(spans_forwards(&runs, 0, 100, 10), vec![(3, 3), (10, 3)]);
+        assert_eq!(spans_forwards(&runs, 2, 100, 2), vec![(4, 2)]);
+        assert_eq!(spans_forwards(&runs, 5, 11, 10), vec![(11, 1)]);
+        assert_eq!(spans_forwards(&runs, 4, 9, 10), vec![]);
+        assert_eq!(spans_forwards(&runs, 7, 100, 10), vec![]);
+        assert_eq!(spans_backwards(&runs, 0, 100, 10), vec![(10, 3), (3, 3)]);
+        assert_eq!(spans_backwards(&runs, 0, 11, 3), vec![(10, 2), (5, 1)]);
+        assert_eq!(spans_backwards(&runs, 2, 100, 10), vec![(3, 2)]);
+        assert_eq!(last_number(&runs, 11), Some(5));
+        assert_eq!(last_number(&runs, 9), Some(3));
+        assert_eq!(last_number(&runs, 2), None);
+        assert_eq!(position_of(&runs, 3), Some(5));
+        assert_eq!(position_of(&runs, 7), None);
+        assert_eq!(holding(&runs, 0), None);
+    }
+
+    #[test]
+    fn runs_must_follow_each_other_and_cover_every_position() {
+        let a = stream("a");
+        let origin: MemberId = "330400".parse().expect("member");
+        let mut index = Index::default();
+        let add = |index: &mut Index, from, through, s: &[Run], o: &[Run]| {
+            index
+                .add(
+                    from,
+                    through,
+                    s.iter().map(|r| (&a, *r)),
+                    o.iter().map(|r| (origin, *r)),
+                )
+                .is_ok()
+        };
+        assert!(add(&mut index, 1, 2, &[run(1, 1, 2)], &[run(1, 1, 2)]));
+        assert!(add(&mut index, 3, 3, &[run(3, 3, 1)], &[run(3, 3, 1)]));
+        assert_eq!(index.streams[&a], vec![run(1, 1, 3)], "merged");
+        // A gap in positions, a version skipped, a position not covered, one beyond.
+        assert!(!add(
+            &mut index.clone(),
+            5,
+            5,
+            &[run(4, 5, 1)],
+            &[run(4, 5, 1)]
+        ));
+        assert!(!add(
+            &mut index.clone(),
+            4,
+            4,
+            &[run(5, 4, 1)],
+            &[run(4, 4, 1)]
+        ));
+        assert!(!add(
+            &mut index.clone(),
+            4,
+            5,
+            &[run(4, 4, 1)],
+            &[run(4, 4, 2)]
+        ));
+        assert!(!add(
+            &mut index.clone(),
+            4,
+            4,
+            &[run(4, 4, 2)],
+            &[run(4, 4, 1)]
+        ));
+        assert!(add(&mut index, 4, 4, &[run(4, 4, 1)], &[run(4, 4, 1)]));
+    }
+
+    #[test]
+    fn frames_round_trip_and_refuse_damage() {
+        let a = stream("a");
+        let origin: MemberId = "310000".parse().expect("member");
+        let streams = [(&a, run(1, 7, 2))];
+        let origins = [(origin, run(5, 7, 2))];
+        let frame = encode(7, 8, streams.iter().copied(), origins.iter().copied());
+        let body = &frame[FRAME_HEADER..];
+        let decoded = decode(body).expect("decodes");
+        assert_eq!((decoded.from, decoded.through), (7, 8));
+        assert_eq!(decoded.streams, vec![(a.clone(), run(1, 7, 2))]);
+        assert_eq!(decoded.origins, vec![(origin, run(5, 7, 2))]);
+        assert!(decode(&body[..body.len() - 1]).is_none(), "cut");
+        let mut longer = body.to_vec();
+        longer.push(0);
+        assert!(decode(&longer).is_none(), "trailing bytes");
+    }
+}
