@@ -27,18 +27,21 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
-use hub_types::{MemberId, StreamId};
+use hub_types::{Family, LocalId, MemberId, StreamId};
+use prost::encoding::{decode_varint, encode_varint};
 
 use crate::error::Result;
 use crate::read::{self, corrupt};
 use crate::store::Store;
 
 /// The file beside the log's other files holding the runs, one frame per commit group:
-/// the body's length (u32) and CRC32 (u32), then the body: the first and last position the
-/// frame indexes (u64 each; the first follows the previous frame's last), the number of
-/// stream runs and of origin runs (u32 each), each stream run (first version, position,
-/// count: u64 each; the stream's text length, u16, and text), then each origin run (origin
-/// code, u32; first sequence, position, count: u64 each). Integers are big-endian.
+/// the body's length and CRC32 (u32 each, big-endian), then the body, in varints except
+/// where said: the first position the frame indexes (it follows the previous frame's
+/// last), how many more it indexes, the number of stream runs and of origin runs; each
+/// stream run: the stream's family (u8, [`Family::code`]), owner (u32 code) and local id
+/// (u8 length, 0 for none, and its text), then the run; each origin run: the origin (u32
+/// code), then the run. A run is its first version or sequence, its first position less
+/// the frame's first, and its count.
 pub const RUNS_FILE: &str = "runs";
 /// Bytes written between two syncs of the file: at most this much is read again from the
 /// log after a power loss.
@@ -154,7 +157,7 @@ pub(crate) enum Key<'a> {
 /// The runs of every stream and origin.
 #[derive(Debug, Default, Clone)]
 struct Index {
-    streams: HashMap<StreamId, Vec<Run>>,
+    streams: HashMap<StreamId, Vec<Run>, foldhash::fast::RandomState>,
     origins: BTreeMap<MemberId, Vec<Run>>,
     /// Every event up to this position is indexed.
     through: u64,
@@ -293,6 +296,7 @@ impl Runs {
         let mut end = 0u64;
         let mut reader = BufReader::with_capacity(1 << 20, &file);
         let mut body = Vec::new();
+        let mut frame = Frame::default();
         let stop = loop {
             let mut header = [0u8; FRAME_HEADER];
             if len - end < FRAME_HEADER as u64 || reader.read_exact(&mut header).is_err() {
@@ -307,18 +311,17 @@ impl Runs {
             if reader.read_exact(&mut body).is_err() || crc32fast::hash(&body) != crc {
                 break Some("damaged");
             }
-            match decode(&body) {
-                Some(frame) if frame.from != index.through + 1 => {
-                    break Some("does not follow the frames before")
-                }
-                Some(frame) if frame.add_to(&mut index) => {}
-                Some(_) => {
-                    // Part of the frame may be in the index: start over from the log.
-                    index = Index::default();
-                    end = 0;
-                    break Some("disagrees with the frames before");
-                }
-                None => break Some("malformed"),
+            if decode(&body, &mut frame).is_none() {
+                break Some("malformed");
+            }
+            if frame.from != index.through + 1 {
+                break Some("does not follow the frames before");
+            }
+            if !frame.add_to(&mut index) {
+                // Part of the frame may be in the index: start over from the log.
+                index = Index::default();
+                end = 0;
+                break Some("disagrees with the frames before");
             }
             end += (FRAME_HEADER + size) as u64;
         };
@@ -525,6 +528,7 @@ impl Runs {
 }
 
 /// A frame of the file, decoded.
+#[derive(Default)]
 struct Frame {
     from: u64,
     through: u64,
@@ -545,7 +549,7 @@ impl Frame {
     }
 }
 
-/// The frame of the runs of the events at `from..=through`.
+/// The frame of the runs of the events at `from..=through`; every run lies within them.
 fn encode<'a>(
     from: u64,
     through: u64,
@@ -553,23 +557,22 @@ fn encode<'a>(
     origins: impl Iterator<Item = (MemberId, Run)> + Clone,
 ) -> Vec<u8> {
     let mut body = Vec::new();
-    body.extend_from_slice(&from.to_be_bytes());
-    body.extend_from_slice(&through.to_be_bytes());
-    body.extend_from_slice(&(streams.clone().count() as u32).to_be_bytes());
-    body.extend_from_slice(&(origins.clone().count() as u32).to_be_bytes());
-    let mut text = String::new();
+    encode_varint(from, &mut body);
+    encode_varint(through - from, &mut body);
+    encode_varint(streams.clone().count() as u64, &mut body);
+    encode_varint(origins.clone().count() as u64, &mut body);
     for (stream, run) in streams {
-        push_run(&mut body, run);
-        text.clear();
-        std::fmt::Write::write_fmt(&mut text, format_args!("{stream}")).expect("a string");
-        // Stream names are short (a family, a code and a bounded local id).
-        let len = u16::try_from(text.len()).expect("stream names are short");
-        body.extend_from_slice(&len.to_be_bytes());
-        body.extend_from_slice(text.as_bytes());
+        body.push(stream.family().code());
+        body.extend_from_slice(&stream.owner().code().to_be_bytes());
+        let local = stream.local().map_or("", LocalId::as_str);
+        // A local id holds 1 to 64 characters.
+        body.push(local.len() as u8);
+        body.extend_from_slice(local.as_bytes());
+        push_run(&mut body, from, run);
     }
     for (origin, run) in origins {
         body.extend_from_slice(&origin.code().to_be_bytes());
-        push_run(&mut body, run);
+        push_run(&mut body, from, run);
     }
     let mut frame = Vec::with_capacity(FRAME_HEADER + body.len());
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
@@ -578,38 +581,40 @@ fn encode<'a>(
     frame
 }
 
-fn push_run(body: &mut Vec<u8>, run: Run) {
-    body.extend_from_slice(&run.first.to_be_bytes());
-    body.extend_from_slice(&run.position.to_be_bytes());
-    body.extend_from_slice(&run.count.to_be_bytes());
+fn push_run(body: &mut Vec<u8>, from: u64, run: Run) {
+    encode_varint(run.first, body);
+    encode_varint(run.position - from, body);
+    encode_varint(run.count, body);
 }
 
-/// Reads a frame's body; `None` when it is malformed.
-fn decode(body: &[u8]) -> Option<Frame> {
+/// Reads a frame's body into `frame`; `None` when it is malformed.
+fn decode(body: &[u8], frame: &mut Frame) -> Option<()> {
+    frame.streams.clear();
+    frame.origins.clear();
     let mut r = Reader(body);
-    let (from, through) = (r.u64()?, r.u64()?);
-    let (streams, origins) = (r.u32()? as usize, r.u32()? as usize);
-    // Each run takes at least 26 bytes: a forged count cannot make a huge allocation.
-    let mut frame = Frame {
-        from,
-        through,
-        streams: Vec::with_capacity(streams.min(body.len() / 26)),
-        origins: Vec::with_capacity(origins.min(body.len() / 26)),
-    };
+    let from = r.varint()?;
+    let through = from.checked_add(r.varint()?)?;
+    let (streams, origins) = (r.varint()?, r.varint()?);
     for _ in 0..streams {
-        let run = r.run()?;
-        let len = r.u16()? as usize;
-        let stream = std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?;
-        frame.streams.push((stream, run));
+        let family = Family::from_code(r.u8()?)?;
+        let owner = MemberId::from_code(r.u32()?).ok()?;
+        let local = match usize::from(r.u8()?) {
+            0 => None,
+            len => Some(std::str::from_utf8(r.take(len)?).ok()?.parse().ok()?),
+        };
+        let stream = StreamId::from_parts(family, owner, local).ok()?;
+        frame.streams.push((stream, r.run(from)?));
     }
     for _ in 0..origins {
         let origin = MemberId::from_code(r.u32()?).ok()?;
-        frame.origins.push((origin, r.run()?));
+        frame.origins.push((origin, r.run(from)?));
     }
-    r.0.is_empty().then_some(frame)
+    frame.from = from;
+    frame.through = through;
+    r.0.is_empty().then_some(())
 }
 
-/// Reads big-endian integers off the front of a byte string.
+/// Reads the parts of a frame off the front of its bytes.
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
@@ -619,23 +624,24 @@ impl<'a> Reader<'a> {
         Some(head)
     }
 
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
     }
 
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
     }
 
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    fn varint(&mut self) -> Option<u64> {
+        decode_varint(&mut self.0).ok()
     }
 
-    fn run(&mut self) -> Option<Run> {
+    /// A run of a frame whose first position is `from`.
+    fn run(&mut self, from: u64) -> Option<Run> {
         Some(Run {
-            first: self.u64()?,
-            position: self.u64()?,
-            count: self.u64()?,
+            first: self.varint()?,
+            position: from.checked_add(self.varint()?)?,
+            count: self.varint()?,
         })
     }
 }
@@ -816,17 +822,30 @@ mod tests {
     fn frames_round_trip_and_refuse_damage() {
         let a = stream("a");
         let origin: MemberId = "310000".parse().expect("member");
-        let streams = [(&a, run(1, 7, 2))];
-        let origins = [(origin, run(5, 7, 2))];
-        let frame = encode(7, 8, streams.iter().copied(), origins.iter().copied());
+        let list: StreamId = "recognition/310000".parse().expect("stream");
+        let streams = [(&a, run(1, 7, 2)), (&list, run(300, 9, 1))];
+        let origins = [(origin, run(5, 7, 3))];
+        let frame = encode(
+            7,
+            9,
+            streams.iter().map(|(s, r)| (*s, *r)),
+            origins.iter().copied(),
+        );
         let body = &frame[FRAME_HEADER..];
-        let decoded = decode(body).expect("decodes");
-        assert_eq!((decoded.from, decoded.through), (7, 8));
-        assert_eq!(decoded.streams, vec![(a.clone(), run(1, 7, 2))]);
-        assert_eq!(decoded.origins, vec![(origin, run(5, 7, 2))]);
-        assert!(decode(&body[..body.len() - 1]).is_none(), "cut");
+        let mut decoded = Frame::default();
+        decode(body, &mut decoded).expect("decodes");
+        assert_eq!((decoded.from, decoded.through), (7, 9));
+        assert_eq!(
+            decoded.streams,
+            vec![(a.clone(), run(1, 7, 2)), (list, run(300, 9, 1))]
+        );
+        assert_eq!(decoded.origins, vec![(origin, run(5, 7, 3))]);
+        assert!(
+            decode(&body[..body.len() - 1], &mut decoded).is_none(),
+            "cut"
+        );
         let mut longer = body.to_vec();
         longer.push(0);
-        assert!(decode(&longer).is_none(), "trailing bytes");
+        assert!(decode(&longer, &mut decoded).is_none(), "trailing bytes");
     }
 }

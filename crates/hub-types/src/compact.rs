@@ -61,23 +61,8 @@ text_or_binary!(
     StreamId,
     (Family, MemberId, Option<LocalId>),
     |s| (s.family(), s.owner(), s.local().cloned()),
-    |(family, owner, local)| stream(family, owner, local)
+    |(family, owner, local)| StreamId::from_parts(family, owner, local)
 );
-
-/// The stream of `family` of `owner`, with the local id its family needs.
-fn stream(family: Family, owner: MemberId, local: Option<LocalId>) -> Result<StreamId> {
-    match (family, local) {
-        (Family::Recognition, None) => Ok(StreamId::recognition(owner)),
-        (Family::Demand, Some(l)) => Ok(StreamId::demand(owner, l)),
-        (Family::Blacklist, Some(l)) => Ok(StreamId::blacklist(owner, l)),
-        (Family::Whitelist, Some(l)) => Ok(StreamId::whitelist(owner, l)),
-        (Family::Award, Some(l)) => Ok(StreamId::award(owner, l)),
-        (family, local) => Err(ValidationError::reason(format!(
-            "a {family} stream {} a local id",
-            if local.is_some() { "has no" } else { "needs" }
-        ))),
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -121,6 +121,31 @@ impl Family {
         }
     }
 
+    /// Every family, in the order of [`Family::code`].
+    pub const ALL: [Family; 5] = [
+        Self::Recognition,
+        Self::Demand,
+        Self::Blacklist,
+        Self::Whitelist,
+        Self::Award,
+    ];
+
+    /// The family's number in binary forms (its place in [`Family::ALL`]).
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Recognition => 0,
+            Self::Demand => 1,
+            Self::Blacklist => 2,
+            Self::Whitelist => 3,
+            Self::Award => 4,
+        }
+    }
+
+    /// The family numbered `code` by [`Family::code`].
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::ALL.get(usize::from(code)).copied()
+    }
+
     /// True for the families whose streams carry personal fields sealed under a key of
     /// their own (the vault), which an erasure destroys.
     pub fn is_personal(self) -> bool {
@@ -253,6 +278,26 @@ impl StreamId {
             family: Family::Award,
             owner,
             local: Some(award),
+        }
+    }
+
+    /// The stream of `family` of `owner`, with the local id its family needs (none for a
+    /// recognition list): the parts of its text, checked as parsing the text checks them.
+    pub fn from_parts(family: Family, owner: MemberId, local: Option<LocalId>) -> Result<Self> {
+        match (family, local) {
+            (Family::Recognition, None) => Ok(Self::recognition(owner)),
+            (Family::Demand, Some(l)) => Ok(Self::demand(owner, l)),
+            (Family::Blacklist, Some(l)) => Ok(Self::blacklist(owner, l)),
+            (Family::Whitelist, Some(l)) => Ok(Self::whitelist(owner, l)),
+            (Family::Award, Some(l)) => Ok(Self::award(owner, l)),
+            (family, local) => Err(ValidationError::reason(format!(
+                "a {family} stream {} local id",
+                if local.is_some() {
+                    "takes no"
+                } else {
+                    "needs a"
+                }
+            ))),
         }
     }
 
@@ -492,6 +537,40 @@ impl fmt::Display for SubjectRef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streams_are_made_from_their_parts_as_from_their_text() {
+        for (i, family) in Family::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(family.code()), i);
+            assert_eq!(Family::from_code(family.code()), Some(family));
+        }
+        assert_eq!(Family::from_code(5), None);
+        let owner: MemberId = "330400".parse().expect("member");
+        let local: LocalId = "s-1".parse().expect("local");
+        for text in [
+            "recognition/330400",
+            "demand/330400/s-1",
+            "award/330400/s-1",
+        ] {
+            let stream: StreamId = text.parse().expect("stream");
+            let made = StreamId::from_parts(stream.family(), owner, stream.local().cloned());
+            assert_eq!(made.expect("parts"), stream);
+        }
+        let refused = StreamId::from_parts(Family::Recognition, owner, Some(local))
+            .expect_err("a recognition list has no local id");
+        assert!(
+            refused
+                .to_string()
+                .contains("a recognition stream takes no local id"),
+            "{refused}"
+        );
+        let refused = StreamId::from_parts(Family::Demand, owner, None)
+            .expect_err("a demand stream needs one");
+        assert!(
+            refused.to_string().contains("needs a local id"),
+            "{refused}"
+        );
+    }
 
     #[test]
     fn local_ids_are_written_as_their_text_and_checked_when_read() {
