@@ -42,7 +42,7 @@ const CATCH_UP_PAGE: usize = 4096;
 /// The index: every stored event id and its position.
 #[derive(Debug)]
 pub(crate) struct Ids {
-    map: RwLock<HashMap<EventId, u64>>,
+    map: RwLock<HashMap<EventId, u64, foldhash::fast::RandomState>>,
     /// The file, for logs on disk.
     file: Option<Mutex<IdsFile>>,
 }
@@ -81,7 +81,10 @@ impl Ids {
             .truncate(false)
             .open(&path)?;
         let whole = file.metadata()?.len() / ENTRY as u64;
-        let mut map = HashMap::with_capacity(usize::try_from(whole + whole / 2).unwrap_or(0));
+        let mut map = HashMap::with_capacity_and_hasher(
+            usize::try_from(whole + whole / 2).unwrap_or(0),
+            Default::default(),
+        );
         let mut entries = 0;
         // Read a block at a time rather than the whole file (200 MB at 10^7 events).
         let mut block = vec![0u8; LOAD_BLOCK * ENTRY];
