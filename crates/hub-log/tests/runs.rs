@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use hub_log::conformance::{demand_event, stream};
-use hub_log::{Direction, Error, Log, RUNS_FILE};
+use hub_log::{Direction, Error, Log, SledStore, Store, RUNS_FILE};
 use hub_types::{ExpectedVersion, MemberId, OriginSeq, StreamId};
 
 /// The positions of every stream's and every origin's events, in order.
@@ -226,5 +226,35 @@ async fn a_runs_file_longer_than_the_log_is_read_again_from_it() {
     log.close().await;
     drop(log);
     std::fs::copy(long.path().join(RUNS_FILE), dir.path().join(RUNS_FILE)).expect("copy back");
+    every_stream_reads_as_written(dir.path(), &written).await;
+}
+
+#[tokio::test]
+async fn a_store_written_before_the_runs_file_reads_its_runs_from_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = fill(dir.path()).await;
+    std::fs::remove_file(dir.path().join(RUNS_FILE)).expect("remove");
+    // Such a store kept its runs as keys in sled: `S`, the stream, 0, the first version;
+    // `O`, the origin's code, the first sequence; each holding the first position and the
+    // count. Here they point elsewhere: a node that read them would answer wrongly.
+    let store = SledStore::open(dir.path()).expect("sled");
+    let mut keys = Vec::new();
+    for (name, _) in written.streams.iter() {
+        let mut key = b"S".to_vec();
+        key.extend_from_slice(name.as_bytes());
+        key.push(0);
+        key.extend_from_slice(&1u64.to_be_bytes());
+        keys.push((key, [9_999u64.to_be_bytes(), 1u64.to_be_bytes()].concat()));
+    }
+    for code in written.origins.keys() {
+        let origin: MemberId = code.parse().expect("member");
+        let mut key = b"O".to_vec();
+        key.extend_from_slice(&origin.code().to_be_bytes());
+        key.extend_from_slice(&1u64.to_be_bytes());
+        keys.push((key, [9_999u64.to_be_bytes(), 500u64.to_be_bytes()].concat()));
+    }
+    store.apply(keys).expect("old keys");
+    store.checkpoint().expect("durable");
+    drop(store);
     every_stream_reads_as_written(dir.path(), &written).await;
 }
