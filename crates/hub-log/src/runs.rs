@@ -446,9 +446,9 @@ impl Runs {
 
     /// Adds the runs of the events at `from..=through` (just committed), and appends them
     /// to the file. When they do not follow the index, returns the lowest position where
-    /// they do not (the index may then hold part of them). A failed write of the file is logged, not returned: the events
-    /// are durable, the index in memory holds them, and the next open reads whatever the
-    /// file lacks from the log.
+    /// they do not (the index may then hold part of them). A failed write of the file is
+    /// logged, not returned: the events are durable, the index in memory holds them, and
+    /// the next open reads whatever the file lacks from the log.
     pub(crate) fn add(
         &self,
         from: u64,
