@@ -14,7 +14,7 @@
 //! its last events against the index as well (see `recovery`).
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
@@ -23,7 +23,7 @@ use hub_types::EventId;
 
 use crate::error::Result;
 use crate::read::{self, corrupt};
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// The file beside the log's other files holding the id of the event at each position:
 /// entry `p - 1` (at byte `20 * (p - 1)`) is position `p`'s id (16 bytes) and the CRC32 of
@@ -74,12 +74,7 @@ impl Ids {
     /// [`Ids::catch_up`] then adds the rest from the log.
     pub(crate) fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(IDS_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
+        let file = store::open_kept(&path)?;
         let whole = file.metadata()?.len() / ENTRY as u64;
         let mut map = HashMap::with_capacity_and_hasher(
             usize::try_from(whole + whole / 2).unwrap_or(0),

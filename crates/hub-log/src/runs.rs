@@ -22,7 +22,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ use prost::encoding::{decode_varint, encode_varint};
 
 use crate::error::Result;
 use crate::read::{self, corrupt};
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// The file beside the log's other files holding the runs, one frame per commit group:
 /// the body's length and CRC32 (u32 each, big-endian), then the body, in varints except
@@ -355,12 +355,7 @@ impl Runs {
     /// the runs of the events after them from the log.
     pub(crate) fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(RUNS_FILE);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
+        let file = store::open_kept(&path)?;
         let len = file.metadata()?.len();
         let mut index = Index::default();
         let mut end = 0u64;

@@ -73,6 +73,17 @@ pub(crate) fn available_space(dir: &Path) -> Option<u64> {
     fs2::available_space(dir).ok()
 }
 
+/// Opens the file at `path` for reading and writing, created when missing and keeping
+/// what it holds: the log's own files beside sled's.
+pub(crate) fn open_kept(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+}
+
 /// Returns the last entry whose key starts with `prefix`.
 pub(crate) fn last_with_prefix<S: Store + ?Sized>(
     store: &S,
@@ -503,18 +514,8 @@ impl Open {
         };
         let tree = db.open_tree("log")?;
         let data_file = File::open(dir.join("db"))?;
-        let mark = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join(MARK_FILE))?;
-        let records = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join(RECORDS_FILE))?;
+        let mark = open_kept(&dir.join(MARK_FILE))?;
+        let records = open_kept(&dir.join(RECORDS_FILE))?;
         let Scanned {
             tail: records_tail,
             chunks,
