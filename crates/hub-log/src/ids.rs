@@ -14,16 +14,16 @@
 //! its last events against the index as well (see `recovery`).
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
 use hub_types::EventId;
 
+use crate::derived::DerivedFile;
 use crate::error::Result;
 use crate::read::{self, corrupt};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// The file beside the log's other files holding the id of the event at each position:
 /// entry `p - 1` (at byte `20 * (p - 1)`) is position `p`'s id (16 bytes) and the CRC32 of
@@ -50,14 +50,9 @@ pub(crate) struct Ids {
 /// The open [`IDS_FILE`].
 #[derive(Debug)]
 struct IdsFile {
-    file: File,
-    path: PathBuf,
+    out: DerivedFile,
     /// Entries held: positions `1..=entries`.
     entries: u64,
-    /// Entries written since the last sync.
-    unsynced: u64,
-    /// Whether the last write failed (to log each change once).
-    failing: bool,
 }
 
 impl Ids {
@@ -73,8 +68,13 @@ impl Ids {
     /// [`IDS_FILE`] (created when missing) up to the first that is not whole and checked.
     /// [`Ids::catch_up`] then adds the rest from the log.
     pub(crate) fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join(IDS_FILE);
-        let file = store::open_kept(&path)?;
+        let out = DerivedFile::open(
+            dir,
+            IDS_FILE,
+            "the event-id index",
+            SYNC_EVERY * ENTRY as u64,
+        )?;
+        let (file, path) = (&out.file, &out.path);
         let whole = file.metadata()?.len() / ENTRY as u64;
         let mut map = HashMap::with_capacity_and_hasher(
             usize::try_from(whole + whole / 2).unwrap_or(0),
@@ -105,13 +105,7 @@ impl Ids {
         }
         Ok(Self {
             map: RwLock::new(map),
-            file: Some(Mutex::new(IdsFile {
-                file,
-                path,
-                entries,
-                unsynced: 0,
-                failing: false,
-            })),
+            file: Some(Mutex::new(IdsFile { out, entries })),
         })
     }
 
@@ -184,36 +178,27 @@ impl Ids {
         for (i, id) in ids.iter().enumerate() {
             bytes.extend_from_slice(&encode(first + i as u64, id));
         }
-        let written = file.file.write_all_at(&bytes, (first - 1) * ENTRY as u64);
-        file.report(written.as_ref().err(), "write");
-        if written.is_ok() && first == file.entries + 1 {
+        let written = file.out.write_at(&bytes, (first - 1) * ENTRY as u64);
+        if written && first == file.entries + 1 {
             file.entries += ids.len() as u64;
-            file.unsynced += ids.len() as u64;
         }
     }
 
     /// Syncs the file when [`SYNC_EVERY`] entries were written since it last was.
     pub(crate) fn sync_now_and_then(&self) {
-        let due = self
-            .file
-            .as_ref()
-            .is_some_and(|f| f.lock().unwrap_or_else(|e| e.into_inner()).unsynced >= SYNC_EVERY);
-        if due {
-            self.sync();
+        if let Some(file) = &self.file {
+            file.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .out
+                .sync_if_due();
         }
     }
 
     /// Makes the file's entries durable (at close, after catching up), so that the next
     /// open has nothing to read again.
     pub(crate) fn sync(&self) {
-        let Some(file) = &self.file else {
-            return;
-        };
-        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-        let synced = file.file.sync_data();
-        file.report(synced.as_ref().err(), "sync");
-        if synced.is_ok() {
-            file.unsynced = 0;
+        if let Some(file) = &self.file {
+            file.lock().unwrap_or_else(|e| e.into_inner()).out.sync();
         }
     }
 
@@ -231,31 +216,10 @@ impl Ids {
         map.retain(|_, position| *position <= head);
         if let Some(file) = &self.file {
             let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-            file.file.set_len(head * ENTRY as u64)?;
+            file.out.file.set_len(head * ENTRY as u64)?;
             file.entries = head;
         }
         Ok(())
-    }
-}
-
-impl IdsFile {
-    /// Logs a failed write or sync once, and its recovery once.
-    fn report(&mut self, failure: Option<&std::io::Error>, what: &str) {
-        match failure {
-            Some(e) if !self.failing => {
-                self.failing = true;
-                tracing::warn!(
-                    file = %self.path.display(),
-                    error = %e,
-                    "could not {what} the event-id index; the next open reads what it lacks from the log"
-                );
-            }
-            None if self.failing && what == "write" => {
-                self.failing = false;
-                tracing::info!(file = %self.path.display(), "the event-id index is written again");
-            }
-            _ => {}
-        }
     }
 }
 

@@ -50,6 +50,7 @@
 
 #[cfg(feature = "testing")]
 pub mod conformance;
+mod derived;
 mod error;
 mod ids;
 mod keys;

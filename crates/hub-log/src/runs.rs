@@ -22,18 +22,17 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::io::{BufReader, Read};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
 use hub_types::{Family, LocalId, MemberId, StreamId};
 use prost::encoding::{decode_varint, encode_varint};
 
+use crate::derived::DerivedFile;
 use crate::error::Result;
 use crate::read::{self, corrupt};
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// The file beside the log's other files holding the runs, one frame per commit group:
 /// the body's length and CRC32 (u32 each, big-endian), then the body, in varints except
@@ -329,12 +328,9 @@ pub(crate) struct Runs {
 /// The open [`RUNS_FILE`].
 #[derive(Debug)]
 struct RunsFile {
-    file: File,
-    path: PathBuf,
+    out: DerivedFile,
     /// Where the next frame goes: the end of the last whole frame.
     end: u64,
-    /// Bytes written since the last sync.
-    unsynced: u64,
     /// Whether a write failed: later frames would not follow the ones before, so none is
     /// written until the next open, which reads what the file lacks from the log.
     broken: bool,
@@ -354,12 +350,12 @@ impl Runs {
     /// following the ones before; the rest of the file is cut. [`Runs::catch_up`] then adds
     /// the runs of the events after them from the log.
     pub(crate) fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join(RUNS_FILE);
-        let file = store::open_kept(&path)?;
+        let out = DerivedFile::open(dir, RUNS_FILE, "the stream and origin index", SYNC_EVERY)?;
+        let (file, path) = (&out.file, &out.path);
         let len = file.metadata()?.len();
         let mut index = Index::default();
         let mut end = 0u64;
-        let mut reader = BufReader::with_capacity(1 << 20, &file);
+        let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut body = Vec::new();
         let mut frame = Frame::default();
         let stop = loop {
@@ -402,10 +398,8 @@ impl Runs {
         Ok(Self {
             index: RwLock::new(index),
             file: Some(Mutex::new(RunsFile {
-                file,
-                path,
+                out,
                 end,
-                unsynced: 0,
                 broken: false,
             })),
         })
@@ -477,19 +471,11 @@ impl Runs {
             return added;
         }
         let frame = encode(from, through, streams(), origins());
-        match file.file.write_all_at(&frame, file.end) {
-            Ok(()) => {
-                file.end += frame.len() as u64;
-                file.unsynced += frame.len() as u64;
-            }
-            Err(e) => {
-                file.broken = true;
-                tracing::warn!(
-                    file = %file.path.display(),
-                    error = %e,
-                    "could not write the stream and origin index; the next open reads what it lacks from the log"
-                );
-            }
+        let at = file.end;
+        if file.out.write_at(&frame, at) {
+            file.end += frame.len() as u64;
+        } else {
+            file.broken = true;
         }
         added
     }
@@ -556,7 +542,7 @@ impl Runs {
         *self.index.write().unwrap_or_else(|e| e.into_inner()) = Index::default();
         if let Some(file) = &self.file {
             let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-            file.file.set_len(0)?;
+            file.out.file.set_len(0)?;
             file.end = 0;
             file.broken = false;
         }
@@ -565,29 +551,19 @@ impl Runs {
 
     /// Syncs the file when [`SYNC_EVERY`] bytes were written since it last was.
     pub(crate) fn sync_now_and_then(&self) {
-        let due = self
-            .file
-            .as_ref()
-            .is_some_and(|f| f.lock().unwrap_or_else(|e| e.into_inner()).unsynced >= SYNC_EVERY);
-        if due {
-            self.sync();
+        if let Some(file) = &self.file {
+            file.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .out
+                .sync_if_due();
         }
     }
 
     /// Makes the file's frames durable (at close, after catching up), so that the next
     /// open has nothing to read again.
     pub(crate) fn sync(&self) {
-        let Some(file) = &self.file else {
-            return;
-        };
-        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-        match file.file.sync_data() {
-            Ok(()) => file.unsynced = 0,
-            Err(e) => tracing::warn!(
-                file = %file.path.display(),
-                error = %e,
-                "could not sync the stream and origin index; the next open reads what it lacks from the log"
-            ),
+        if let Some(file) = &self.file {
+            file.lock().unwrap_or_else(|e| e.into_inner()).out.sync();
         }
     }
 }
