@@ -15,6 +15,7 @@ mod harness;
 mod log;
 mod overload;
 mod replication;
+mod restart;
 mod scale;
 mod view;
 
@@ -55,6 +56,9 @@ enum Command {
     /// What a node costs as its log grows: build, open, replay and restart times,
     /// resident memory and disk per event, query and append latency on the large log.
     Scale(scale::Args),
+    /// A `talent-hub` process killed with SIGKILL under load, cycle after cycle: the time
+    /// from the kill to health SERVING, and to a whole audit tree.
+    Restart(restart::Args),
 }
 
 #[tokio::main]
@@ -68,5 +72,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Console(args) => console::run(args).await,
         Command::Overload(args) => overload::run(args).await,
         Command::Scale(args) => scale::run(args).await,
+        Command::Restart(args) => restart::run(args).await,
     }
 }

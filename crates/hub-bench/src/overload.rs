@@ -103,9 +103,9 @@ pub enum Question {
 }
 
 /// A `talent-hub` process, killed when dropped.
-struct NodeProcess {
-    child: Child,
-    endpoint: String,
+pub(crate) struct NodeProcess {
+    pub(crate) child: Child,
+    pub(crate) endpoint: String,
 }
 
 impl NodeProcess {
@@ -117,8 +117,36 @@ impl NodeProcess {
         max_in_flight: usize,
         cpus: Option<&str>,
     ) -> anyhow::Result<Self> {
+        let mut node = Self::spawn(binary, data, max_in_flight, cpus)?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(mut q) = harness::query(&node.endpoint, TOKEN).await {
+                if q.view_info(pb::ViewInfoRequest::default()).await.is_ok() {
+                    return Ok(node);
+                }
+            }
+            node.exited(data)?;
+            ensure!(
+                Instant::now() < deadline,
+                "talent-hub not ready within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Starts `binary` on a free loopback port with its data in `data` and its output
+    /// appended to `data/../<data's name>.log`, without waiting for it.
+    pub(crate) fn spawn(
+        binary: &PathBuf,
+        data: &std::path::Path,
+        max_in_flight: usize,
+        cpus: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
-        let log = std::fs::File::create(data.with_extension("log"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data.with_extension("log"))?;
         let mut command = match cpus {
             Some(list) => {
                 let mut c = Command::new("taskset");
@@ -142,29 +170,27 @@ impl NodeProcess {
             .stderr(log)
             .spawn()
             .with_context(|| format!("cannot start {}", binary.display()))?;
-        let mut node = Self {
+        Ok(Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(mut q) = harness::query(&node.endpoint, TOKEN).await {
-                if q.view_info(pb::ViewInfoRequest::default()).await.is_ok() {
-                    return Ok(node);
-                }
-            }
-            if let Some(status) = node.child.try_wait()? {
-                anyhow::bail!(
-                    "talent-hub exited at start ({status}); see {}",
-                    data.with_extension("log").display()
-                );
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "talent-hub not ready within 60 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        })
+    }
+
+    /// An error if the process has exited, naming its output file.
+    pub(crate) fn exited(&mut self, data: &std::path::Path) -> anyhow::Result<()> {
+        match self.child.try_wait()? {
+            Some(status) => anyhow::bail!(
+                "talent-hub exited ({status}); see {}",
+                data.with_extension("log").display()
+            ),
+            None => Ok(()),
         }
+    }
+
+    /// Kills the process with SIGKILL and waits until it is gone.
+    pub(crate) fn kill_now(&mut self) -> std::io::Result<()> {
+        self.child.kill()?;
+        self.child.wait().map(drop)
     }
 
     /// `VmRSS` in KiB now.
@@ -181,7 +207,7 @@ impl NodeProcess {
 
     /// CPU time used so far (user + system), from `/proc/<pid>/stat`, assuming 100 ticks
     /// per second.
-    fn cpu(&self) -> Duration {
+    pub(crate) fn cpu(&self) -> Duration {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name, which is in parentheses and may hold spaces.
@@ -205,6 +231,21 @@ impl Drop for NodeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `binary`, or `talent-hub` beside `hub-bench`; an error if it is not there.
+pub(crate) fn node_binary(binary: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let binary = match binary {
+        Some(b) => b,
+        None => std::env::current_exe()?
+            .with_file_name(format!("talent-hub{}", std::env::consts::EXE_SUFFIX)),
+    };
+    ensure!(
+        binary.exists(),
+        "no talent-hub at {}: build it (cargo build --release -p hub-server --bin talent-hub) or pass --binary",
+        binary.display()
+    );
+    Ok(binary)
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -291,16 +332,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.max_in_flight > 0 && args.connections > 0,
         "--max-in-flight and --connections must be at least 1"
     );
-    let binary = match args.binary {
-        Some(b) => b,
-        None => std::env::current_exe()?
-            .with_file_name(format!("talent-hub{}", std::env::consts::EXE_SUFFIX)),
-    };
-    ensure!(
-        binary.exists(),
-        "no talent-hub at {}: build it (cargo build --release -p hub-server --bin talent-hub) or pass --binary",
-        binary.display()
-    );
+    let binary = node_binary(args.binary)?;
     let parent = crate::harness::bench_parent(args.dir.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("hub-bench-overload-")

@@ -59,7 +59,7 @@ use crate::view::{build_in_windows, per_second, report_latency, time_each};
 const BUILD_WINDOW: usize = 4096;
 /// Events above which `--large` must be given: the run then needs tens of GiB of disk and
 /// memory and several minutes.
-const LARGE: u64 = 1_000_000;
+pub(crate) const LARGE: u64 = 1_000_000;
 
 /// Options of `hub-bench scale`.
 #[derive(Debug, clap::Args)]
@@ -183,6 +183,27 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             kept.display()
         );
     }
+    Ok(())
+}
+
+/// Builds in `data` a node's data directory holding `events` events of the mix of `seed`:
+/// the log, and the snapshot of a view of all of it, folded as a node of the built-in
+/// roster folds it.
+pub(crate) async fn build_node_data(data: &Path, events: u64, seed: u64) -> anyhow::Result<()> {
+    let log = Log::open_signed(data.join("log"), signer()?)?;
+    let mut mix = Mix::new(seed, events)?;
+    build_in_windows(&log, &mut mix, events, BUILD_WINDOW).await?;
+    drop(mix);
+    let config = ViewConfig {
+        roster: hub_types::roster::Roster::builtin(),
+        snapshot_dir: Some(data.join("view")),
+        ..ViewConfig::default()
+    };
+    tokio::task::block_in_place(|| -> anyhow::Result<()> {
+        View::open(config, &log)?.write_snapshot(&log)?;
+        Ok(())
+    })?;
+    log.close().await;
     Ok(())
 }
 

@@ -328,3 +328,72 @@ fn scale_bench_refuses_a_large_run_not_asked_for() {
     );
     assert!(output.stdout.is_empty(), "no figure for a refused run");
 }
+
+#[test]
+fn restart_bench_kills_a_node_under_load_and_times_its_return() {
+    let binary = hub_system_tests::binary::talent_hub().expect("the talent-hub binary");
+    let binary = binary.to_str().expect("a utf-8 path");
+    let args = [
+        "--events",
+        "2000",
+        "--cycles",
+        "2",
+        "--appends",
+        "40",
+        "--clients",
+        "4",
+        "--binary",
+        binary,
+    ];
+    let stdout = run_bench("restart", &args);
+    for name in [
+        "restart.serving.p50",
+        "restart.serving.p99",
+        "restart.serving.max",
+        "restart.cpu.p50",
+        "restart.audit.p50",
+        "restart.audit.p99",
+        "restart.since_snapshot.max",
+    ] {
+        assert!(has_figure(&stdout, name), "no figure {name} in:\n{stdout}");
+    }
+    // Two cycles of at least 40 acknowledged appends each, all folded after the
+    // snapshot the build wrote, and none lost.
+    let figure = |name: &str| -> f64 {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("BENCH {name} ")))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no figure {name} in:\n{stdout}"))
+    };
+    assert!(figure("restart.since_snapshot.max") >= 80.0, "{stdout}");
+    assert_eq!(figure("restart.lost"), 0.0, "{stdout}");
+}
+
+#[test]
+fn restart_bench_refuses_bad_options_naming_them() {
+    for (args, message) in [
+        (&["--cycles", "0"][..], "--cycles must be at least 1"),
+        (&["--appends", "0"][..], "--appends must be at least 1"),
+        (&["--clients", "0"][..], "--clients must be at least 1"),
+        (
+            &["--events", "500"][..],
+            "--events must be 1000 to 1000000, got 500",
+        ),
+        (
+            &["--data", "/nonexistent/hub-bench-data"][..],
+            "--data /nonexistent/hub-bench-data: no log directory in it",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_hub-bench"))
+            .arg("restart")
+            .args(args)
+            .output()
+            .expect("run hub-bench");
+        assert!(!output.status.success(), "{args:?} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "no figure for a refused run");
+    }
+}
