@@ -121,6 +121,21 @@ mod tests {
         refused::<Date>(&i32::MAX, "a date beyond 2200");
         refused::<Period>(&(2026u16, 5u8), "a fifth quarter");
         refused::<EventId>(&[0u8; 16], "the nil event id");
+        refused::<LocalId>(&"-x", "a local id starting with a dash");
+        refused::<LocalId>(&"x y", "a local id with a space");
+        refused::<LocalId>(&"x".repeat(65), "a local id of 65 characters");
+        let local: LocalId = "sh-2025.0012_a".parse().expect("local id");
+        let binary = bincode::serialize(&local).expect("bincode");
+        assert_eq!(
+            bincode::deserialize::<LocalId>(&binary).expect("back"),
+            local
+        );
+        let json = serde_json::to_string(&local).expect("json");
+        assert_eq!(
+            serde_json::from_str::<LocalId>(&json).expect("json back"),
+            local
+        );
+        assert!(serde_json::from_str::<LocalId>("\"-x\"").is_err());
         let member: MemberId = "330400".parse().expect("member");
         refused::<StreamId>(
             &(Family::Demand, member, None::<LocalId>),

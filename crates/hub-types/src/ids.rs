@@ -178,10 +178,7 @@ impl<'de> Deserialize<'de> for LocalId {
     fn deserialize<D: serde::Deserializer<'de>>(
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
-        ShortText::deserialize(deserializer)?
-            .as_str()
-            .parse()
-            .map_err(serde::de::Error::custom)
+        crate::short_text::deserialize_text(deserializer, str::parse)
     }
 }
 

@@ -66,18 +66,33 @@ impl<'de> serde::Deserialize<'de> for ShortText {
     /// Reads the text borrowed where the format allows it (bincode does), so that decoding
     /// short text allocates nothing.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Text;
-        impl serde::de::Visitor<'_> for Text {
-            type Value = ShortText;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("text")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<ShortText, E> {
-                Ok(ShortText::new(s))
-            }
-        }
-        deserializer.deserialize_str(Text)
+        deserialize_text(deserializer, |s| {
+            Ok::<_, std::convert::Infallible>(ShortText::new(s))
+        })
     }
+}
+
+/// Reads text, borrowed where the format allows it, and makes a `T` of it with `make`
+/// (which checks it): the text is neither copied nor checked as UTF-8 twice.
+pub(crate) fn deserialize_text<'de, D, T, E>(
+    deserializer: D,
+    make: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    E: fmt::Display,
+{
+    struct Text<F>(F);
+    impl<T, E: fmt::Display, F: FnOnce(&str) -> Result<T, E>> serde::de::Visitor<'_> for Text<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("text")
+        }
+        fn visit_str<Er: serde::de::Error>(self, s: &str) -> Result<T, Er> {
+            (self.0)(s).map_err(Er::custom)
+        }
+    }
+    deserializer.deserialize_str(Text(make))
 }
 
 impl PartialEq for ShortText {
