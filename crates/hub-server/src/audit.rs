@@ -60,9 +60,14 @@ impl AuditService {
     }
 
     /// The tree size a request names in its `field` (0 = current), after catching up with
-    /// the log.
-    fn size(&self, requested: u64, field: &'static str) -> Result<u64, Status> {
-        let len = catch_up(self.hub.ledger(), self.hub.log()).map_err(from_log)?;
+    /// the log. The catch-up runs on the blocking pool: after a start the tree is rebuilt
+    /// from the whole log, and that must not hold up the requests sharing this worker.
+    async fn size(&self, requested: u64, field: &'static str) -> Result<u64, Status> {
+        let (ledger, log) = (self.hub.ledger().clone(), self.hub.log().clone());
+        let len = tokio::task::spawn_blocking(move || catch_up(&ledger, &log))
+            .await
+            .map_err(|e| Refusal::TaskFailed(e.to_string()))?
+            .map_err(from_log)?;
         match requested {
             0 => Ok(len),
             n if n > len => Err(Refusal::BeyondLog {
@@ -111,7 +116,7 @@ impl Audit for AuditService {
         request: Request<pb::GetTreeHeadRequest>,
     ) -> Result<Response<pb::SignedTreeHead>, Status> {
         let _permit = self.allow(&request)?;
-        let size = self.size(request.get_ref().tree_size, "tree_size")?;
+        let size = self.size(request.get_ref().tree_size, "tree_size").await?;
         self.tree_head(size).map(Response::new)
     }
 
@@ -121,7 +126,7 @@ impl Audit for AuditService {
     ) -> Result<Response<pb::InclusionProof>, Status> {
         let _permit = self.allow(&request)?;
         let req = request.get_ref();
-        let size = self.size(req.tree_size, "tree_size")?;
+        let size = self.size(req.tree_size, "tree_size").await?;
         if req.position == 0 || req.position > size {
             return Err(Refusal::BadField {
                 field: "position",
@@ -158,7 +163,7 @@ impl Audit for AuditService {
     ) -> Result<Response<pb::ConsistencyProof>, Status> {
         let _permit = self.allow(&request)?;
         let req = request.get_ref();
-        let new = self.size(req.new_size, "new_size")?;
+        let new = self.size(req.new_size, "new_size").await?;
         if req.old_size > new {
             return Err(Refusal::BadField {
                 field: "old_size",
@@ -186,7 +191,9 @@ impl Audit for AuditService {
         request: Request<pb::VerifyRangeRequest>,
     ) -> Result<Response<pb::VerifyRangeResponse>, Status> {
         let _permit = self.allow(&request)?;
-        let size = self.size(request.get_ref().to_position, "to_position")?;
+        let size = self
+            .size(request.get_ref().to_position, "to_position")
+            .await?;
         let root = self
             .hub
             .ledger()
