@@ -363,17 +363,44 @@ impl Header {
             run(tasks)?;
         }
         let small = small?;
+        // Each map is built from its sorted pieces in one pass; half of them on another
+        // thread, as the pieces were decoded on every core.
+        let ((signals, entries_by_subject, whitelist, whitelist_by_subject, rules), others) =
+            std::thread::scope(|s| {
+                let half = s.spawn(|| {
+                    Ok::<_, String>((
+                        joined(signals)?,
+                        joined(entries_by_subject)?,
+                        joined(whitelist)?,
+                        joined(whitelist_by_subject)?,
+                        joined(rules)?,
+                    ))
+                });
+                let others = (|| {
+                    Ok::<_, String>((
+                        joined(entries)?,
+                        joined(awards)?,
+                        joined(awards_by_subject)?,
+                        joined(rules_by_credential)?,
+                    ))
+                })();
+                let half = half
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                Ok::<_, String>((half?, others?))
+            })?;
+        let (entries, awards, awards_by_subject, rules_by_credential) = others;
         Ok(Inner {
             state: ViewState {
-                rules: joined(rules)?,
-                signals: joined(signals)?,
-                entries: joined(entries)?,
-                rules_by_credential: joined(rules_by_credential)?,
-                entries_by_subject: joined(entries_by_subject)?,
-                whitelist: joined(whitelist)?,
-                whitelist_by_subject: joined(whitelist_by_subject)?,
-                awards: joined(awards)?,
-                awards_by_subject: joined(awards_by_subject)?,
+                rules,
+                signals,
+                entries,
+                rules_by_credential,
+                entries_by_subject,
+                whitelist,
+                whitelist_by_subject,
+                awards,
+                awards_by_subject,
                 counts: small.counts,
                 ignored: small.ignored,
                 position: small.position,
