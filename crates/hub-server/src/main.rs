@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
         tracing::error!(error = %format!("{e:#}"), "no admin listener: metrics, probes and the console are off");
         None
     });
+    let with_admin = admin_listener.is_some();
     if let Some(listener) = admin_listener {
         tracing::info!(addr = %listener.local_addr()?, "admin listener serving /metrics, /livez, /readyz and the console");
         let (state, tls) = (admin.clone(), config.tls.clone());
@@ -85,7 +86,11 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let hub = server::open_hub(config).await?;
-    admin.attach(hub.clone());
+    // Attaching starts the status page's first view digest (a second of a core at 10^6
+    // events): a node without the page has no use for it.
+    if with_admin {
+        admin.attach(hub.clone());
+    }
     tracing::info!(%addr, member = %member, data_dir = %data.display(), head = hub.log().head(), "talent-hub serving");
     let served = server::serve(hub, listener, shutdown_signal()).await;
     // The log is closed and the view snapshot written: end now, rather than wait in the
