@@ -115,6 +115,9 @@ impl Grouped {
     }
 
     fn get(&self, id: &EventId) -> Option<u64> {
+        if self.entries.is_empty() {
+            return None;
+        }
         let b = usize::try_from(self.hasher.hash_one(id).checked_shr(self.shift)?).ok()?;
         let (from, to) = (*self.starts.get(b)?, *self.starts.get(b + 1)?);
         self.entries

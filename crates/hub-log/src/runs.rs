@@ -362,6 +362,9 @@ impl Grouped {
 
     /// Where `stream`'s entry is, if it has one.
     fn find(&self, stream: &StreamId) -> Option<usize> {
+        if self.entries.is_empty() {
+            return None;
+        }
         let b = self.bucket(stream);
         let (from, to) = (*self.starts.get(b)?, *self.starts.get(b + 1)?);
         let at = self
