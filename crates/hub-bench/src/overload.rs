@@ -50,16 +50,23 @@ const TOKEN: &str = harness::SHANGHAI_TOKEN;
 /// How long the node may take to serve normally again before the bench gives up.
 const RECOVERY_LIMIT: Duration = Duration::from_secs(60);
 
-/// Options of `hub-bench overload`.
+/// Which `talent-hub` binary a bench runs, and where its data directory is made.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct NodeOptions {
     /// The `talent-hub` binary [default: `talent-hub` beside `hub-bench`].
     #[arg(long)]
-    binary: Option<PathBuf>,
+    pub binary: Option<PathBuf>,
     /// Directory the node's temporary data directory is made in [default: ./target]; it
     /// must be on the disk being measured (a tmpfs makes fsync free).
     #[arg(long)]
-    dir: Option<PathBuf>,
+    pub dir: Option<PathBuf>,
+}
+
+/// Options of `hub-bench overload`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    node: NodeOptions,
     /// Seconds the flood runs.
     #[arg(long, default_value_t = 60.0)]
     seconds: f64,
@@ -332,8 +339,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.max_in_flight > 0 && args.connections > 0,
         "--max-in-flight and --connections must be at least 1"
     );
-    let binary = node_binary(args.binary)?;
-    let parent = crate::harness::bench_parent(args.dir.as_deref())?;
+    let binary = node_binary(args.node.binary)?;
+    let parent = crate::harness::bench_parent(args.node.dir.as_deref())?;
     let dir = tempfile::Builder::new()
         .prefix("hub-bench-overload-")
         .tempdir_in(&parent)?;

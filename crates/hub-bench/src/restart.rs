@@ -53,13 +53,8 @@ const PROBE_EVERY: Duration = Duration::from_millis(2);
 /// Options of `hub-bench restart`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The `talent-hub` binary [default: `talent-hub` beside `hub-bench`].
-    #[arg(long)]
-    binary: Option<PathBuf>,
-    /// Directory the temporary data directory is made in [default: ./target]; it must be
-    /// on the disk being measured.
-    #[arg(long)]
-    dir: Option<PathBuf>,
+    #[command(flatten)]
+    node: crate::overload::NodeOptions,
     /// Events the data directory is built with.
     #[arg(long, default_value_t = 100_000)]
     events: u64,
@@ -93,8 +88,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         crate::scale::LARGE,
         args.events
     );
-    let binary = crate::overload::node_binary(args.binary)?;
-    let parent = bench_parent(args.dir.as_deref())?;
+    let binary = crate::overload::node_binary(args.node.binary)?;
+    let parent = bench_parent(args.node.dir.as_deref())?;
     let built;
     let data = match &args.data {
         Some(data) => {
