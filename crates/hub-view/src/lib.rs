@@ -228,8 +228,8 @@ pub struct View {
     /// last one is kept. Held while a digest is computed, so concurrent askers wait for
     /// it rather than compute it again.
     digest_memo: Arc<Mutex<Option<DigestMemo>>>,
-    /// When the next snapshot may start ([`ViewConfig::snapshot_busy_share`]).
-    snapshot_not_before: Arc<Mutex<Option<Instant>>>,
+    /// When the next snapshot may start, and which is being written.
+    snapshots: Arc<snapshot::Snapshots>,
 }
 
 /// How many events the projection folds per lock acquisition.
@@ -243,7 +243,7 @@ impl View {
             config: Arc::new(config),
             position: Arc::new(tokio::sync::watch::channel(0).0),
             digest_memo: Arc::default(),
-            snapshot_not_before: Arc::default(),
+            snapshots: Arc::default(),
         }
     }
 
@@ -308,6 +308,11 @@ impl View {
 
     /// Folds every event of `log` not folded yet; returns how many were folded.
     pub fn catch_up<S: Store>(&self, log: &Log<S>) -> Result<u64> {
+        self.fold(log, snapshot::Writing::Here)
+    }
+
+    /// [`View::catch_up`], writing a snapshot that comes due as `writing` says.
+    fn fold<S: Store>(&self, log: &Log<S>, writing: snapshot::Writing) -> Result<u64> {
         let mut folded = 0;
         loop {
             let events = log.read_all(Position::after(self.position()), FOLD_BATCH)?;
@@ -327,18 +332,22 @@ impl View {
                 inner.position()
             };
             self.position.send_replace(position);
-            self.maybe_snapshot(log, position);
+            self.maybe_snapshot(log, position, writing);
         }
     }
 
     /// Follows `log` until it closes: folds new events as the head moves, then returns
-    /// (dropping its handle of the log).
+    /// (dropping its handle of the log). A snapshot that comes due is encoded here and
+    /// written to its file on a thread of its own, so that the fold waits only for the
+    /// encoding, not for the file's write and sync.
     pub async fn follow<S: Store>(self, log: Log<S>) {
         let mut head = log.watch();
         loop {
             let view = self.clone();
             let log2 = log.clone();
-            let caught = tokio::task::spawn_blocking(move || view.catch_up(&log2)).await;
+            let caught =
+                tokio::task::spawn_blocking(move || view.fold(&log2, snapshot::Writing::Aside))
+                    .await;
             match caught {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "view projection failed to read the log"),

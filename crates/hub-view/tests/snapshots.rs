@@ -153,6 +153,71 @@ async fn a_view_spends_at_most_its_share_of_time_writing_snapshots() {
     log.close().await;
 }
 
+/// Waits up to ten seconds for `done` to hold of `view`.
+async fn eventually(view: &View, done: impl Fn(&View) -> bool) -> bool {
+    for _ in 0..1000 {
+        if done(view) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    done(view)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_following_view_folds_on_while_its_snapshot_file_is_written() {
+    let d = dirs();
+    let log = Log::open(&d.log).expect("open the sled log");
+    let config = ViewConfig {
+        snapshot_busy_share: 1.0,
+        ..snapshotting(&d.snaps, 1)
+    };
+    let view = View::open(config, &log).expect("open the view");
+    // The snapshot's temp file is a FIFO: opening it to write blocks until it is read.
+    std::fs::create_dir_all(&d.snaps).expect("snapshot dir");
+    let fifo = d.snaps.join("view.snapshot.tmp");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(made.success(), "mkfifo failed");
+    let following = tokio::spawn(view.clone().follow(log.clone()));
+
+    let script = events(12, 1);
+    append_all(&log, &script[..1]).await;
+    assert!(
+        eventually(&view, |v| v.position() == 1).await,
+        "the first event folds"
+    );
+    // A snapshot of position 1 came due and waits on the FIFO; the fold goes on.
+    append_all(&log, &script[1..6]).await;
+    let folded = eventually(&view, |v| v.position() == 6).await;
+    // Unblock the writer whatever happened: move the FIFO out of the next one's way, then
+    // read it to its end (the write then fails, as a FIFO cannot be synced).
+    let moved = d.snaps.join("fifo");
+    std::fs::rename(&fifo, &moved).expect("move the FIFO");
+    let read = std::fs::read(&moved).expect("read the FIFO").len();
+    assert!(folded, "the fold waited for the snapshot's file");
+    assert!(read > 16, "the snapshot was written to the temp file");
+    assert_eq!(
+        view.snapshot_position(),
+        0,
+        "a snapshot that failed is not counted"
+    );
+
+    // With the file free, the next snapshot that comes due is written (one at a time,
+    // so not necessarily of the last event), and a view restores from it.
+    append_all(&log, &script[6..]).await;
+    let written = eventually(&view, |v| v.position() == 12 && v.snapshot_position() > 6).await;
+    assert!(written, "snapshot at {}", view.snapshot_position());
+    let restored = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    let at = info(&restored).snapshot_position;
+    assert!((7..=12).contains(&at), "restored from {at}");
+    assert_equals_full_replay(&restored, &log);
+    log.close().await;
+    following.await.expect("the follower ends with the log");
+}
+
 /// Builds a log of 35 events with a snapshot at 30, damages the snapshot with `damage`,
 /// and checks that opening falls back to a full replay (and then repairs the snapshot).
 async fn falls_back(damage: impl FnOnce(&Path)) {

@@ -16,6 +16,8 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hub_log::{Log, Store};
@@ -182,66 +184,176 @@ impl View {
 
     /// Writes a snapshot now (atomically: temp file, fsync, rename); returns its position.
     pub fn write_snapshot<S: Store>(&self, log: &Log<S>) -> std::io::Result<u64> {
+        match self.capture(log)? {
+            Some(captured) => self.store(captured),
+            None => Ok(0),
+        }
+    }
+
+    /// The state encoded for a snapshot, with the position it holds and the record hash
+    /// of the log's event there; `None` when no snapshot directory is configured. The
+    /// view's read lock is held while it encodes.
+    fn capture<S: Store>(&self, log: &Log<S>) -> std::io::Result<Option<Captured>> {
         let Some(dir) = &self.config().snapshot_dir else {
-            return Ok(0);
+            return Ok(None);
         };
-        let (position, hash, sections) = {
-            let inner = self.read();
-            let position = inner.position();
-            let stored = match Position::new(position) {
-                Ok(at) => log.get(at),
-                Err(_) => Ok(None),
-            };
-            let hash = match stored {
-                Ok(Some(e)) => record_hash(&e.record),
-                Ok(None) => [0; 32],
-                Err(e) => return Err(std::io::Error::other(e.to_string())),
-            };
-            let sections = Encoded::new(&inner).map_err(std::io::Error::other)?;
-            (position, hash, sections)
+        let inner = self.read();
+        let position = inner.position();
+        let stored = match Position::new(position) {
+            Ok(at) => log.get(at),
+            Err(_) => Ok(None),
         };
-        fs::create_dir_all(dir)?;
+        let hash = match stored {
+            Ok(Some(e)) => record_hash(&e.record),
+            Ok(None) => [0; 32],
+            Err(e) => return Err(std::io::Error::other(e.to_string())),
+        };
+        let sections = Encoded::new(&inner).map_err(std::io::Error::other)?;
+        Ok(Some(Captured {
+            dir: dir.clone(),
+            position,
+            hash,
+            sections,
+        }))
+    }
+
+    /// Writes `captured` to the snapshot file (temp file, fsync, rename, fsync of the
+    /// directory) unless a snapshot of a later position is there already; returns the
+    /// position of the file's snapshot.
+    fn store(&self, captured: Captured) -> std::io::Result<u64> {
+        let Captured {
+            dir,
+            position,
+            hash,
+            sections,
+        } = captured;
+        // One writer of the temp file at a time, and never an older state over a newer.
+        let mut written = self
+            .snapshots
+            .written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *written > position {
+            return Ok(*written);
+        }
+        fs::create_dir_all(&dir)?;
         let tmp = dir.join(format!("{FILE}.tmp"));
         let mut f = std::io::BufWriter::new(fs::File::create(&tmp)?);
         write(&mut f, position, hash, &sections).map_err(std::io::Error::other)?;
         let f = f.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
-        fs::rename(&tmp, path(dir))?;
-        fs::File::open(dir)?.sync_all()?;
-        self.inner
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .snapshot_position = position;
+        fs::rename(&tmp, path(&dir))?;
+        fs::File::open(&dir)?.sync_all()?;
+        *written = position;
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        inner.snapshot_position = inner.snapshot_position.max(position);
         Ok(position)
     }
 
-    pub(crate) fn maybe_snapshot<S: Store>(&self, log: &Log<S>, position: u64) {
+    /// Writes a snapshot when one is due: `every` events after the last, and not before
+    /// the wait the busy share sets after the last one. With [`Writing::Aside`] the state
+    /// is encoded here and the file written on a thread of its own, one at a time.
+    pub(crate) fn maybe_snapshot<S: Store>(&self, log: &Log<S>, position: u64, writing: Writing) {
         let every = self.config().snapshot_every;
         if every == 0 || self.config().snapshot_dir.is_none() {
             return;
         }
         let last = self.read().snapshot_position;
-        if position < last + every {
+        if position < last + every || self.snapshots.aside.load(Ordering::Acquire) {
             return;
         }
         let mut not_before = self
-            .snapshot_not_before
+            .snapshots
+            .not_before
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         if not_before.is_some_and(|t| Instant::now() < t) {
             return;
         }
         let started = Instant::now();
-        match self.write_snapshot(log) {
-            Ok(p) => tracing::debug!(position = p, "view snapshot written"),
-            Err(e) => tracing::warn!(error = %e, "writing the view snapshot failed"),
+        let share = self.config().snapshot_busy_share;
+        let captured = match writing {
+            Writing::Here => {
+                match self.write_snapshot(log) {
+                    Ok(p) => tracing::debug!(position = p, "view snapshot written"),
+                    Err(e) => tracing::warn!(error = %e, "writing the view snapshot failed"),
+                }
+                None
+            }
+            Writing::Aside => match self.capture(log) {
+                Ok(captured) => captured,
+                Err(e) => {
+                    tracing::warn!(error = %e, "encoding the view snapshot failed");
+                    None
+                }
+            },
+        };
+        let Some(captured) = captured else {
+            *not_before = Some(next_snapshot(started, started.elapsed(), share));
+            return;
+        };
+        drop(not_before);
+        self.snapshots.aside.store(true, Ordering::Release);
+        let view = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("hub-view-snapshot".into())
+            .spawn(move || {
+                let _aside = Aside(&view.snapshots);
+                match view.store(captured) {
+                    Ok(p) => tracing::debug!(position = p, "view snapshot written"),
+                    Err(e) => tracing::warn!(error = %e, "writing the view snapshot failed"),
+                }
+                *view
+                    .snapshots
+                    .not_before
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) =
+                    Some(next_snapshot(started, started.elapsed(), share));
+            });
+        if let Err(e) = spawned {
+            self.snapshots.aside.store(false, Ordering::Release);
+            tracing::warn!(error = %e, "no thread to write the view snapshot on");
         }
-        *not_before = Some(next_snapshot(
-            started,
-            started.elapsed(),
-            self.config().snapshot_busy_share,
-        ));
     }
+}
+
+/// Where a snapshot that comes due during a fold is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Writing {
+    /// On the folding thread, before the fold goes on (a catch-up asked for).
+    Here,
+    /// Encoded on the folding thread, written on a thread of its own (the node's fold).
+    Aside,
+}
+
+/// The snapshots of one view: when the next may start, the position of the file's, and
+/// whether one is being written aside.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshots {
+    /// When the next snapshot may start ([`crate::ViewConfig::snapshot_busy_share`]).
+    not_before: Mutex<Option<Instant>>,
+    /// The position of the snapshot last written to the file by this view; held while the
+    /// file is written.
+    written: Mutex<u64>,
+    /// Set while a snapshot is written aside.
+    aside: AtomicBool,
+}
+
+/// Clears [`Snapshots::aside`] when the writing thread ends, however it ends.
+struct Aside<'a>(&'a Snapshots);
+
+impl Drop for Aside<'_> {
+    fn drop(&mut self) {
+        self.0.aside.store(false, Ordering::Release);
+    }
+}
+
+/// A state encoded for a snapshot, not yet written.
+struct Captured {
+    dir: PathBuf,
+    position: u64,
+    hash: [u8; 32],
+    sections: Encoded,
 }
 
 /// Longest wait between two snapshots, whatever the share.
