@@ -305,12 +305,13 @@ impl Grouped {
         for b in 1..next.len() {
             next[b] += next[b - 1];
         }
-        // A counting sort by bucket, keeping the order of each stream's runs.
-        let mut sorted: Vec<Option<(StreamId, Run)>> = Vec::new();
+        // A counting sort by bucket, keeping the order of each stream's runs, and each
+        // run's bucket so that no stream is hashed again.
+        let mut sorted: Vec<Option<(u32, StreamId, Run)>> = Vec::new();
         sorted.resize_with(pending.len(), || None);
-        for (item, b) in pending.into_iter().zip(of) {
+        for ((stream, run), b) in pending.into_iter().zip(of) {
             let at = &mut next[b as usize];
-            sorted[*at] = Some(item);
+            sorted[*at] = Some((b, stream, run));
             *at += 1;
         }
         drop(next);
@@ -322,8 +323,8 @@ impl Grouped {
             entries: Vec::with_capacity(sorted.len()),
         };
         let mut held = 0;
-        for (stream, run) in sorted.into_iter().flatten() {
-            let b = grouped.bucket(&stream);
+        for (b, stream, run) in sorted.into_iter().flatten() {
+            let b = b as usize;
             // Buckets come in order: close those before this one.
             while held < b {
                 held += 1;
