@@ -154,12 +154,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         if cycle == args.cycles {
             break;
         }
-        let acked = load_until(&node.endpoint, args.clients, args.appends, cycle).await?;
+        let load = load_until(&node.endpoint, args.clients, args.appends, cycle).await?;
         // SIGKILL, while the clients still append.
         let at = Instant::now();
         node.kill_now().context("kill the node")?;
-        acked.stop.store(true, Ordering::Relaxed);
-        let last = acked.finish().await;
+        load.stop.store(true, Ordering::Relaxed);
+        let last = load.finish().await;
         killed = Some((last, at));
     }
     let serving = Latencies::new(serving);
