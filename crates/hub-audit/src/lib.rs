@@ -28,6 +28,7 @@
 
 mod error;
 pub mod keys;
+pub mod leaves;
 pub mod ledger;
 pub mod merkle;
 #[cfg(test)]

@@ -80,6 +80,30 @@ impl MerkleTree {
         tree
     }
 
+    /// Builds a tree from leaf hashes in log order, a level at a time: one hash per
+    /// interior node, and no copy of the leaves.
+    pub fn from_leaves(leaves: Vec<Hash>) -> Self {
+        if leaves.is_empty() {
+            return Self::new();
+        }
+        let mut levels = vec![leaves];
+        while let Some(below) = levels.last().filter(|level| level.len() >= 2) {
+            let above = below
+                .chunks_exact(2)
+                .map(|pair| node_hash(&pair[0], &pair[1]))
+                .collect();
+            levels.push(above);
+        }
+        Self { levels }
+    }
+
+    /// The leaf hashes from index `from` on.
+    pub fn leaves_from(&self, from: u64) -> &[Hash] {
+        let leaves = self.levels.first().map_or(&[][..], Vec::as_slice);
+        let from = usize::try_from(from).map_or(leaves.len(), |f| f.min(leaves.len()));
+        &leaves[from..]
+    }
+
     /// Number of leaves held.
     pub fn len(&self) -> u64 {
         self.levels.first().map_or(0, |leaves| leaves.len() as u64)
@@ -400,6 +424,22 @@ mod tests {
                 assert_eq!(level.len() as u64, tree.len() >> h);
             }
         }
+    }
+
+    #[test]
+    fn a_tree_built_from_its_leaves_is_the_tree_grown_leaf_by_leaf() {
+        let mut grown = MerkleTree::new();
+        for n in 0u64..70 {
+            let built = MerkleTree::from_leaves(grown.leaves_from(0).to_vec());
+            assert_eq!(built.levels, grown.levels, "{n} leaves");
+            let mut more = built;
+            more.push(leaf_hash(&[1]));
+            grown.push(leaf_hash(&[1]));
+            assert_eq!(more.levels, grown.levels, "{n} leaves and one pushed");
+            grown.push(leaf_hash(&n.to_be_bytes()));
+        }
+        assert_eq!(grown.leaves_from(138).len(), 2);
+        assert!(grown.leaves_from(u64::MAX).is_empty());
     }
 
     #[test]

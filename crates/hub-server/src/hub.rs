@@ -57,6 +57,9 @@ struct Trust {
     access: AccessTrail,
 }
 
+/// The audit tree's leaf file, in the data directory (see [`hub_audit::leaves`]).
+pub const LEAVES_FILE: &str = "audit/leaves";
+
 /// How the node runs and stops.
 #[derive(Debug)]
 struct Lifecycle {
@@ -98,7 +101,7 @@ impl Hub {
             data: Data {
                 log,
                 view,
-                ledger: Arc::default(),
+                ledger: Arc::new(Ledger::with_file(config.node.data_dir.join(LEAVES_FILE))),
                 vault,
             },
             metrics,

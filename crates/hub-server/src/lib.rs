@@ -40,4 +40,5 @@ pub mod tasks;
 pub mod tls;
 
 pub use config::Config;
+pub use hub::LEAVES_FILE;
 pub use server::RunningNode;

@@ -197,6 +197,78 @@ async fn auditors_read_the_access_trail() {
     node.stop().await.expect("stop");
 }
 
+/// A node keeps its tree's leaves in `audit/leaves` and starts again from them: the heads it
+/// signs after a restart have the same roots, later heads are consistent with earlier ones,
+/// and a damaged file is hashed again from the log rather than trusted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_node_takes_its_tree_from_the_leaf_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let leaves = dir.path().join(hub_server::LEAVES_FILE);
+    let head = |size| pb::GetTreeHeadRequest { tree_size: size };
+    let node = start(dir.path(), |_| {}).await;
+    append_n(&mut publisher(&node, Some(SH)).await, "a", 30).await;
+    let before = audit(&node, Some("dev-auditor"))
+        .await
+        .get_tree_head(head(0))
+        .await
+        .expect("head")
+        .into_inner();
+    node.stop().await.expect("stop");
+    let size = before.tree_size;
+    assert!(size >= 30);
+    assert_eq!(
+        std::fs::metadata(&leaves).expect("leaf file").len(),
+        size * hub_audit::leaves::ENTRY as u64
+    );
+
+    for damage in [false, true] {
+        if damage {
+            // Every entry fails its check: the tree is hashed from the log again.
+            std::fs::write(
+                &leaves,
+                vec![0x5a; size as usize * hub_audit::leaves::ENTRY],
+            )
+            .expect("damage");
+        }
+        let node = start(dir.path(), |_| {}).await;
+        let mut auditor = audit(&node, Some("dev-auditor")).await;
+        let again = auditor
+            .get_tree_head(head(size))
+            .await
+            .expect("head after the restart")
+            .into_inner();
+        assert_eq!(again.root_hash, before.root_hash, "damaged file: {damage}");
+        append_n(&mut publisher(&node, Some(SH)).await, "b", 3).await;
+        let later = auditor
+            .get_tree_head(head(0))
+            .await
+            .expect("later head")
+            .into_inner();
+        let proof = auditor
+            .get_consistency_proof(pb::GetConsistencyProofRequest {
+                old_size: size,
+                new_size: later.tree_size,
+            })
+            .await
+            .expect("consistency")
+            .into_inner();
+        let path: Vec<[u8; 32]> = proof.path.iter().map(|h| hash(h)).collect();
+        assert!(hub_audit::verify_consistency(
+            size,
+            later.tree_size,
+            &hash(&before.root_hash),
+            &hash(&later.root_hash),
+            &path
+        ));
+        node.stop().await.expect("stop");
+        assert_eq!(
+            std::fs::metadata(&leaves).expect("leaf file").len(),
+            later.tree_size * hub_audit::leaves::ENTRY as u64,
+            "damaged file: {damage}"
+        );
+    }
+}
+
 /// Concurrent checks are written in groups: every one of them gets its own entry, the
 /// chain stays unbroken from the first entry, and the trail carries on after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
