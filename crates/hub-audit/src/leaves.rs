@@ -24,6 +24,10 @@ const SYNC_EVERY: u64 = 1 << 16;
 /// Entries read at a time when the file is opened.
 const READ_BLOCK: usize = 1 << 15;
 
+/// The most leaves room is made for before they are read: 2^26 leaves, 2 GiB of address
+/// space (a log of more grows the list as it is read).
+const MAX_ROOM: u64 = 1 << 26;
+
 /// The open file of leaf hashes.
 #[derive(Debug)]
 pub struct LeafFile {
@@ -52,7 +56,10 @@ impl LeafFile {
             .open(path)?;
         let size = file.metadata()?.len();
         let whole = size / ENTRY as u64;
-        let mut leaves = Vec::with_capacity(usize::try_from(whole).unwrap_or(0));
+        // Room for the leaves the file's size names, up to a bound: a file whose size
+        // is forged (a sparse one of a terabyte) reserves address space, not memory.
+        let room = whole.min(MAX_ROOM);
+        let mut leaves = Vec::with_capacity(usize::try_from(room).unwrap_or(0));
         let mut block = vec![0u8; READ_BLOCK * ENTRY];
         'read: while (leaves.len() as u64) < whole {
             let at = leaves.len() as u64;
@@ -255,6 +262,25 @@ mod tests {
         bytes[2 * ENTRY..3 * ENTRY].copy_from_slice(&first);
         std::fs::write(&path, &bytes).expect("move");
         assert_eq!(LeafFile::open(&path).expect("open").1, leaves(0..2));
+    }
+
+    #[test]
+    fn a_file_whose_size_is_forged_is_read_as_what_it_holds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("leaves");
+        let (mut file, _) = LeafFile::open(&path).expect("open");
+        file.append(0, &leaves(0..3));
+        drop(file);
+        // A terabyte of holes after three leaves.
+        let sparse = OpenOptions::new().write(true).open(&path).expect("open");
+        sparse.set_len(1 << 40).expect("sparse");
+        let (file, read) = LeafFile::open(&path).expect("open forged");
+        assert_eq!(read, leaves(0..3));
+        assert_eq!(file.len(), 3);
+        assert_eq!(
+            std::fs::metadata(&path).expect("size").len(),
+            3 * ENTRY as u64
+        );
     }
 
     #[test]
