@@ -1,6 +1,8 @@
 //! A real node killed with SIGKILL, again and again, under concurrent gRPC load from
-//! several clients: every acknowledged event is there exactly once afterwards, and a
-//! retry of an event whose answer was lost is a duplicate, never a conflict.
+//! several clients: every acknowledged event is there exactly once afterwards, a retry of
+//! an event whose answer was lost is a duplicate, never a conflict, and every tree head
+//! the node signed after a start (its tree taken from its leaf file) has the root of the
+//! records it holds.
 //!
 //! No broker needed. `HUB_SYSTEM_CRASH_CYCLES` sets the number of kill cycles (default 20).
 
@@ -9,11 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hub_proto::pb;
-use hub_system_tests::client::{blacklist_entry, demand};
+use hub_system_tests::client::{audit, blacklist_entry, demand};
 use hub_system_tests::{eventually, Cluster};
 
 const SH: &str = "310000";
 const CLIENTS: usize = 4;
+const AUDITOR: &str = "dev-auditor";
 
 /// What the clients sent: acknowledged event ids, and requests whose answer never came.
 #[derive(Default)]
@@ -32,10 +35,13 @@ async fn kill_9_under_concurrent_load_loses_no_acknowledged_event_and_duplicates
     let mut cluster = Cluster::builder().cities([SH]).start().await?;
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut blacklisted = 0usize;
+    // The tree heads the node signed right after each start.
+    let mut heads = Vec::new();
 
     for cycle in 0..cycles {
         if cycle > 0 {
             cluster.node_mut(SH).start().await?;
+            heads.push(tree_head(&cluster).await?);
         }
         // Requests that lost their answer in the last crash are retried first, unchanged:
         // each is stored already (a duplicate) or not at all (appended now).
@@ -104,6 +110,8 @@ async fn kill_9_under_concurrent_load_loses_no_acknowledged_event_and_duplicates
         p.append(req).await?;
         ledger.lock().expect("ledger").acked.insert(id);
     }
+    heads.push(tree_head(&cluster).await?);
+    check_tree_heads(&cluster, &heads).await?;
     let events = cluster.node(SH).events().await?;
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for e in &events {
@@ -129,5 +137,46 @@ async fn kill_9_under_concurrent_load_loses_no_acknowledged_event_and_duplicates
         ledger.acked.len(),
         events.len()
     );
+    Ok(())
+}
+
+/// The node's signed tree head of its whole log: its size and root.
+async fn tree_head(cluster: &Cluster) -> anyhow::Result<(u64, Vec<u8>)> {
+    let head = audit(&cluster.node(SH).endpoint(), AUDITOR)
+        .await?
+        .get_tree_head(pb::GetTreeHeadRequest::default())
+        .await?
+        .into_inner();
+    Ok((head.tree_size, head.root_hash))
+}
+
+/// Every head in `heads` (in order of size) has the root of the node's records up to its
+/// size, hashed here from the records the node hands out.
+async fn check_tree_heads(cluster: &Cluster, heads: &[(u64, Vec<u8>)]) -> anyhow::Result<()> {
+    let mut auditor = audit(&cluster.node(SH).endpoint(), AUDITOR).await?;
+    let mut tree = hub_audit::CompactTree::new();
+    let mut pending = heads.iter().peekable();
+    while let Some((size, root)) = pending.peek() {
+        if tree.len() == *size {
+            assert_eq!(
+                tree.root().to_vec(),
+                *root,
+                "the tree head of size {size} signed after a start"
+            );
+            pending.next();
+            continue;
+        }
+        let page = auditor
+            .read_records(pb::ReadRecordsRequest {
+                from_position: tree.len() + 1,
+                limit: (*size - tree.len()).min(5000) as u32,
+            })
+            .await?
+            .into_inner();
+        anyhow::ensure!(!page.records.is_empty(), "no record at {}", tree.len() + 1);
+        for record in &page.records {
+            tree.push(hub_audit::record_leaf_hash(record));
+        }
+    }
     Ok(())
 }

@@ -17,8 +17,8 @@
 //! - `cpu.p50`: CPU time (user and system, all threads) the node used from its spawn to
 //!   serving;
 //! - `audit.p50` / `.p99`: from the kill to the first `GetTreeHead` of an auditor that
-//!   covers every acknowledged event (the audit tree is rebuilt from the log after a
-//!   start);
+//!   covers every acknowledged event (after a start the audit tree is read from its leaf
+//!   file, checked against the log, and caught up with the log);
 //! - `since_snapshot.max`, in events: the most events a start had to fold after its
 //!   snapshot;
 //! - `lost`, in events: acknowledged events a start did not hold (expected 0).
