@@ -265,7 +265,9 @@ impl View {
         if let Some(loaded) = loaded {
             view.install(loaded, log);
         }
-        view.catch_up(log)?;
+        // No snapshot is written while the view opens: a node serves sooner, and its
+        // follower writes one that came due on a thread of its own (see `fold`).
+        view.fold(log, snapshot::Writing::Later)?;
         view.destroy_erased_keys();
         Ok(view)
     }
@@ -306,7 +308,8 @@ impl View {
         self.read().position()
     }
 
-    /// Folds every event of `log` not folded yet; returns how many were folded.
+    /// Folds every event of `log` not folded yet, and writes a snapshot that is due
+    /// before it returns; returns how many events were folded.
     pub fn catch_up<S: Store>(&self, log: &Log<S>) -> Result<u64> {
         self.fold(log, snapshot::Writing::Here)
     }
@@ -317,6 +320,10 @@ impl View {
         loop {
             let events = log.read_all(Position::after(self.position()), FOLD_BATCH)?;
             if events.is_empty() {
+                if folded == 0 {
+                    // One may have come due without a fold: while the view opened.
+                    self.maybe_snapshot(log, self.position(), writing);
+                }
                 return Ok(folded);
             }
             folded += events.len() as u64;
@@ -337,9 +344,10 @@ impl View {
     }
 
     /// Follows `log` until it closes: folds new events as the head moves, then returns
-    /// (dropping its handle of the log). A snapshot that comes due is encoded here and
-    /// written to its file on a thread of its own, so that the fold waits only for the
-    /// encoding, not for the file's write and sync.
+    /// (dropping its handle of the log). A snapshot that comes due (one that came due
+    /// while the view opened, at the first fold) is encoded here and written to its file
+    /// on a thread of its own, so that the fold waits only for the encoding, not for the
+    /// file's write and sync.
     pub async fn follow<S: Store>(self, log: Log<S>) {
         let mut head = log.watch();
         loop {

@@ -101,13 +101,15 @@ async fn an_erasure_restored_from_a_snapshot_still_destroys_the_key() {
     append(&log, SHANGHAI, sealed_entry(&vault)).await;
     append(&log, SHANGHAI, erased()).await;
     let snapshots = dir.path().join("view");
-    // A view without the vault folds the erasure and snapshots it: the key survives.
+    // A view without the vault folds the erasure and, at its catch-up, snapshots it: the
+    // key survives.
     let config_without = ViewConfig {
         snapshot_dir: Some(snapshots.clone()),
         snapshot_every: 1,
         ..config()
     };
     let first = View::open(config_without, &log).expect("first view");
+    first.catch_up(&log).expect("catch up");
     assert_eq!(
         first
             .info(&Default::default())
@@ -178,7 +180,10 @@ async fn register_erasures_restored_from_a_snapshot_still_destroy_their_keys() {
         snapshot_every: 1,
         ..config()
     };
-    View::open(config_without, &log).expect("first view");
+    View::open(config_without, &log)
+        .expect("first view")
+        .catch_up(&log)
+        .expect("catch up");
     assert!(matches!(vault.get(&wl), KeyState::Live(_)));
     assert!(matches!(vault.get(&award), KeyState::Live(_)));
     // Restored from that snapshot with nothing to catch up, the view destroys both.

@@ -115,9 +115,11 @@ async fn a_snapshot_is_written_every_n_events_and_restored_on_open() {
     assert_eq!((now.snapshot_position, now.position), (30, 40));
     assert_equals_full_replay(&view, &log);
 
-    // One big catch-up writes one snapshot, at its end.
+    // Opening writes no snapshot; the next catch-up writes the one that came due, once.
     let other = dirs();
     let view = View::open(snapshotting(&other.snaps, 10), &log).expect("open the view");
+    assert_eq!(info(&view).snapshot_position, 0, "written while opening");
+    assert_eq!(view.catch_up(&log).expect("catch up"), 0);
     assert_eq!(info(&view).snapshot_position, 40);
     let restored = View::open(snapshotting(&other.snaps, 10), &log).expect("open the view");
     assert_eq!(info(&restored).snapshot_position, 40);
@@ -218,6 +220,31 @@ async fn a_following_view_folds_on_while_its_snapshot_file_is_written() {
     following.await.expect("the follower ends with the log");
 }
 
+/// A view opened on a log with more events after its snapshot than `snapshot_every` starts
+/// without writing one (a node serves sooner); its follower writes it on its first fold,
+/// with no new event to fold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_due_at_open_is_written_by_the_follower_not_the_open() {
+    let d = dirs();
+    build(&d.log, &d.snaps, &events(12, 0)).await;
+    let log = Log::open(&d.log).expect("reopen the sled log");
+    append_all(&log, &events(25, 1)).await;
+    let view = View::open(snapshotting(&d.snaps, 10), &log).expect("open the view");
+    let opened = info(&view);
+    assert_eq!((opened.snapshot_position, opened.position), (10, 37));
+    let following = tokio::spawn(view.clone().follow(log.clone()));
+    assert!(
+        eventually(&view, |v| v.snapshot_position() == 37).await,
+        "snapshot at {}",
+        view.snapshot_position()
+    );
+    let restored = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
+    assert_eq!(info(&restored).snapshot_position, 37);
+    assert_equals_full_replay(&restored, &log);
+    log.close().await;
+    following.await.expect("the follower ends with the log");
+}
+
 /// Builds a log of 35 events with a snapshot at 30, damages the snapshot with `damage`,
 /// and checks that opening falls back to a full replay (and then repairs the snapshot).
 async fn falls_back(damage: impl FnOnce(&Path)) {
@@ -232,6 +259,7 @@ async fn falls_back(damage: impl FnOnce(&Path)) {
 
     // A view that snapshots writes a good one again, which the next start uses.
     let view = View::open(snapshotting(&d.snaps, 10), &log).expect("open the view");
+    view.catch_up(&log).expect("catch up");
     assert_eq!(info(&view).snapshot_position, 35);
     let view = View::open(snapshotting(&d.snaps, 0), &log).expect("open the view");
     assert_eq!(info(&view).snapshot_position, 35);

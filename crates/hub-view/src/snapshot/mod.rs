@@ -273,6 +273,7 @@ impl View {
         let started = Instant::now();
         let share = self.config().snapshot_busy_share;
         let captured = match writing {
+            Writing::Later => return,
             Writing::Here => {
                 match self.write_snapshot(log) {
                     Ok(p) => tracing::debug!(position = p, "view snapshot written"),
@@ -324,6 +325,8 @@ pub(crate) enum Writing {
     Here,
     /// Encoded on the folding thread, written on a thread of its own (the node's fold).
     Aside,
+    /// Not during this fold (a view opening): the next fold writes it.
+    Later,
 }
 
 /// The snapshots of one view: when the next may start, the position of the file's, and
