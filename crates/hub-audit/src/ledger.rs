@@ -123,6 +123,14 @@ impl Ledger {
         Ok(())
     }
 
+    /// Makes the leaf file's leaves durable (as a node stops), so that the next start
+    /// hashes none of them again after a power loss.
+    pub fn sync(&self) {
+        if let Some(Leaves::Open(file)) = self.leaves().as_deref_mut() {
+            file.sync();
+        }
+    }
+
     fn leaves(&self) -> Option<std::sync::MutexGuard<'_, Leaves>> {
         let leaves = self.leaves.as_ref()?;
         Some(leaves.lock().unwrap_or_else(|e| e.into_inner()))

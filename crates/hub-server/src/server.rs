@@ -284,6 +284,10 @@ pub async fn serve(
         tracing::warn!("replication did not stop within the grace period; left behind");
     }
     hub.log().close().await;
+    let ledger = hub.ledger().clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || ledger.sync()).await {
+        tracing::warn!(error = %e, "syncing the audit tree's leaf file failed");
+    }
     let view = hub.view().clone();
     let log = hub.log().clone();
     match tokio::task::spawn_blocking(move || view.write_snapshot(&log)).await {
