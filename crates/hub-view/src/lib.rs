@@ -27,6 +27,7 @@ pub mod snapshot;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -160,15 +161,15 @@ impl Inner {
     }
 
     /// Folds one event; returns the stream whose key must be destroyed if it is an erasure.
-    fn apply(&mut self, stored: &StoredEvent) -> Option<StreamId> {
-        let pos = stored.position.get();
+    fn apply(&mut self, decoded: Decoded) -> Option<StreamId> {
+        let pos = decoded.position;
         debug_assert_eq!(
             pos,
             self.position() + 1,
             "the view folds positions in order"
         );
-        self.stored_at.push(stored.stored_at.micros());
-        match event_from_record(&stored.record, stored.position) {
+        self.stored_at.push(decoded.stored_at);
+        match decoded.event {
             Ok(event) => {
                 self.origin_positions
                     .entry(event.origin)
@@ -194,6 +195,49 @@ impl Inner {
                 self.undecodable += 1;
                 None
             }
+        }
+    }
+}
+
+/// An event of the log made ready to fold: its record decoded into the domain's terms,
+/// which needs nothing of the view, so that it can be done beside the fold.
+struct Decoded {
+    position: u64,
+    /// When this node stored it (µs).
+    stored_at: i64,
+    event: hub_types::Result<hub_types::Event>,
+}
+
+/// Decodes the records of `events` for the fold.
+fn decode(events: Vec<StoredEvent>) -> Vec<Decoded> {
+    events
+        .into_iter()
+        .map(|stored| Decoded {
+            position: stored.position.get(),
+            stored_at: stored.stored_at.micros(),
+            event: event_from_record(&stored.record, stored.position),
+        })
+        .collect()
+}
+
+/// Reads and decodes the events of `log` after position `after`, [`FOLD_BATCH`] at a
+/// time, into `batches`, until the log has no more or the receiver is gone.
+fn read_ahead<S: Store>(log: &Log<S>, mut after: u64, batches: SyncSender<Result<Vec<Decoded>>>) {
+    loop {
+        let read = log.read_all(Position::after(after), FOLD_BATCH);
+        let batch = match read {
+            Ok(events) => match events.last() {
+                Some(last) => {
+                    after = last.position.get();
+                    Ok(decode(events))
+                }
+                None => return,
+            },
+            Err(e) => Err(e.into()),
+        };
+        let failed = batch.is_err();
+        if batches.send(batch).is_err() || failed {
+            return;
         }
     }
 }
@@ -315,32 +359,60 @@ impl View {
     }
 
     /// [`View::catch_up`], writing a snapshot that comes due as `writing` says.
+    ///
+    /// A fold of more than one batch (a replay, a start's catch-up, a follower behind a
+    /// burst) reads and decodes the next batches on a thread of its own while this one
+    /// applies them.
     fn fold<S: Store>(&self, log: &Log<S>, writing: snapshot::Writing) -> Result<u64> {
+        let mut events = log.read_all(Position::after(self.position()), FOLD_BATCH)?;
+        if events.is_empty() {
+            // One may have come due without a fold: while the view opened.
+            self.maybe_snapshot(log, self.position(), writing);
+            return Ok(0);
+        }
         let mut folded = 0;
-        loop {
-            let events = log.read_all(Position::after(self.position()), FOLD_BATCH)?;
+        while events.len() < FOLD_BATCH {
+            folded += self.fold_batch(decode(events), log, writing);
+            events = log.read_all(Position::after(self.position()), FOLD_BATCH)?;
             if events.is_empty() {
-                if folded == 0 {
-                    // One may have come due without a fold: while the view opened.
-                    self.maybe_snapshot(log, self.position(), writing);
-                }
                 return Ok(folded);
             }
-            folded += events.len() as u64;
-            let position = {
-                let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-                for e in &events {
-                    // The key goes before the lock is released: no answer after the
-                    // erasure is folded can still open the entry's fields.
-                    if let (Some(stream), Some(vault)) = (inner.apply(e), &self.config.vault) {
-                        destroy_key(vault, &stream);
-                    }
-                }
-                inner.position()
-            };
-            self.position.send_replace(position);
-            self.maybe_snapshot(log, position, writing);
         }
+        let after = events.last().map_or(0, |e| e.position.get());
+        std::thread::scope(|s| {
+            let (tx, batches) = std::sync::mpsc::sync_channel(2);
+            s.spawn(move || read_ahead(log, after, tx));
+            folded += self.fold_batch(decode(events), log, writing);
+            for batch in batches {
+                folded += self.fold_batch(batch?, log, writing);
+            }
+            Ok(folded)
+        })
+    }
+
+    /// Applies `batch` under one write lock, publishes the new position and writes a
+    /// snapshot that is due as `writing` says; returns how many events it folded.
+    fn fold_batch<S: Store>(
+        &self,
+        batch: Vec<Decoded>,
+        log: &Log<S>,
+        writing: snapshot::Writing,
+    ) -> u64 {
+        let count = batch.len() as u64;
+        let position = {
+            let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+            for decoded in batch {
+                // The key goes before the lock is released: no answer after the
+                // erasure is folded can still open the entry's fields.
+                if let (Some(stream), Some(vault)) = (inner.apply(decoded), &self.config.vault) {
+                    destroy_key(vault, &stream);
+                }
+            }
+            inner.position()
+        };
+        self.position.send_replace(position);
+        self.maybe_snapshot(log, position, writing);
+        count
     }
 
     /// Follows `log` until it closes: folds new events as the head moves, then returns
