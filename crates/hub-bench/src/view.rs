@@ -9,10 +9,11 @@
 //! measures:
 //!
 //! - `view.replay`, `view.replay.median`: events per second that `View::catch_up` folds
-//!   into a fresh view from the prebuilt log on one thread (reading and decoding the stored
-//!   records included), best and median of `--replays` runs; `view.replay.cpu.median` counts
-//!   only the time the replaying thread was on a core (Linux), so other load on the
-//!   machine does not lower it;
+//!   into a fresh view from the prebuilt log (reading and decoding the stored records
+//!   included, on a thread beside the fold's), best and median of `--replays` runs;
+//!   `view.replay.cpu.median` counts the CPU time the process used meanwhile (Linux, every
+//!   thread: the fold's and the reader's), events per second of a core, so other load on
+//!   the machine does not lower it;
 //! - `view.is_recognized.*`, `view.check_subject.*`: in-process latency of single
 //!   questions to the full view, p50 and p99;
 //! - `view.screen_application.*`: in-process latency of `ScreenApplication`, p50 and p99,
@@ -117,14 +118,14 @@ async fn measure<S: Store>(log: Log<S>, args: &Args) -> anyhow::Result<()> {
         drop(view.take());
         let fresh = View::new(config()?);
         let (folded, elapsed, cpu) = tokio::task::block_in_place(|| {
-            let cpu = thread_cpu_time();
+            let cpu = process_cpu_time();
             let started = Instant::now();
             let folded = fresh.catch_up(&log);
             let elapsed = started.elapsed();
-            // The kernel brings the figure up to date only every few milliseconds, so it
-            // is trusted only for runs much longer than that.
+            // Trusted only for runs long enough that the bench's other threads, mostly
+            // idle, weigh little in it.
             let cpu = cpu
-                .zip(thread_cpu_time())
+                .zip(process_cpu_time())
                 .map(|(a, b)| b.saturating_sub(a))
                 .filter(|_| elapsed >= Duration::from_millis(500));
             folded.map(|n| (n, elapsed, cpu))
@@ -475,12 +476,15 @@ fn percentile_us(sorted_ns: &[u64], p: f64) -> f64 {
     sorted_ns[rank - 1] as f64 / 1e3
 }
 
-/// CPU time the calling thread has run so far, from Linux's schedstat (`None` elsewhere):
-/// the replay's rate per second on a core, whatever else the machine is doing.
-fn thread_cpu_time() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
-    Some(Duration::from_nanos(ns))
+/// CPU time every thread of this process has used so far, those that ended included
+/// (`CLOCK_PROCESS_CPUTIME_ID`): the replay's rate per second on a core, whatever else
+/// the machine is doing.
+fn process_cpu_time() -> Option<Duration> {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Some(Duration::new(
+        u64::try_from(t.tv_sec).ok()?,
+        u32::try_from(t.tv_nsec).ok()?,
+    ))
 }
 
 pub(crate) fn per_second(n: u64, elapsed: Duration) -> f64 {
