@@ -11,9 +11,9 @@
 //! - `view.replay`, `view.replay.median`: events per second that `View::catch_up` folds
 //!   into a fresh view from the prebuilt log (reading and decoding the stored records
 //!   included, on a thread beside the fold's), best and median of `--replays` runs;
-//!   `view.replay.cpu.median` counts the CPU time the process used meanwhile (Linux, every
-//!   thread: the fold's and the reader's), events per second of a core, so other load on
-//!   the machine does not lower it;
+//!   `view.replay.cpu.median` counts the CPU time the process used meanwhile (its CPU
+//!   clock: every thread, the fold's and the reader's), events per second of a core, so
+//!   other load on the machine does not lower it;
 //! - `view.is_recognized.*`, `view.check_subject.*`: in-process latency of single
 //!   questions to the full view, p50 and p99;
 //! - `view.screen_application.*`: in-process latency of `ScreenApplication`, p50 and p99,
